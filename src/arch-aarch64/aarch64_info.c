@@ -1,0 +1,15 @@
+/* aarch64_info.c: constant facts about aarch64 guests (ABI §2.1, §3.2). */
+#include "arch.h"
+
+const struct arch_info arch_info = {
+    .name = "aarch64",
+    .elf_machine = 183, /* EM_AARCH64 */
+    .ram_start_v1 = 0x10000000ull,
+    .ram_limit_v1 = 0x1000000000ull,
+    .ram_start_v2 = 0x100000000ull,
+    .ram_limit_v2 = 0x1000000000ull,
+    .hole_start = 0, /* no hole: the GIC lives below 0x1000_0000 */
+    .hole_end = 0,
+    /* boot_time is only byte-aligned on aarch64 and follows cpu_freq directly (VERIFIED). */
+    .boot_time_offset = 0x6C,
+};

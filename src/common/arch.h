@@ -1,0 +1,50 @@
+/*
+ * arch.h: what the common core needs from the CPU architecture. Declared here, implemented once
+ * per architecture in src/arch-<name>/; meson compiles exactly one implementation.
+ */
+#ifndef CHYVE_ARCH_H
+#define CHYVE_ARCH_H
+
+#include <stdint.h>
+
+#include "guest_mem.h"
+#include "layout.h"
+
+/* Constant facts about an architecture that the core uses to place and describe the guest. */
+struct arch_info {
+    const char *name;          /* "x86_64", "aarch64" */
+    uint16_t elf_machine;      /* e_machine a kernel must have */
+    uint64_t ram_start_v1;     /* lowest guest_base for uhyve interface v1 kernels */
+    uint64_t ram_limit_v1;     /* guest_base + image + RAM must end at or below this */
+    uint64_t ram_start_v2;     /* same for interface v2/v3 kernels */
+    uint64_t ram_limit_v2;
+    uint64_t hole_start;       /* guest RAM must not overlap [hole_start, hole_end) (x86 MMIO gap) */
+    uint64_t hole_end;
+    uint32_t boot_time_offset; /* offset of boot_time in the 128-byte boot info (ABI §2.1) */
+};
+
+extern const struct arch_info arch_info;
+
+/*
+ * Writes the architecture's boot structures into guest RAM for layout l: x86_64 GDT and 4-level
+ * identity page tables with the recursive top entry; aarch64 translation tables with the
+ * hypercall window at VA 0. Returns 0, or -1 with err_msg() set (e.g. page-table pool exhausted).
+ */
+int arch_setup_guest(struct guest_mem *m, const struct layout *l);
+
+/*
+ * Translates guest-virtual va through the guest's own page tables rooted at `root` (CR3 or
+ * TTBR0_EL1 as read by the backend). Every table access goes through guest_mem. Returns 0 with
+ * *pa set, or -1 if va is not mapped or a table lies outside guest RAM.
+ */
+int arch_virt_to_phys(const struct guest_mem *m, uint64_t root, uint64_t va, uint64_t *pa);
+
+/*
+ * FDT hooks, called by fdt.c while it builds the tree with libfdt (fdt is the sequential-write
+ * blob being built): properties of one /cpus/cpu@N node, and the nodes after /cpus (GIC, timer).
+ * Return 0, or a negative libfdt error.
+ */
+int arch_fdt_cpu(void *fdt, unsigned cpu);
+int arch_fdt_devices(void *fdt, unsigned ncpus);
+
+#endif

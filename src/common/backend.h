@@ -1,0 +1,74 @@
+/*
+ * backend.h: what the common core needs from the hypervisor. Declared here, implemented once per
+ * OS backend (src/linux-kvm, src/macos-hvf); meson compiles exactly one implementation.
+ * The backend hides every non-hypercall exit it can handle itself (PCI probes, HLT, MP-table
+ * scans, instruction emulation) and hands the core only hypercalls, kicks and failures.
+ */
+#ifndef CHYVE_BACKEND_H
+#define CHYVE_BACKEND_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "guest_mem.h"
+#include "layout.h"
+
+struct backend_vm;   /* opaque, backend-private */
+struct backend_vcpu; /* opaque, backend-private */
+
+/* Per-backend constants for the boot info / FDT. */
+extern const bool backend_has_pci; /* boot info has_pci: 1 on KVM, 0 on HVF */
+
+/*
+ * Creates the VM with ncpus vCPUs-to-be and maps all of guest RAM m into it (on aarch64 minus the
+ * hypercall trap window). Errors name the cause: no /dev/kvm, no permission, unsupported host.
+ * Returns 0 with *out set, or -1 with err_msg() set.
+ */
+int backend_vm_create(struct guest_mem *m, unsigned ncpus, struct backend_vm **out);
+
+/* Host TSC frequency the guest will see in kHz, or 0 if unknown (HVF). Call after vm_create. */
+uint32_t backend_tsc_khz(struct backend_vm *vm);
+
+/*
+ * Creates and initialises vCPU `id` (0 .. ncpus-1) with the boot register state for layout l
+ * (entry, boot info in RDI/X0, id in RSI/X1, stack, page-table root). Must be called on the thread
+ * that will run the vCPU (Hypervisor.framework requires it). Returns 0 or -1 with err_msg().
+ */
+int backend_vcpu_create(struct backend_vm *vm, unsigned id, const struct layout *l,
+                        struct backend_vcpu **out);
+
+enum vcpu_exit_kind {
+    VCPU_EXIT_HYPERCALL, /* addr/data below are valid; call backend_vcpu_run again to resume */
+    VCPU_EXIT_KICKED,    /* backend_vcpu_kick() interrupted the run */
+    VCPU_EXIT_FAILED,    /* the guest cannot go on: err_msg() holds one line (reason, pc, bytes) */
+};
+
+struct vcpu_exit {
+    enum vcpu_exit_kind kind;
+    uint64_t addr; /* hypercall address: x86 port number, aarch64 IPA - guest_base */
+    uint64_t data; /* v1: the 32-bit OUT value / X8; v2 (hypercall_is_v2(addr)): RDI / X8 */
+};
+
+/*
+ * Runs the vCPU until the next exit the core must see. Handles other exits internally.
+ * Called only on the vCPU's own thread. Always fills *exit; returns 0 (or -1 on FAILED).
+ */
+int backend_vcpu_run(struct backend_vcpu *v, struct vcpu_exit *exit);
+
+/*
+ * Reads the vCPU's current page-table root (CR3 / TTBR0_EL1) for arch_virt_to_phys(). Only during
+ * a hypercall, on the vCPU's thread. Returns 0 or -1 with err_msg().
+ */
+int backend_vcpu_pt_root(struct backend_vcpu *v, uint64_t *root);
+
+/*
+ * Makes the vCPU's current or next backend_vcpu_run() return VCPU_EXIT_KICKED promptly.
+ * Callable from any thread, at any time after backend_vcpu_create() returned.
+ */
+void backend_vcpu_kick(struct backend_vcpu *v);
+
+/* Release a vCPU (on its own thread) and the VM (after all vCPUs are destroyed). */
+void backend_vcpu_destroy(struct backend_vcpu *v);
+void backend_vm_destroy(struct backend_vm *vm);
+
+#endif

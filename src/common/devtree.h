@@ -1,0 +1,26 @@
+/* devtree.h: the flattened device tree chyve hands to the kernel (ABI §7), built with libfdt. */
+#ifndef CHYVE_DEVTREE_H
+#define CHYVE_DEVTREE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Everything the tree describes. */
+struct fdt_params {
+    uint64_t guest_base;
+    uint64_t mem_size;
+    unsigned ncpus;
+    uint32_t tsc_khz;       /* 0 = no /hermit,tsc node */
+    const char *bootargs;   /* /chosen/bootargs, never NULL (may be "") */
+    const char *const *mounts; /* guest mount points for /uhyve,mounts, NULL-terminated; may be NULL */
+};
+
+/*
+ * Builds the tree into buf[0, cap): root compatible "hermit,uhyve", /memory@<base>, /uhyve,mounts,
+ * /cpus with one cpu@N each (plus arch_fdt_cpu), arch_fdt_devices, /hermit,tsc, /chosen.
+ * Returns 0 with the blob's total size in *size, or -1 with err_msg() set (e.g. "device tree is
+ * N bytes, more than the 44 KiB chyve reserves: too much environment?").
+ */
+int fdt_build(void *buf, size_t cap, const struct fdt_params *p, size_t *size);
+
+#endif

@@ -1,0 +1,65 @@
+/*
+ * hypercall.h: decoding and serving the uhyve hypercall interface (v1 ports, v2 addresses) for
+ * every backend. All guest-supplied addresses, lengths, counts and fds are checked here.
+ */
+#ifndef CHYVE_HYPERCALL_H
+#define CHYVE_HYPERCALL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct vm;
+struct backend_vcpu;
+
+/* v1 ports (ABI §6.2) */
+#define HC_V1_FILE_WRITE 0x400
+#define HC_V1_FILE_OPEN 0x440
+#define HC_V1_FILE_CLOSE 0x480
+#define HC_V1_FILE_READ 0x500
+#define HC_V1_EXIT 0x540
+#define HC_V1_FILE_LSEEK 0x580
+#define HC_V1_CMDSIZE 0x740
+#define HC_V1_CMDVAL 0x780
+#define HC_V1_SERIAL_BYTE 0x800
+#define HC_V1_FILE_UNLINK 0x840
+#define HC_V1_SERIAL_BUFFER 0x880
+
+/* v2 addresses (ABI §6.3) */
+#define HC_V2_EXIT 0x1010
+#define HC_V2_SERIAL_BYTE 0x1020
+#define HC_V2_SERIAL_BUFFER 0x1030
+#define HC_V2_SERIAL_READ_BUFFER 0x1050
+#define HC_V2_FILE_WRITE 0x1100
+#define HC_V2_FILE_OPEN 0x1110
+#define HC_V2_FILE_CLOSE 0x1120
+#define HC_V2_FILE_READ 0x1130
+#define HC_V2_FILE_LSEEK 0x1140
+#define HC_V2_FILE_UNLINK 0x1150
+#define HC_V2_GETDENTS 0x1160
+#define HC_V2_FILE_STAT 0x1170
+#define HC_V2_FILE_FSTAT 0x1180
+#define HC_V2_MKDIR 0x1190
+
+/* Serial port number written to the boot info for each interface (ABI §2.1). */
+#define HC_V1_SERIAL_PORT HC_V1_SERIAL_BYTE
+#define HC_V2_SERIAL_PORT HC_V2_SERIAL_BUFFER
+
+/* True if addr is a v2 hypercall address, whose data the backend must take from RDI / X8. */
+bool hypercall_is_v2(uint64_t addr);
+
+enum hc_status {
+    HC_CONTINUE, /* resume the vCPU */
+    HC_STOP,     /* the run is over (Exit, or a fatal guest error already passed to vm_stop) */
+};
+
+/*
+ * Serves one hypercall of vCPU v: addr and data as in struct vcpu_exit. Errors the guest can see
+ * (bad fd, bad buffer) are returned to it in the parameter block. A call whose parameter block is
+ * outside guest RAM has nowhere to put an error: it is dropped with a warning and the guest goes
+ * on. An unknown address, or an Exit that cannot be read, ends the run via vm_stop() with a
+ * one-line message.
+ */
+enum hc_status hypercall_handle(struct vm *vm, struct backend_vcpu *v, uint64_t addr,
+                                uint64_t data);
+
+#endif

@@ -1,0 +1,17 @@
+/* log.h: chyve's own diagnostics on stderr, never mixed into the guest's output stream. */
+#ifndef CHYVE_LOG_H
+#define CHYVE_LOG_H
+
+enum log_level { LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3, LOG_TRACE = 4 };
+
+/* Messages above this level are dropped. Default LOG_WARN; set once at start-up. */
+extern enum log_level log_threshold;
+
+/* Prints "chyve: <level>: <message>\n" to stderr if level <= log_threshold. */
+void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
+#define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
+
+#endif

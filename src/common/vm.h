@@ -1,0 +1,75 @@
+/* vm.h: one virtual machine run: what the user asked for, and the state its vCPUs share. */
+#ifndef CHYVE_VM_H
+#define CHYVE_VM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "elf.h"
+#include "guest_mem.h"
+#include "layout.h"
+
+struct backend_vm;
+struct backend_vcpu;
+
+#define VM_MAX_CPUS 64
+#define VM_MAX_ARGS 128 /* Cmdsize carries at most 128 argv and 128 env entries (ABI §6.2) */
+
+/* Exit statuses chyve itself produces (guest codes pass through as code & 0xFF). */
+#define EXIT_USAGE 2 /* bad command line, bad kernel file, no /dev/kvm: nothing ran */
+#define EXIT_VM_FAILURE 3 /* the VM failed (triple fault, emulation failure, bad hypercall) */
+
+/* What to run and how; filled by cli.c, read-only afterwards. */
+struct vm_config {
+    const char *kernel_path;
+    char *const *args;  /* everything after the kernel path, as given ("--" kept) */
+    size_t nargs;
+    char *const *env;   /* "KEY=VALUE" entries the guest gets */
+    size_t nenv;
+    uint64_t mem_size;
+    unsigned ncpus;
+    bool aslr;
+    int out_fd;         /* where guest console output goes; -1 discards it */
+};
+
+/* What the kernel's hypercalls see and change. Shared by all vCPU threads. */
+struct vm {
+    const struct vm_config *cfg;
+    struct guest_mem mem;
+    struct kernel kernel;
+    struct layout layout;
+    struct backend_vm *backend;
+    struct backend_vcpu *_Atomic vcpus[VM_MAX_CPUS]; /* published once created, for kicking */
+    pthread_mutex_t out_lock;  /* serialises console output of concurrent vCPUs */
+    pthread_mutex_t stop_lock; /* orders vm_stop() against vCPUs leaving vcpus[] */
+    atomic_bool stopping;      /* set once, by the first vCPU that ends the run */
+    int exit_code;             /* guest exit code, valid when stopping and !failed */
+    bool failed;               /* the run ended in a VM failure; message in fail_msg */
+    char fail_msg[512];
+};
+
+enum vm_result {
+    VM_EXITED,       /* the guest ended the run with an exit code */
+    VM_START_FAILED, /* nothing ran: bad kernel, too little memory, no KVM ... (err_msg()) */
+    VM_FAILED,       /* the VM failed while running (err_msg()) */
+};
+
+/*
+ * Loads cfg->kernel_path, builds the VM, runs all vCPUs to the end and tears everything down.
+ * On VM_EXITED *code is the guest's exit code (signed, as the guest gave it).
+ */
+enum vm_result vm_run(const struct vm_config *cfg, int *code);
+
+/*
+ * Ends the run on behalf of one vCPU: the first caller's outcome wins (exit code, or failure with
+ * msg), every vCPU is kicked. Thread-safe. msg NULL means a normal exit with `code`.
+ */
+void vm_stop(struct vm *vm, int code, const char *msg);
+
+/* Writes guest console output (serial, fd 1 and 2) to the configured destination, whole. */
+void vm_console_write(struct vm *vm, const void *buf, size_t len);
+
+#endif
