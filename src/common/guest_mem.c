@@ -1,0 +1,78 @@
+/* guest_mem.c: guest RAM as one lazily backed host mapping, reached only through checked calls. */
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "err.h"
+#include "guest_mem.h"
+
+int guest_mem_init(struct guest_mem *m, uint64_t base, uint64_t size)
+{
+    memset(m, 0, sizeof(*m));
+    if (size == 0 || size > SIZE_MAX || base + size < base)
+        return err_set("invalid guest memory range: base 0x%llx size 0x%llx",
+                       (unsigned long long)base, (unsigned long long)size);
+    /* MAP_NORESERVE: a 4 GiB guest that touches 10 MiB costs 10 MiB of host memory. */
+    void *p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+        return err_set("cannot allocate %llu MiB of guest memory: %s",
+                       (unsigned long long)(size >> 20), strerror(errno));
+    m->host = p;
+    m->base = base;
+    m->size = size;
+    return 0;
+}
+
+void guest_mem_fini(struct guest_mem *m)
+{
+    if (m->host)
+        munmap(m->host, (size_t)m->size);
+    m->host = NULL;
+    m->size = 0;
+}
+
+void *guest_mem_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len)
+{
+    if (!m->host || gpa < m->base)
+        return NULL;
+    uint64_t off = gpa - m->base;
+    /* off <= size and len <= size - off, written so that nothing can overflow. */
+    if (off > m->size || len > m->size - off)
+        return NULL;
+    return m->host + off;
+}
+
+int guest_mem_read(const struct guest_mem *m, uint64_t gpa, void *dst, uint64_t len)
+{
+    const void *p = guest_mem_ptr(m, gpa, len);
+    if (!p)
+        return -1;
+    memcpy(dst, p, (size_t)len);
+    return 0;
+}
+
+int guest_mem_write(const struct guest_mem *m, uint64_t gpa, const void *src, uint64_t len)
+{
+    void *p = guest_mem_ptr(m, gpa, len);
+    if (!p)
+        return -1;
+    memcpy(p, src, (size_t)len);
+    return 0;
+}
+
+long guest_mem_read_str(const struct guest_mem *m, uint64_t gpa, char *dst, size_t cap)
+{
+    const char *p = guest_mem_ptr(m, gpa, 0);
+    if (!p || cap == 0)
+        return -1;
+    /* Bytes available from gpa to the end of RAM; then copy at most cap of them. */
+    uint64_t avail = m->size - (gpa - m->base);
+    size_t n = avail < cap ? (size_t)avail : cap;
+    /* The guest may change the bytes under us: copy first, then look for the NUL in the copy. */
+    memcpy(dst, p, n);
+    const char *nul = memchr(dst, '\0', n);
+    if (!nul)
+        return -1;
+    return (long)(nul - dst);
+}

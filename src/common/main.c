@@ -1,0 +1,51 @@
+/* main.c: chyve's entry point: parse the command line, run the VM, turn the outcome into a status. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "chyve_config.h"
+#include "cli.h"
+#include "err.h"
+#include "vm.h"
+
+extern char **environ;
+
+int main(int argc, char **argv)
+{
+    /* A guest writing to a closed pipe must not kill chyve; the write error is handled instead. */
+    signal(SIGPIPE, SIG_IGN);
+
+    struct cli c;
+    if (cli_parse(&c, argc, argv, environ) != 0) {
+        fprintf(stderr, "chyve: error: %s\n", err_msg());
+        cli_free(&c);
+        return EXIT_USAGE;
+    }
+    if (c.action == CLI_HELP) {
+        fputs(cli_usage, stdout);
+        cli_free(&c);
+        return 0;
+    }
+    if (c.action == CLI_VERSION) {
+        printf("chyve %s (%s, %s)\n", CHYVE_VERSION, CHYVE_ARCH, CHYVE_BACKEND);
+        cli_free(&c);
+        return 0;
+    }
+
+    int code = 0, status;
+    switch (vm_run(&c.cfg, &code)) {
+    case VM_EXITED:
+        status = code & 0xFF; /* as uhyve: exit(-1) becomes 255 */
+        break;
+    case VM_START_FAILED:
+        fprintf(stderr, "chyve: error: %s\n", err_msg());
+        status = EXIT_USAGE;
+        break;
+    default:
+        fprintf(stderr, "chyve: error: %s\n", err_msg());
+        status = EXIT_VM_FAILURE;
+        break;
+    }
+    cli_free(&c);
+    return status;
+}

@@ -1,0 +1,279 @@
+/* vm.c: one run of a Hermit kernel: load, lay out, describe, start vCPU threads, collect the end. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "arch.h"
+#include "backend.h"
+#include "boot_info.h"
+#include "bootargs.h"
+#include "err.h"
+#include "devtree.h"
+#include "hypercall.h"
+#include "log.h"
+#include "vm.h"
+
+/* A kernel file larger than this is not a Hermit kernel anyone builds. */
+#define KERNEL_FILE_MAX (1ull << 30)
+
+void vm_console_write(struct vm *vm, const void *buf, size_t len)
+{
+    int fd = vm->cfg->out_fd;
+    if (fd < 0 || len == 0)
+        return;
+    const uint8_t *p = buf;
+    pthread_mutex_lock(&vm->out_lock);
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            /* A closed pipe or a full disk must not stop the guest; say so once. */
+            static atomic_bool warned;
+            if (!atomic_exchange(&warned, true))
+                log_warn("cannot write guest output: %s", n < 0 ? strerror(errno) : "short write");
+            break;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    pthread_mutex_unlock(&vm->out_lock);
+}
+
+void vm_stop(struct vm *vm, int code, const char *msg)
+{
+    pthread_mutex_lock(&vm->stop_lock);
+    if (!atomic_load(&vm->stopping)) {
+        vm->exit_code = code;
+        vm->failed = msg != NULL;
+        if (msg)
+            snprintf(vm->fail_msg, sizeof(vm->fail_msg), "%s", msg);
+        atomic_store(&vm->stopping, true);
+        for (unsigned i = 0; i < VM_MAX_CPUS; i++) {
+            struct backend_vcpu *v = atomic_load(&vm->vcpus[i]);
+            if (v)
+                backend_vcpu_kick(v);
+        }
+    }
+    pthread_mutex_unlock(&vm->stop_lock);
+}
+
+/* Reads the whole kernel file into a malloc'd buffer. */
+static int read_kernel(const char *path, uint8_t **buf, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return err_set("cannot open kernel '%s': %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return err_set("kernel '%s' is not a regular file", path);
+    }
+    if ((uint64_t)st.st_size > KERNEL_FILE_MAX) {
+        close(fd);
+        return err_set("kernel '%s' is larger than 1 GiB", path);
+    }
+    size_t size = (size_t)st.st_size, got = 0;
+    uint8_t *b = malloc(size ? size : 1);
+    if (!b) {
+        close(fd);
+        return err_set("out of memory reading kernel '%s'", path);
+    }
+    while (got < size) {
+        ssize_t n = read(fd, b + got, size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            free(b);
+            close(fd);
+            return err_set("cannot read kernel '%s': %s", path, n < 0 ? strerror(errno) : "EOF");
+        }
+        got += (size_t)n;
+    }
+    close(fd);
+    if (size < 4 || memcmp(b, "\x7f" "ELF", 4) != 0) {
+        bool gzip = size >= 3 && b[0] == 0x1f && b[1] == 0x8b && b[2] == 0x08;
+        free(b);
+        if (gzip)
+            return err_set("'%s' is a Hermit image (gzip): images are not supported yet", path);
+        return err_set("'%s' is not a Hermit kernel: not an ELF file", path);
+    }
+    *buf = b;
+    *len = size;
+    return 0;
+}
+
+/* Writes the FDT and the boot info into guest RAM (after the backend told us the TSC rate). */
+static int write_boot_data(struct vm *vm)
+{
+    const struct vm_config *cfg = vm->cfg;
+    char *bootargs = bootargs_build(cfg->args, cfg->nargs, cfg->env, cfg->nenv);
+    if (!bootargs)
+        return -1;
+    uint32_t tsc_khz = backend_tsc_khz(vm->backend);
+    struct fdt_params fp = {
+        .guest_base = vm->layout.guest_base,
+        .mem_size = vm->layout.mem_size,
+        .ncpus = cfg->ncpus,
+        .tsc_khz = tsc_khz,
+        .bootargs = bootargs,
+        .mounts = NULL,
+    };
+    void *fdt = guest_mem_ptr(&vm->mem, vm->layout.fdt, LAYOUT_FDT_MAX);
+    size_t fdt_size;
+    int rc = fdt ? fdt_build(fdt, LAYOUT_FDT_MAX, &fp, &fdt_size)
+                 : err_set("no room for the device tree in guest memory");
+    free(bootargs);
+    if (rc != 0)
+        return -1;
+
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    struct boot_info_params bp = {
+        .serial_port = vm->kernel.uhyve_if >= 2 ? HC_V2_SERIAL_PORT : HC_V1_SERIAL_PORT,
+        .has_pci = backend_has_pci,
+        .num_cpus = cfg->ncpus,
+        .cpu_freq_khz = tsc_khz,
+        .boot_time_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec,
+    };
+    uint8_t bi[BOOT_INFO_SIZE];
+    boot_info_build(bi, &vm->layout, &bp);
+    if (guest_mem_write(&vm->mem, vm->layout.boot_info, bi, sizeof(bi)) != 0)
+        return err_set("no room for the boot info in guest memory");
+    log_debug("fdt %zu bytes at 0x%" PRIx64 ", boot info at 0x%" PRIx64 ", tsc %u kHz", fdt_size,
+              vm->layout.fdt, vm->layout.boot_info, tsc_khz);
+    return 0;
+}
+
+/* Builds guest RAM, kernel, page tables, VM and boot data. */
+static int vm_prepare(struct vm *vm)
+{
+    const struct vm_config *cfg = vm->cfg;
+    uint8_t *file = NULL;
+    size_t len = 0;
+    if (read_kernel(cfg->kernel_path, &file, &len) != 0)
+        return -1;
+    int rc = -1;
+    uint64_t random = 0;
+    if (cfg->aslr && getentropy(&random, sizeof(random)) != 0)
+        random = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+    if (elf_parse(file, len, arch_info.elf_machine, &vm->kernel) != 0 ||
+        layout_choose(&vm->kernel, cfg->mem_size, cfg->aslr, random, &vm->layout) != 0 ||
+        guest_mem_init(&vm->mem, vm->layout.guest_base, vm->layout.mem_size) != 0 ||
+        elf_load(&vm->kernel, file, len, &vm->mem, vm->layout.kernel_start) != 0 ||
+        arch_setup_guest(&vm->mem, &vm->layout) != 0 ||
+        backend_vm_create(&vm->mem, cfg->ncpus, &vm->backend) != 0 || write_boot_data(vm) != 0)
+        goto out;
+    log_info("kernel at 0x%" PRIx64 "-0x%" PRIx64 ", entry 0x%" PRIx64 ", RAM 0x%" PRIx64
+             "+%" PRIu64 " MiB, interface v%u%s",
+             vm->layout.kernel_start, vm->layout.kernel_end, vm->layout.entry,
+             vm->layout.guest_base, vm->layout.mem_size >> 20, vm->kernel.uhyve_if,
+             vm->kernel.legacy_mapping ? ", legacy mapping" : "");
+    rc = 0;
+out:
+    free(file);
+    return rc;
+}
+
+struct vcpu_thread {
+    struct vm *vm;
+    unsigned id;
+    pthread_t thread;
+};
+
+/* One vCPU: create it on this thread, publish it for kicks, serve its hypercalls until the end. */
+static void *vcpu_main(void *arg)
+{
+    struct vcpu_thread *t = arg;
+    struct vm *vm = t->vm;
+    struct backend_vcpu *v;
+    char msg[sizeof(vm->fail_msg)];
+    if (backend_vcpu_create(vm->backend, t->id, &vm->layout, &v) != 0) {
+        snprintf(msg, sizeof(msg), "cannot create vCPU %u: %s", t->id, err_msg());
+        vm_stop(vm, 0, msg);
+        return NULL;
+    }
+    atomic_store(&vm->vcpus[t->id], v);
+    /* Checked after publishing: a vm_stop() that missed us in vcpus[] is seen here. */
+    while (!atomic_load(&vm->stopping)) {
+        struct vcpu_exit e;
+        backend_vcpu_run(v, &e);
+        if (e.kind == VCPU_EXIT_FAILED) {
+            snprintf(msg, sizeof(msg), "vCPU %u: %s", t->id, err_msg());
+            vm_stop(vm, 0, msg);
+            break;
+        }
+        if (e.kind == VCPU_EXIT_HYPERCALL && hypercall_handle(vm, v, e.addr, e.data) == HC_STOP)
+            break;
+    }
+    pthread_mutex_lock(&vm->stop_lock);
+    atomic_store(&vm->vcpus[t->id], NULL);
+    pthread_mutex_unlock(&vm->stop_lock);
+    backend_vcpu_destroy(v);
+    return NULL;
+}
+
+/* Starts one thread per vCPU and waits for all of them. */
+static int vm_execute(struct vm *vm)
+{
+    unsigned n = vm->cfg->ncpus;
+    struct vcpu_thread *threads = calloc(n, sizeof(*threads));
+    if (!threads)
+        return err_set("out of memory for %u vCPU threads", n);
+    unsigned started = 0;
+    for (; started < n; started++) {
+        threads[started].vm = vm;
+        threads[started].id = started;
+        int e = pthread_create(&threads[started].thread, NULL, vcpu_main, &threads[started]);
+        if (e != 0) {
+            vm_stop(vm, 0, "cannot start a vCPU thread");
+            err_set("cannot start vCPU thread %u: %s", started, strerror(e));
+            break;
+        }
+    }
+    for (unsigned i = 0; i < started; i++)
+        pthread_join(threads[i].thread, NULL);
+    free(threads);
+    return 0;
+}
+
+enum vm_result vm_run(const struct vm_config *cfg, int *code)
+{
+    struct vm *vm = calloc(1, sizeof(*vm));
+    if (!vm) {
+        err_set("out of memory");
+        return VM_START_FAILED;
+    }
+    vm->cfg = cfg;
+    pthread_mutex_init(&vm->out_lock, NULL);
+    pthread_mutex_init(&vm->stop_lock, NULL);
+    atomic_init(&vm->stopping, false);
+    for (unsigned i = 0; i < VM_MAX_CPUS; i++)
+        atomic_init(&vm->vcpus[i], NULL);
+
+    enum vm_result res = VM_START_FAILED;
+    if (cfg->ncpus == 0 || cfg->ncpus > VM_MAX_CPUS)
+        err_set("the vCPU count must be between 1 and %d", VM_MAX_CPUS);
+    else if (vm_prepare(vm) == 0 && vm_execute(vm) == 0) {
+        if (vm->failed) {
+            err_set("%s", vm->fail_msg);
+            res = VM_FAILED;
+        } else {
+            *code = vm->exit_code;
+            res = VM_EXITED;
+        }
+    }
+    if (vm->backend)
+        backend_vm_destroy(vm->backend);
+    guest_mem_fini(&vm->mem);
+    pthread_mutex_destroy(&vm->out_lock);
+    pthread_mutex_destroy(&vm->stop_lock);
+    free(vm);
+    return res;
+}
