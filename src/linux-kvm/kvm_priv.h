@@ -1,0 +1,89 @@
+/* kvm_priv.h: state shared by the Linux KVM backend files, and the per-architecture hooks. */
+#ifndef CHYVE_KVM_PRIV_H
+#define CHYVE_KVM_PRIV_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backend.h"
+#include "guest_mem.h"
+
+/* One vCPU. Lives inside its backend_vm, so a late kick never touches freed memory. */
+struct backend_vcpu {
+    struct backend_vm *vm;
+    unsigned id;
+    int fd;                /* -1 once destroyed */
+    struct kvm_run *run;   /* shared with the kernel; unmapped with the VM */
+    pthread_t thread;      /* the thread that called backend_vcpu_create(); kick target */
+    atomic_bool kicked;    /* a kick is pending; consumed by backend_vcpu_run() */
+    atomic_bool alive;     /* `thread` is valid and the vCPU not destroyed */
+    atomic_uint kickers;   /* kicks in flight; destroy waits for them to finish */
+};
+
+/* One VM: the KVM fds, the guest RAM it maps, and its vCPUs. */
+struct backend_vm {
+    const struct guest_mem *mem;
+    int kvm_fd;
+    int vm_fd;
+    size_t run_size;       /* KVM_GET_VCPU_MMAP_SIZE */
+    unsigned ncpus;
+    void *arch;            /* per-architecture VM state (e.g. the CPUID table) */
+    struct backend_vcpu vcpus[];
+};
+
+/* What the architecture's exit handler wants the run loop to do next. */
+enum kvm_exit_action {
+    KVM_ACTION_FAIL = -1,  /* stop: err_msg() says why (the value err_set() returns) */
+    KVM_ACTION_RESUME = 0, /* handled; enter the guest again */
+    KVM_ACTION_RETURN = 1, /* *exit is filled; hand it to the core */
+};
+
+/* ioctl() retried while it fails with EINTR or EAGAIN. */
+int kvm_ioctl(int fd, unsigned long req, void *arg);
+
+/*
+ * Architecture hooks, implemented in kvm_<arch>.c. kvm_arch_vm_init runs after guest RAM is mapped
+ * and before any vCPU exists (irqchip); kvm_arch_vm_ready after all vCPU fds exist (CPUID table).
+ * Both return 0 or -1 with err_msg() set. kvm_arch_vm_free releases vm->arch.
+ */
+int kvm_arch_vm_init(struct backend_vm *vm);
+int kvm_arch_vm_ready(struct backend_vm *vm);
+void kvm_arch_vm_free(struct backend_vm *vm);
+
+/* Sets the boot register state of vCPU v for layout l (on v's thread). 0 or -1 with err_msg(). */
+int kvm_arch_vcpu_init(struct backend_vcpu *v, const struct layout *l);
+
+/* Handles the exit described by v->run after KVM_RUN returned 0. */
+enum kvm_exit_action kvm_arch_handle_exit(struct backend_vcpu *v, struct vcpu_exit *exit);
+
+#if defined(__x86_64__)
+/* Longest x86 instruction. */
+#define X86_INSN_MAX 15
+
+/*
+ * Copies len bytes between buf and guest-virtual va, translating through the page tables at cr3
+ * one page at a time. All pages are translated before anything is copied. 0, or -1 with err_msg().
+ */
+int kvm_x86_virt_copy(const struct guest_mem *m, uint64_t cr3, uint64_t va, void *buf,
+                      size_t len, bool to_guest);
+
+/* Offset and size of XSAVE state component i (i >= 2) in the standard format, from the CPUID
+ * table the guest sees (leaf 0xD, sub-leaf i). 0, or -1 if the component is unknown. */
+int kvm_x86_xsave_layout(const struct backend_vm *vm, unsigned i, uint32_t *offset,
+                         uint32_t *size);
+
+/*
+ * Emulates the instruction at RIP after KVM reported an emulation failure, if it is one chyve
+ * emulates (XGETBV, XSAVE[64], XRSTOR[64]); insn holds the n bytes read at RIP. Returns 1 if it
+ * was emulated (RIP advanced), 0 if it is not such an instruction, -1 with err_msg() if it is one
+ * but the guest used it in a way a CPU would fault on or chyve cannot emulate.
+ */
+int kvm_x86_emulate(struct backend_vcpu *v, struct kvm_regs *regs, const struct kvm_sregs *sregs,
+                    const uint8_t *insn, size_t n);
+#endif
+
+#endif

@@ -1,0 +1,511 @@
+/* kvm_x86_64.c: KVM on x86_64: irqchip, CPUID, boot registers, MSRs, VM-exit decoding (ABI §4). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "err.h"
+#include "hypercall.h"
+#include "kvm_priv.h"
+#include "log.h"
+
+const bool backend_has_pci = true;
+
+/* Per-VM x86 state: the CPUID table every vCPU gets (ABI §4.3) and the TSC rate. */
+struct kvm_x86_vm {
+    struct kvm_cpuid2 *cpuid;
+    uint32_t cpuid_cap; /* entries allocated */
+    uint32_t tsc_khz;
+};
+
+#define CPUID_MAX_ENTRIES 8192
+#define CPUID_SPARE 8 /* room for leaves chyve adds */
+
+/* Leaves chyve sets or adds (ABI §4.3, plus the TSC leaf chyve adds on top of uhyve). */
+#define CPUID_FEATURES 0x1u
+#define CPUID_PMU 0xAu
+#define CPUID_HV_BASE 0x40000000u
+#define CPUID_HV_TIMING 0x40000010u /* EAX TSC kHz, EBX local APIC bus kHz */
+#define CPUID_BRAND 0x80000002u     /* .. 0x80000004 */
+#define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
+#define CPUID_1_ECX_HYPERVISOR (1u << 31)
+#define CPUID_1_EDX_MSR (1u << 5)
+#define LAPIC_BUS_KHZ 1000000u
+#define BRAND_STRING "chyve - unikernel hypervisor"
+
+/* Boot register values (ABI §4.2). */
+#define BOOT_CR0 0x80000031ull /* PE | ET | NE | PG */
+#define BOOT_CR4 0x20ull       /* PAE */
+#define BOOT_EFER 0xD00ull     /* LME | LMA | NXE */
+#define BOOT_RFLAGS 0x2ull     /* reserved bit 1; interrupts off */
+#define BOOT_CS 0x08
+#define BOOT_DS 0x10
+#define BOOT_GDT_LIMIT 23      /* three descriptors */
+#define MSR_IA32_MISC_ENABLE 0x1A0u
+
+/* PCI configuration mechanism #1 ports; chyve has no PCI devices, so the bus reads empty. */
+#define PCI_CONFIG_FIRST 0xCF8
+#define PCI_CONFIG_DATA 0xCFC
+#define PCI_CONFIG_LAST 0xCFF
+
+static struct kvm_x86_vm *x86(const struct backend_vm *vm)
+{
+    return vm->arch;
+}
+
+int kvm_arch_vm_init(struct backend_vm *vm)
+{
+    vm->arch = calloc(1, sizeof(struct kvm_x86_vm));
+    if (vm->arch == NULL) {
+        return err_set("out of memory creating the VM");
+    }
+    if (kvm_ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, NULL) != 0) {
+        return err_set("KVM_CREATE_IRQCHIP failed: %s", strerror(errno));
+    }
+    struct kvm_enable_cap cap = {
+        .cap = KVM_CAP_X2APIC_API,
+        .args = { KVM_X2APIC_API_USE_32BIT_IDS | KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK },
+    };
+    if (kvm_ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) != 0) {
+        log_warn("KVM cannot enable the x2APIC API (%s); continuing without it", strerror(errno));
+    }
+    return 0;
+}
+
+/* The entry for (function, index), or NULL. */
+static struct kvm_cpuid_entry2 *cpuid_find(struct kvm_cpuid2 *c, uint32_t fn, uint32_t index)
+{
+    for (uint32_t i = 0; i < c->nent; i++) {
+        struct kvm_cpuid_entry2 *e = &c->entries[i];
+        if (e->function == fn && e->index == index) {
+            return e;
+        }
+    }
+    return NULL;
+}
+
+/* The entry for (fn, 0), appended zeroed if KVM did not list it. NULL only if the table is full. */
+static struct kvm_cpuid_entry2 *cpuid_get(struct kvm_x86_vm *a, uint32_t fn)
+{
+    struct kvm_cpuid_entry2 *e = cpuid_find(a->cpuid, fn, 0);
+    if (e == NULL && a->cpuid->nent < a->cpuid_cap) {
+        e = &a->cpuid->entries[a->cpuid->nent++];
+        memset(e, 0, sizeof(*e));
+        e->function = fn;
+    }
+    return e;
+}
+
+/* Fetches KVM_GET_SUPPORTED_CPUID, growing the buffer while KVM answers E2BIG. */
+static int cpuid_fetch(struct backend_vm *vm, struct kvm_x86_vm *a)
+{
+    for (uint32_t n = 256; n <= CPUID_MAX_ENTRIES; n *= 2) {
+        size_t bytes =
+            sizeof(struct kvm_cpuid2) + (n + CPUID_SPARE) * sizeof(struct kvm_cpuid_entry2);
+        struct kvm_cpuid2 *c = calloc(1, bytes);
+        if (c == NULL) {
+            return err_set("out of memory for the CPUID table");
+        }
+        c->nent = n;
+        if (kvm_ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
+            a->cpuid = c;
+            a->cpuid_cap = c->nent + CPUID_SPARE;
+            return 0;
+        }
+        int e = errno;
+        free(c);
+        if (e != E2BIG) {
+            return err_set("KVM_GET_SUPPORTED_CPUID failed: %s", strerror(e));
+        }
+    }
+    return err_set("KVM_GET_SUPPORTED_CPUID needs more than %d entries", CPUID_MAX_ENTRIES);
+}
+
+/* Builds the CPUID table all vCPUs share: KVM's supported set, adjusted per ABI §4.3. */
+static int cpuid_build(struct backend_vm *vm, struct kvm_x86_vm *a)
+{
+    if (cpuid_fetch(vm, a) != 0) {
+        return -1;
+    }
+    struct kvm_cpuid_entry2 *e = cpuid_find(a->cpuid, CPUID_FEATURES, 0);
+    if (e == NULL) {
+        return err_set("KVM reports no CPUID leaf 1; this host cannot run x86_64 guests");
+    }
+    e->ecx |= CPUID_1_ECX_HYPERVISOR | CPUID_1_ECX_TSC_DEADLINE;
+    e->edx |= CPUID_1_EDX_MSR;
+    e = cpuid_find(a->cpuid, CPUID_PMU, 0);
+    if (e != NULL) {
+        e->eax = 0; /* no architectural PMU */
+    }
+    char brand[48] = BRAND_STRING; /* NUL padded */
+    for (uint32_t i = 0; i < 3; i++) {
+        e = cpuid_get(a, CPUID_BRAND + i);
+        if (e == NULL) {
+            return err_set("CPUID table full");
+        }
+        memcpy(&e->eax, brand + 16 * i, 4);
+        memcpy(&e->ebx, brand + 16 * i + 4, 4);
+        memcpy(&e->ecx, brand + 16 * i + 8, 4);
+        memcpy(&e->edx, brand + 16 * i + 12, 4);
+    }
+    if (a->tsc_khz != 0) { /* an unknown rate is better left out than announced as 0 */
+        struct kvm_cpuid_entry2 *base = cpuid_find(a->cpuid, CPUID_HV_BASE, 0);
+        if (base == NULL) {
+            base = cpuid_get(a, CPUID_HV_BASE);
+            if (base == NULL) {
+                return err_set("CPUID table full");
+            }
+            memcpy(&base->ebx, "KVMKVMKVM\0\0\0", 12); /* the usual KVM signature */
+        }
+        if (base->eax < CPUID_HV_TIMING) {
+            base->eax = CPUID_HV_TIMING;
+        }
+        e = cpuid_get(a, CPUID_HV_TIMING);
+        if (e == NULL) {
+            return err_set("CPUID table full");
+        }
+        e->eax = a->tsc_khz;
+        e->ebx = LAPIC_BUS_KHZ;
+        e->ecx = e->edx = 0;
+    }
+    return 0;
+}
+
+int kvm_arch_vm_ready(struct backend_vm *vm)
+{
+    struct kvm_x86_vm *a = x86(vm);
+    int khz = ioctl(vm->vcpus[0].fd, KVM_GET_TSC_KHZ, 0);
+    a->tsc_khz = khz > 0 ? (uint32_t)khz : 0;
+    return cpuid_build(vm, a);
+}
+
+void kvm_arch_vm_free(struct backend_vm *vm)
+{
+    struct kvm_x86_vm *a = x86(vm);
+    if (a != NULL) {
+        free(a->cpuid);
+        free(a);
+        vm->arch = NULL;
+    }
+}
+
+uint32_t backend_tsc_khz(struct backend_vm *vm)
+{
+    return x86(vm)->tsc_khz; /* KVM_GET_TSC_KHZ on vCPU 0, read in kvm_arch_vm_ready() */
+}
+
+int kvm_x86_xsave_layout(const struct backend_vm *vm, unsigned i, uint32_t *offset, uint32_t *size)
+{
+    struct kvm_cpuid_entry2 *e = cpuid_find(x86(vm)->cpuid, 0xD, i);
+    if (e == NULL || e->eax == 0) {
+        return -1;
+    }
+    *size = e->eax;
+    *offset = e->ebx;
+    return 0;
+}
+
+/* A flat 4 GiB segment of the boot GDT (ABI §4.2). */
+static void boot_segment(struct kvm_segment *s, uint16_t selector, uint8_t type, uint8_t l)
+{
+    memset(s, 0, sizeof(*s));
+    s->base = 0;
+    s->limit = 0xFFFFFFFF;
+    s->selector = selector;
+    s->type = type;
+    s->present = 1;
+    s->dpl = 0;
+    s->db = 0;
+    s->s = 1;
+    s->l = l;
+    s->g = 1;
+}
+
+int kvm_arch_vcpu_init(struct backend_vcpu *v, const struct layout *l)
+{
+    if (kvm_ioctl(v->fd, KVM_SET_CPUID2, x86(v->vm)->cpuid) != 0) {
+        return err_set("KVM_SET_CPUID2 failed on vCPU %u: %s", v->id, strerror(errno));
+    }
+    /* Start from KVM's reset state: FS, GS, TR, LDT and IDT keep their reset values. */
+    struct kvm_sregs sregs;
+    if (kvm_ioctl(v->fd, KVM_GET_SREGS, &sregs) != 0) {
+        return err_set("KVM_GET_SREGS failed on vCPU %u: %s", v->id, strerror(errno));
+    }
+    sregs.cr0 = BOOT_CR0;
+    sregs.cr2 = 0;
+    sregs.cr3 = l->pt_root;
+    sregs.cr4 = BOOT_CR4;
+    sregs.cr8 = 0;
+    sregs.efer = BOOT_EFER;
+    boot_segment(&sregs.cs, BOOT_CS, 11, 1); /* execute/read, accessed, 64-bit */
+    boot_segment(&sregs.ds, BOOT_DS, 3, 0);  /* read/write, accessed */
+    sregs.es = sregs.ds;
+    sregs.ss = sregs.ds;
+    sregs.gdt.base = l->gdt;
+    sregs.gdt.limit = BOOT_GDT_LIMIT;
+    if (kvm_ioctl(v->fd, KVM_SET_SREGS, &sregs) != 0) {
+        return err_set("KVM_SET_SREGS failed on vCPU %u: %s", v->id, strerror(errno));
+    }
+    struct kvm_regs regs;
+    memset(&regs, 0, sizeof(regs));
+    regs.rip = l->entry;
+    regs.rdi = l->boot_info;
+    regs.rsi = v->id;
+    regs.rsp = l->stack; /* the lowest stack address: the kernel adds 0x7FF0 itself */
+    regs.rflags = BOOT_RFLAGS;
+    if (kvm_ioctl(v->fd, KVM_SET_REGS, &regs) != 0) {
+        return err_set("KVM_SET_REGS failed on vCPU %u: %s", v->id, strerror(errno));
+    }
+    /* With an in-kernel irqchip KVM parks APs in wait-for-SIPI; every vCPU starts at once. */
+    struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
+    if (kvm_ioctl(v->fd, KVM_SET_MP_STATE, &mp) != 0) {
+        return err_set("KVM_SET_MP_STATE failed on vCPU %u: %s", v->id, strerror(errno));
+    }
+    /*
+     * Only IA32_MISC_ENABLE = 1 (fast strings), which is all uhyve's MSR write achieves: its
+     * second entry, IA32_APIC_BASE = 1, is rejected by KVM (reserved bit) and is not copied.
+     */
+    struct {
+        struct kvm_msrs hdr;
+        struct kvm_msr_entry e[1];
+    } msrs;
+    memset(&msrs, 0, sizeof(msrs));
+    msrs.hdr.nmsrs = 1;
+    msrs.e[0].index = MSR_IA32_MISC_ENABLE;
+    msrs.e[0].data = 1;
+    if (kvm_ioctl(v->fd, KVM_SET_MSRS, &msrs) != 1) {
+        log_warn("KVM did not accept IA32_MISC_ENABLE on vCPU %u; continuing", v->id);
+    }
+    return 0;
+}
+
+int backend_vcpu_pt_root(struct backend_vcpu *v, uint64_t *root)
+{
+    struct kvm_sregs sregs;
+    if (kvm_ioctl(v->fd, KVM_GET_SREGS, &sregs) != 0) {
+        return err_set("KVM_GET_SREGS failed on vCPU %u: %s", v->id, strerror(errno));
+    }
+    *root = sregs.cr3;
+    return 0;
+}
+
+/* The guest's registers; on failure err_msg() is set. */
+static int get_regs(struct backend_vcpu *v, struct kvm_regs *regs, struct kvm_sregs *sregs)
+{
+    if (kvm_ioctl(v->fd, KVM_GET_REGS, regs) != 0) {
+        return err_set("KVM_GET_REGS failed on vCPU %u: %s", v->id, strerror(errno));
+    }
+    if (sregs != NULL && kvm_ioctl(v->fd, KVM_GET_SREGS, sregs) != 0) {
+        return err_set("KVM_GET_SREGS failed on vCPU %u: %s", v->id, strerror(errno));
+    }
+    return 0;
+}
+
+static unsigned long long guest_rip(struct backend_vcpu *v)
+{
+    struct kvm_regs regs;
+    return get_regs(v, &regs, NULL) == 0 ? regs.rip : 0;
+}
+
+/* Reads up to X86_INSN_MAX bytes at RIP (64-bit mode: CS base 0); returns how many were read. */
+static size_t fetch_insn(struct backend_vcpu *v, const struct kvm_regs *regs,
+                         const struct kvm_sregs *sregs, uint8_t *buf)
+{
+    const struct guest_mem *m = v->vm->mem;
+    if (kvm_x86_virt_copy(m, sregs->cr3, regs->rip, buf, X86_INSN_MAX, false) == 0) {
+        return X86_INSN_MAX;
+    }
+    size_t first = 0x1000 - (regs->rip & 0xFFF); /* the next page may be unmapped */
+    if (first < X86_INSN_MAX &&
+        kvm_x86_virt_copy(m, sregs->cr3, regs->rip, buf, first, false) == 0) {
+        return first;
+    }
+    return 0;
+}
+
+/* "0f 0b .." or "(unreadable)". */
+static void format_bytes(const uint8_t *b, size_t n, char *out, size_t cap)
+{
+    if (n == 0) {
+        snprintf(out, cap, "(unreadable)");
+        return;
+    }
+    size_t pos = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < n && pos + 4 < cap; i++) {
+        pos += (size_t)snprintf(out + pos, cap - pos, i ? " %02x" : "%02x", b[i]);
+    }
+}
+
+/*
+ * True if the bytes look like an SSE/AVX/x87-state instruction: a VEX/EVEX prefix, or one of the
+ * 0F-map opcode ranges that operate on XMM/MMX registers, MXCSR or the XSAVE state.
+ */
+static bool looks_like_simd(const uint8_t *b, size_t n)
+{
+    size_t i = 0;
+    while (i < n && (b[i] == 0x66 || b[i] == 0xF2 || b[i] == 0xF3 || b[i] == 0x2E || b[i] == 0x36 ||
+                     b[i] == 0x3E || b[i] == 0x26 || b[i] == 0x64 || b[i] == 0x65 || b[i] == 0x67 ||
+                     b[i] == 0xF0)) {
+        i++;
+    }
+    if (i < n && (b[i] & 0xF0) == 0x40) { /* REX */
+        i++;
+    }
+    if (i >= n) {
+        return false;
+    }
+    if (b[i] == 0xC4 || b[i] == 0xC5 || b[i] == 0x62) {
+        return true;
+    }
+    if (b[i] != 0x0F || i + 1 >= n) {
+        return false;
+    }
+    uint8_t op = b[i + 1];
+    if ((op >= 0x10 && op <= 0x17) || (op >= 0x28 && op <= 0x2F) || (op >= 0x50 && op <= 0x7F) ||
+        op == 0xC2 || (op >= 0xC4 && op <= 0xC6) || op >= 0xD0 || op == 0x38 || op == 0x3A) {
+        return true;
+    }
+    if (op == 0xAE && i + 2 < n) { /* FXSAVE, FXRSTOR, LDMXCSR, STMXCSR, XSAVE family */
+        uint8_t modrm = b[i + 2];
+        return (modrm >> 6) != 3 && ((modrm >> 3) & 7) != 7;
+    }
+    if (op == 0x01 && i + 2 < n) { /* XGETBV, XSETBV */
+        return b[i + 2] == 0xD0 || b[i + 2] == 0xD1;
+    }
+    return false;
+}
+
+/* KVM could not emulate an instruction: emulate it ourselves if it is XGETBV/XSAVE/XRSTOR. */
+static enum kvm_exit_action handle_emulation_failure(struct backend_vcpu *v)
+{
+    struct kvm_regs regs;
+    struct kvm_sregs sregs;
+    if (get_regs(v, &regs, &sregs) != 0) {
+        return KVM_ACTION_FAIL;
+    }
+    uint8_t insn[X86_INSN_MAX];
+    size_t n = fetch_insn(v, &regs, &sregs, insn);
+    int r = kvm_x86_emulate(v, &regs, &sregs, insn, n);
+    if (r > 0) {
+        return KVM_ACTION_RESUME;
+    }
+    if (r < 0) {
+        return KVM_ACTION_FAIL;
+    }
+    char bytes[64];
+    format_bytes(insn, n, bytes, sizeof(bytes));
+    err_set("KVM could not emulate the instruction at rip 0x%llx: bytes %s%s",
+            (unsigned long long)regs.rip, bytes,
+            looks_like_simd(insn, n)
+                ? " (this host's KVM cannot run SSE/AVX instructions; hardware virtualization can)"
+                : "");
+    return KVM_ACTION_FAIL;
+}
+
+/* Port I/O: hypercalls go to the core, the empty PCI bus is answered here, the rest is fatal. */
+static enum kvm_exit_action handle_io(struct backend_vcpu *v, struct vcpu_exit *exit)
+{
+    struct kvm_run *run = v->run;
+    unsigned port = run->io.port;
+    uint64_t len = (uint64_t)run->io.size * run->io.count;
+    uint64_t off = run->io.data_offset;
+    if (off > v->vm->run_size || len > v->vm->run_size - off) {
+        return err_set("KVM reported I/O data outside the kvm_run area (port 0x%x)", port);
+    }
+    uint8_t *data = (uint8_t *)run + off;
+    bool pci = port >= PCI_CONFIG_FIRST && port <= PCI_CONFIG_LAST;
+    if (run->io.direction == KVM_EXIT_IO_OUT) {
+        if (pci) {
+            return KVM_ACTION_RESUME; /* no device to configure */
+        }
+        if (run->io.count != 1) {
+            return err_set("guest used string I/O on port 0x%x", port);
+        }
+        if (run->io.size != 1 && run->io.size != 2 && run->io.size != 4) {
+            return err_set("guest wrote %u bytes to port 0x%x", run->io.size, port);
+        }
+        exit->kind = VCPU_EXIT_HYPERCALL;
+        exit->addr = port;
+        if (hypercall_is_v2(port)) {
+            struct kvm_regs regs;
+            if (get_regs(v, &regs, NULL) != 0) {
+                return KVM_ACTION_FAIL;
+            }
+            exit->data = regs.rdi;
+        } else {
+            uint32_t val = 0;
+            memcpy(&val, data, run->io.size); /* the host is little-endian, like the guest */
+            exit->data = val;
+        }
+        return KVM_ACTION_RETURN;
+    }
+    if (port == PCI_CONFIG_FIRST || (port >= PCI_CONFIG_DATA && port <= PCI_CONFIG_LAST)) {
+        memset(data, 0xFF, len); /* empty bus: no device answers */
+        return KVM_ACTION_RESUME;
+    }
+    return err_set("guest read unknown I/O port 0x%x at rip 0x%llx", port, guest_rip(v));
+}
+
+/* MMIO: only the legacy MP-table scan areas read as zeros (RAM not at 0); the rest is fatal. */
+static enum kvm_exit_action handle_mmio(struct backend_vcpu *v)
+{
+    struct kvm_run *run = v->run;
+    uint64_t a = run->mmio.phys_addr;
+    uint32_t len = run->mmio.len;
+    bool scan = len <= sizeof(run->mmio.data) &&
+                ((a >= 0x9F000 && a <= 0xA0000 - len) || (a >= 0xF0000 && a <= 0x100000 - len));
+    if (!run->mmio.is_write && scan) {
+        memset(run->mmio.data, 0, sizeof(run->mmio.data));
+        return KVM_ACTION_RESUME;
+    }
+    return err_set("guest %s unmapped guest-physical address 0x%llx (%u bytes) at rip 0x%llx",
+                   run->mmio.is_write ? "wrote to" : "read from", (unsigned long long)a, len,
+                   guest_rip(v));
+}
+
+/* "rip 0x... (bytes: ...)" for a failure report. */
+static void describe_rip(struct backend_vcpu *v, char *out, size_t cap)
+{
+    struct kvm_regs regs;
+    struct kvm_sregs sregs;
+    if (get_regs(v, &regs, &sregs) != 0) {
+        snprintf(out, cap, "an unknown rip");
+        return;
+    }
+    uint8_t insn[X86_INSN_MAX];
+    char bytes[64];
+    format_bytes(insn, fetch_insn(v, &regs, &sregs, insn), bytes, sizeof(bytes));
+    snprintf(out, cap, "rip 0x%llx (bytes: %s)", (unsigned long long)regs.rip, bytes);
+}
+
+enum kvm_exit_action kvm_arch_handle_exit(struct backend_vcpu *v, struct vcpu_exit *exit)
+{
+    struct kvm_run *run = v->run;
+    char where[128];
+    switch (run->exit_reason) {
+    case KVM_EXIT_IO:
+        return handle_io(v, exit);
+    case KVM_EXIT_MMIO:
+        return handle_mmio(v);
+    case KVM_EXIT_HLT:
+        return KVM_ACTION_RESUME;
+    case KVM_EXIT_SHUTDOWN:
+        describe_rip(v, where, sizeof(where));
+        return err_set("guest triple fault (KVM shutdown) at %s", where);
+    case KVM_EXIT_FAIL_ENTRY:
+        return err_set("KVM could not enter the guest on vCPU %u (hardware entry failure reason "
+                       "0x%llx)", v->id,
+                       (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+    case KVM_EXIT_INTERNAL_ERROR:
+        if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION) {
+            return handle_emulation_failure(v);
+        }
+        describe_rip(v, where, sizeof(where));
+        return err_set("KVM internal error (suberror %u) on vCPU %u at %s",
+                       run->internal.suberror, v->id, where);
+    default:
+        return err_set("unhandled KVM exit reason %u", run->exit_reason);
+    }
+}
