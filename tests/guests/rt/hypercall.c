@@ -1,0 +1,103 @@
+/* hypercall.c: uhyve hypercalls from the guest side: v1 ports (ABI §6.2), v2 addresses (§6.3). */
+#include "rt.h"
+
+void hc1_raw(uint16_t port, uint32_t data)
+{
+    __asm__ volatile("outl %0, %1" : : "a"(data), "Nd"(port) : "memory");
+}
+
+void hc1_raw8(uint16_t port, uint8_t data)
+{
+    __asm__ volatile("outb %0, %1" : : "a"(data), "Nd"(port) : "memory");
+}
+
+/* Guest memory is identity-mapped, so a block's virtual address is its physical one. */
+uint32_t hc1_addr(const volatile void *block)
+{
+    uintptr_t a = (uintptr_t)block;
+    if (a >> 32) {
+        rt_puts("FAIL: v1 parameter block above 4 GiB\n");
+        rt_exit(99);
+    }
+    return (uint32_t)a;
+}
+
+void hc1_serial_byte(char c)
+{
+    hc1_raw8(HC1_SERIAL_BYTE, (uint8_t)c);
+}
+
+void hc1_serial_buffer(const void *buf, uint64_t len)
+{
+    volatile struct hc1_serial_buffer b = {(uintptr_t)buf, len};
+    hc1_raw(HC1_SERIAL_BUFFER, hc1_addr(&b));
+}
+
+void hc1_file_write(int32_t fd, const void *buf, uint64_t len)
+{
+    volatile struct hc1_write b = {fd, (uintptr_t)buf, len};
+    hc1_raw(HC1_FILE_WRITE, hc1_addr(&b));
+}
+
+int32_t hc1_file_open(const char *name, int32_t flags, int32_t mode)
+{
+    volatile struct hc1_open b = {(uintptr_t)name, flags, mode, 0x5A5A5A5A};
+    hc1_raw(HC1_FILE_OPEN, hc1_addr(&b));
+    return b.ret;
+}
+
+int32_t hc1_file_close(int32_t fd)
+{
+    volatile struct hc1_close b = {fd, 0x5A5A5A5A};
+    hc1_raw(HC1_FILE_CLOSE, hc1_addr(&b));
+    return b.ret;
+}
+
+void hc1_exit(int32_t code)
+{
+    volatile struct hc1_exit b = {code};
+    hc1_raw(HC1_EXIT, hc1_addr(&b));
+}
+
+/* v2: DX = address, EAX ignored by the host, RDI = data. */
+void hc2_raw(uint16_t addr, uint64_t data)
+{
+    __asm__ volatile("outl %%eax, %%dx" : : "a"(0x1234u), "d"(addr), "D"(data) : "memory");
+}
+
+void hc2_serial_byte(char c)
+{
+    hc2_raw(HC2_SERIAL_BYTE, (uint8_t)c);
+}
+
+void hc2_serial_buffer(const void *buf, uint64_t len)
+{
+    volatile struct hc2_serial_buffer b = {len, (uintptr_t)buf};
+    hc2_raw(HC2_SERIAL_BUFFER, (uintptr_t)&b);
+}
+
+int64_t hc2_file_write(int32_t fd, const void *buf, uint64_t len)
+{
+    volatile struct hc2_write b = {len, 0x5A5A5A5A, (uintptr_t)buf, fd, 0};
+    hc2_raw(HC2_FILE_WRITE, (uintptr_t)&b);
+    return b.ret;
+}
+
+int32_t hc2_file_open(const char *name, int32_t flags, int32_t mode)
+{
+    volatile struct hc1_open b = {(uintptr_t)name, flags, mode, 0x5A5A5A5A};
+    hc2_raw(HC2_FILE_OPEN, (uintptr_t)&b);
+    return b.ret;
+}
+
+int32_t hc2_file_close(int32_t fd)
+{
+    volatile struct hc1_close b = {fd, 0x5A5A5A5A};
+    hc2_raw(HC2_FILE_CLOSE, (uintptr_t)&b);
+    return b.ret;
+}
+
+void hc2_exit(int32_t code)
+{
+    hc2_raw(HC2_EXIT, (uint64_t)(uint32_t)code);
+}

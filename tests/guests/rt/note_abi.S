@@ -1,0 +1,11 @@
+/* note_abi.S: the Hermit kernel-version ABI tag (ABI §1.3): "GNU", type 1, {6, 0, 11, 0}. */
+    .section .note.ABI-tag, "a", @note
+    .balign 4
+    .long 4      /* namesz: "GNU" + NUL */
+    .long 16     /* descsz */
+    .long 1      /* NT_GNU_ABI_TAG */
+    .asciz "GNU"
+    .long 6      /* ELF_NOTE_OS_HERMIT */
+    .long 0, 11, 0
+
+    .section .note.GNU-stack, "", @progbits

@@ -1,0 +1,72 @@
+/* fake_backend.c: a backend.h implementation without a hypervisor, for unit tests of the core. */
+#include <stdlib.h>
+
+#include "backend.h"
+#include "err.h"
+#include "fake_backend.h"
+
+const bool backend_has_pci = true;
+
+uint64_t fake_pt_root;
+int fake_kicks;
+
+struct backend_vcpu {
+    int unused;
+};
+
+static struct backend_vcpu the_vcpu;
+struct backend_vcpu *const fake_vcpu = &the_vcpu;
+
+int backend_vm_create(struct guest_mem *m, unsigned ncpus, struct backend_vm **out)
+{
+    (void)m;
+    (void)ncpus;
+    *out = NULL;
+    return err_set("fake backend: no VMs in unit tests");
+}
+
+uint32_t backend_tsc_khz(struct backend_vm *vm)
+{
+    (void)vm;
+    return 0;
+}
+
+int backend_vcpu_create(struct backend_vm *vm, unsigned id, const struct layout *l,
+                        struct backend_vcpu **out)
+{
+    (void)vm;
+    (void)id;
+    (void)l;
+    *out = fake_vcpu;
+    return 0;
+}
+
+int backend_vcpu_run(struct backend_vcpu *v, struct vcpu_exit *exit)
+{
+    (void)v;
+    exit->kind = VCPU_EXIT_FAILED;
+    return err_set("fake backend: cannot run");
+}
+
+int backend_vcpu_pt_root(struct backend_vcpu *v, uint64_t *root)
+{
+    (void)v;
+    *root = fake_pt_root;
+    return 0;
+}
+
+void backend_vcpu_kick(struct backend_vcpu *v)
+{
+    (void)v;
+    fake_kicks++;
+}
+
+void backend_vcpu_destroy(struct backend_vcpu *v)
+{
+    (void)v;
+}
+
+void backend_vm_destroy(struct backend_vm *vm)
+{
+    (void)vm;
+}

@@ -1,0 +1,455 @@
+/* test_cli.c: command-line and environment parsing into a vm_config (ABI §9.1, §9.2). */
+#include <criterion/criterion.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "err.h"
+#include "log.h"
+
+#define MIB (1ull << 20)
+#define GIB (1ull << 30)
+#define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+static struct cli c;
+static char *no_env[] = {NULL};
+static char *host_env[] = {(char *)"HOME=/home/u", (char *)"PATH=/bin", (char *)"LANG=C", NULL};
+
+static void teardown(void)
+{
+    cli_free(&c);
+}
+
+TestSuite(cli, .fini = teardown);
+
+/* Parses argv (an array of n strings) with envp; returns cli_parse's result. */
+static int parse(int n, char **argv, char **envp)
+{
+    cli_free(&c); /* a previous parse in the same test */
+    return cli_parse(&c, n, argv, envp);
+}
+
+/* Expects cli_parse to fail with exactly `msg`. */
+static void expect_error(int n, char **argv, char **envp, const char *msg)
+{
+    cr_assert_eq(parse(n, argv, envp), -1, "accepted, expected: %s", msg);
+    cr_assert_str_eq(err_msg(), msg);
+}
+
+/* Parses "chyve -m <size> k" and returns the memory size. */
+static uint64_t mem_of(const char *size)
+{
+    char *argv[] = {(char *)"chyve", (char *)"-m", (char *)size, (char *)"k"};
+    cr_assert_eq(parse(N(argv), argv, no_env), 0, "-m %s: %s", size, err_msg());
+    uint64_t v = c.cfg.mem_size;
+    cli_free(&c);
+    return v;
+}
+
+/* ---- defaults ------------------------------------------------------------------------------- */
+
+Test(cli, defaults)
+{
+    char *argv[] = {(char *)"chyve", (char *)"kernel.elf"};
+    cr_assert_eq(parse(N(argv), argv, host_env), 0, "%s", err_msg());
+    cr_assert_eq(c.action, CLI_RUN);
+    cr_assert_str_eq(c.cfg.kernel_path, "kernel.elf");
+    cr_assert_eq(c.cfg.kernel_path, argv[1]);
+    cr_assert_eq(c.cfg.nargs, 0);
+    cr_assert_eq(c.cfg.mem_size, 64 * MIB);
+    cr_assert_eq(c.cfg.ncpus, 1);
+    cr_assert(c.cfg.aslr);
+    cr_assert_eq(c.cfg.out_fd, STDOUT_FILENO);
+    cr_assert_eq(c.verbosity, 0);
+    /* the guest gets the whole host environment, same strings, same order */
+    cr_assert_eq(c.cfg.nenv, 3);
+    for (size_t i = 0; i < 3; i++)
+        cr_assert_eq(c.cfg.env[i], host_env[i], "env[%zu]", i);
+}
+
+Test(cli, defaults_with_null_and_empty_envp)
+{
+    char *argv[] = {(char *)"chyve", (char *)"k"};
+    cr_assert_eq(parse(N(argv), argv, NULL), 0, "%s", err_msg());
+    cr_assert_eq(c.cfg.nenv, 0);
+    cli_free(&c);
+    cr_assert_eq(parse(N(argv), argv, no_env), 0, "%s", err_msg());
+    cr_assert_eq(c.cfg.nenv, 0);
+}
+
+Test(cli, no_aslr)
+{
+    char *argv[] = {(char *)"chyve", (char *)"--no-aslr", (char *)"k"};
+    cr_assert_eq(parse(N(argv), argv, no_env), 0, "%s", err_msg());
+    cr_assert_not(c.cfg.aslr);
+}
+
+Test(cli, flag_with_value_rejected)
+{
+    char *argv[] = {(char *)"chyve", (char *)"--no-aslr=yes", (char *)"k"};
+    expect_error(N(argv), argv, no_env, "option '--no-aslr' takes no value");
+}
+
+/* ---- memory size ---------------------------------------------------------------------------- */
+
+Test(cli, memory_option_spellings)
+{
+    char *a1[] = {(char *)"chyve", (char *)"-m", (char *)"128MiB", (char *)"k"};
+    char *a2[] = {(char *)"chyve", (char *)"--memory-size", (char *)"256MiB", (char *)"k"};
+    char *a3[] = {(char *)"chyve", (char *)"--memory-size=512MiB", (char *)"k"};
+    char *a4[] = {(char *)"chyve", (char *)"-m32MiB", (char *)"k"};
+    cr_assert_eq(parse(N(a1), a1, no_env), 0, "%s", err_msg());
+    cr_assert_eq(c.cfg.mem_size, 128 * MIB);
+    cli_free(&c);
+    cr_assert_eq(parse(N(a2), a2, no_env), 0, "%s", err_msg());
+    cr_assert_eq(c.cfg.mem_size, 256 * MIB);
+    cli_free(&c);
+    cr_assert_eq(parse(N(a3), a3, no_env), 0, "%s", err_msg());
+    cr_assert_eq(c.cfg.mem_size, 512 * MIB);
+    cli_free(&c);
+    cr_assert_eq(parse(N(a4), a4, no_env), 0, "%s", err_msg());
+    cr_assert_eq(c.cfg.mem_size, 32 * MIB);
+    cr_assert_str_eq(c.cfg.kernel_path, "k");
+}
+
+Test(cli, memory_sizes_accepted)
+{
+    cr_assert_eq(mem_of("16MiB"), 16 * MIB);
+    cr_assert_eq(mem_of("1GiB"), GIB);
+    cr_assert_eq(mem_of("2G"), 2 * GIB); /* chyve: single letters are binary (cli.c) */
+    cr_assert_eq(mem_of("1.5GiB"), GIB + GIB / 2);
+    cr_assert_eq(mem_of("64mib"), 64 * MIB);
+    cr_assert_eq(mem_of("64 MiB"), 64 * MIB);
+    cr_assert_eq(mem_of("67108864"), 64 * MIB);
+    cr_assert_eq(mem_of("4194304KiB"), 4 * GIB);
+    cr_assert_eq(mem_of("18M"), 18 * MIB);
+    cr_assert_eq(mem_of("2097152000B"), 2000 * MIB);
+}
+
+Test(cli, parse_size_values)
+{
+    uint64_t v;
+    cr_assert_eq(cli_parse_size("4096", &v), 0);
+    cr_assert_eq(v, 4096);
+    cr_assert_eq(cli_parse_size("100MB", &v), 0);
+    cr_assert_eq(v, 100000000);
+    cr_assert_eq(cli_parse_size("1kB", &v), 0);
+    cr_assert_eq(v, 1000);
+    cr_assert_eq(cli_parse_size("1.25KiB", &v), 0);
+    cr_assert_eq(v, 1280);
+    cr_assert_eq(cli_parse_size("0.5MiB", &v), 0);
+    cr_assert_eq(v, 512 * 1024);
+    cr_assert_eq(cli_parse_size("1TiB", &v), 0);
+    cr_assert_eq(v, 1ull << 40);
+    cr_assert_eq(cli_parse_size("16777216TiB", &v), -1); /* 2^64 */
+    cr_assert_str_eq(err_msg(), "invalid memory size '16777216TiB': too large");
+    cr_assert_eq(cli_parse_size("lots", &v), -1);
+    cr_assert_str_eq(err_msg(), "invalid memory size 'lots': expected a number such as 64MiB");
+    cr_assert_eq(cli_parse_size("12XB", &v), -1);
+    cr_assert_str_eq(err_msg(), "invalid memory size '12XB': unknown unit 'XB' (use B, KiB, MiB, "
+                                "GiB, TiB, K, M, G, KB, MB, GB)");
+    cr_assert_eq(cli_parse_size("99999999999999999999", &v), -1);
+    cr_assert_str_eq(err_msg(), "invalid memory size '99999999999999999999': too large");
+}
+
+Test(cli, memory_not_2mib_multiple)
+{
+    char *argv[] = {(char *)"chyve", (char *)"-m", (char *)"100MB", (char *)"k"};
+    expect_error(N(argv), argv, no_env, "memory size 100MB must be a multiple of 2MiB");
+}
+
+Test(cli, memory_odd_mib)
+{
+    char *argv[] = {(char *)"chyve", (char *)"--memory-size=17MiB", (char *)"k"};
+    expect_error(N(argv), argv, no_env, "memory size 17MiB must be a multiple of 2MiB");
+}
+
+Test(cli, memory_too_small)
+{
+    char *argv[] = {(char *)"chyve", (char *)"-m", (char *)"15MiB", (char *)"k"};
+    expect_error(N(argv), argv, no_env, "memory size 15MiB is too small: at least 16MiB");
+    char *zero[] = {(char *)"chyve", (char *)"-m", (char *)"0", (char *)"k"};
+    expect_error(N(zero), zero, no_env, "memory size 0 is too small: at least 16MiB");
+}
+
+Test(cli, memory_garbage)
+{
+    char *argv[] = {(char *)"chyve", (char *)"-m", (char *)"lots", (char *)"k"};
+    expect_error(N(argv), argv, no_env,
+                 "invalid memory size 'lots': expected a number such as 64MiB");
+    char *empty[] = {(char *)"chyve", (char *)"--memory-size=", (char *)"k"};
+    expect_error(N(empty), empty, no_env,
+                 "invalid memory size '': expected a number such as 64MiB");
+}
+
+Test(cli, memory_unknown_unit)
+{
+    char *argv[] = {(char *)"chyve", (char *)"-m", (char *)"12XB", (char *)"k"};
+    expect_error(N(argv), argv, no_env,
+                 "invalid memory size '12XB': unknown unit 'XB' (use B, KiB, MiB, GiB, TiB, K, "
+                 "M, G, KB, MB, GB)");
+    char *trail[] = {(char *)"chyve", (char *)"-m", (char *)"64MiB ", (char *)"k"};
+    cr_assert_eq(parse(N(trail), trail, no_env), -1);
+    cr_assert(strstr(err_msg(), "unknown unit"), "%s", err_msg());
+    char *longu[] = {(char *)"chyve", (char *)"-m", (char *)"64megabytes", (char *)"k"};
+    cr_assert_eq(parse(N(longu), longu, no_env), -1);
+    cr_assert(strstr(err_msg(), "invalid memory size '64megabytes': unknown unit 'megabytes'"),
+              "%s", err_msg());
+}
+
+Test(cli, memory_missing_value)
+{
+    char *a1[] = {(char *)"chyve", (char *)"-m"};
+    expect_error(N(a1), a1, no_env, "option '-m' needs a value");
+    char *a2[] = {(char *)"chyve", (char *)"--memory-size"};
+    expect_error(N(a2), a2, no_env, "option '--memory-size' needs a value");
+}
+
+/* ---- HERMIT_* environment variables --------------------------------------------------------- */
+
+Test(cli, env_vars_set_memory_and_cpus)
+{
+    char *env[] = {(char *)"HERMIT_MEMORY_SIZE=128MiB", (char *)"HERMIT_CPU_COUNT=4", (char *)"X=1",
+                   NULL};
+    char *argv[] = {(char *)"chyve", (char *)"k"};
+    cr_assert_eq(parse(N(argv), argv, env), 0, "%s", err_msg());
+    cr_assert_eq(c.cfg.mem_size, 128 * MIB);
+    cr_assert_eq(c.cfg.ncpus, 4);
+    cr_assert_eq(c.cfg.nenv, 3); /* still passed to the guest unchanged */
+    cr_assert_eq(c.cfg.env[0], env[0]);
+}
+
+Test(cli, command_line_overrides_env_vars)
+{
+    char *env[] = {(char *)"HERMIT_MEMORY_SIZE=128MiB", (char *)"HERMIT_CPU_COUNT=4", NULL};
+    char *argv[] = {(char *)"chyve", (char *)"-c",    (char *)"2",
+                    (char *)"-m",    (char *)"32MiB", (char *)"k"};
+    cr_assert_eq(parse(N(argv), argv, env), 0, "%s", err_msg());
+    cr_assert_eq(c.cfg.mem_size, 32 * MIB);
+    cr_assert_eq(c.cfg.ncpus, 2);
+}
+
+Test(cli, invalid_env_var_reported_with_its_name)
+{
+    char *env[] = {(char *)"HERMIT_MEMORY_SIZE=lots", NULL};
+    char *argv[] = {(char *)"chyve", (char *)"k"};
+    expect_error(N(argv), argv, env,
+                 "HERMIT_MEMORY_SIZE: invalid memory size 'lots': expected a number such as 64MiB");
+}
+
+Test(cli, invalid_env_memory_range_reported_with_its_name)
+{
+    char *env[] = {(char *)"HERMIT_MEMORY_SIZE=8MiB", NULL};
+    char *argv[] = {(char *)"chyve", (char *)"k"};
+    expect_error(N(argv), argv, env,
+                 "HERMIT_MEMORY_SIZE: memory size 8MiB is too small: at least 16MiB");
+}
+
+Test(cli, invalid_env_cpu_count_reported_with_its_name)
+{
+    char *env[] = {(char *)"HERMIT_CPU_COUNT=0", NULL};
+    char *argv[] = {(char *)"chyve", (char *)"k"};
+    expect_error(N(argv), argv, env,
+                 "HERMIT_CPU_COUNT: invalid cpu count '0': expected a number from 1 to 64");
+}
+
+/* The command line wins over the variable (as with uhyve/clap), so a bad value it overrides
+ * must not stop the run. */
+Test(cli, command_line_overrides_invalid_env_vars)
+{
+    char *env[] = {(char *)"HERMIT_MEMORY_SIZE=lots", (char *)"HERMIT_CPU_COUNT=many", NULL};
+    char *argv[] = {(char *)"chyve", (char *)"-m", (char *)"32MiB",
+                    (char *)"-c",    (char *)"3",  (char *)"k"};
+    cr_assert_eq(parse(N(argv), argv, env), 0, "rejected: %s", err_msg());
+    cr_assert_eq(c.cfg.mem_size, 32 * MIB);
+    cr_assert_eq(c.cfg.ncpus, 3);
+}
+
+/* ---- cpu count ------------------------------------------------------------------------------ */
+
+Test(cli, cpu_count_spellings)
+{
+    char *a1[] = {(char *)"chyve", (char *)"-c", (char *)"64", (char *)"k"};
+    char *a2[] = {(char *)"chyve", (char *)"--cpu-count=3", (char *)"k"};
+    char *a3[] = {(char *)"chyve", (char *)"-c7", (char *)"k"};
+    cr_assert_eq(parse(N(a1), a1, no_env), 0, "%s", err_msg());
+    cr_assert_eq(c.cfg.ncpus, 64);
+    cli_free(&c);
+    cr_assert_eq(parse(N(a2), a2, no_env), 0, "%s", err_msg());
+    cr_assert_eq(c.cfg.ncpus, 3);
+    cli_free(&c);
+    cr_assert_eq(parse(N(a3), a3, no_env), 0, "%s", err_msg());
+    cr_assert_eq(c.cfg.ncpus, 7);
+}
+
+Test(cli, cpu_count_rejected)
+{
+    static const char *bad[] = {
+        "0", "abc", "65", "", "-1", "+2", "2x", " 2", "99999999999999999999"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char *argv[] = {(char *)"chyve", (char *)"-c", (char *)bad[i], (char *)"k"};
+        char want[128];
+        snprintf(want, sizeof(want), "invalid cpu count '%s': expected a number from 1 to 64",
+                 bad[i]);
+        expect_error(N(argv), argv, no_env, want);
+        cli_free(&c);
+    }
+}
+
+/* ---- guest environment ---------------------------------------------------------------------- */
+
+Test(cli, env_values_replace_host_env)
+{
+    char *argv[] = {(char *)"chyve",          (char *)"-e",      (char *)"A=1",
+                    (char *)"--env-vars",     (char *)"B=two=2", (char *)"-eC=",
+                    (char *)"--env-vars=D=4", (char *)"k"};
+    cr_assert_eq(parse(N(argv), argv, host_env), 0, "%s", err_msg());
+    cr_assert_eq(c.cfg.nenv, 4);
+    cr_assert_str_eq(c.cfg.env[0], "A=1");
+    cr_assert_str_eq(c.cfg.env[1], "B=two=2");
+    cr_assert_str_eq(c.cfg.env[2], "C=");
+    cr_assert_str_eq(c.cfg.env[3], "D=4");
+}
+
+Test(cli, env_host)
+{
+    char *argv[] = {(char *)"chyve", (char *)"-e", (char *)"host", (char *)"k"};
+    cr_assert_eq(parse(N(argv), argv, host_env), 0, "%s", err_msg());
+    cr_assert_eq(c.cfg.nenv, 3);
+    for (size_t i = 0; i < 3; i++)
+        cr_assert_eq(c.cfg.env[i], host_env[i]);
+}
+
+Test(cli, env_host_discards_other_values)
+{
+    char *argv[] = {(char *)"chyve", (char *)"-e", (char *)"A=1", (char *)"-e",
+                    (char *)"host",  (char *)"-e", (char *)"B=2", (char *)"k"};
+    cr_assert_eq(parse(N(argv), argv, host_env), 0, "%s", err_msg());
+    cr_assert_eq(c.cfg.nenv, 3);
+    for (size_t i = 0; i < 3; i++)
+        cr_assert_eq(c.cfg.env[i], host_env[i]);
+}
+
+Test(cli, env_without_equals_rejected)
+{
+    char *argv[] = {(char *)"chyve", (char *)"-e", (char *)"NOVALUE", (char *)"k"};
+    expect_error(N(argv), argv, host_env,
+                 "invalid environment variable 'NOVALUE': expected KEY=VALUE or host");
+    char *a2[] = {(char *)"chyve", (char *)"-e", (char *)"=x", (char *)"k"};
+    expect_error(N(a2), a2, host_env,
+                 "invalid environment variable '=x': expected KEY=VALUE or host");
+}
+
+/* ---- verbosity, help, version, errors ------------------------------------------------------- */
+
+Test(cli, verbosity)
+{
+    char *argv[] = {(char *)"chyve", (char *)"-vv", (char *)"k"};
+    cr_assert_eq(parse(N(argv), argv, no_env), 0, "%s", err_msg());
+    cr_assert_eq(c.verbosity, 2);
+    cr_assert_eq(log_threshold, LOG_DEBUG);
+    cli_free(&c);
+    char *a2[] = {(char *)"chyve", (char *)"-v", (char *)"--verbose", (char *)"-vvm32MiB",
+                  (char *)"k"};
+    cr_assert_eq(parse(N(a2), a2, no_env), 0, "%s", err_msg());
+    cr_assert_eq(c.verbosity, 4);
+    cr_assert_eq(log_threshold, LOG_TRACE);
+    cr_assert_eq(c.cfg.mem_size, 32 * MIB);
+}
+
+Test(cli, chyve_log_env)
+{
+    char *env[] = {(char *)"CHYVE_LOG=debug", NULL};
+    char *argv[] = {(char *)"chyve", (char *)"k"};
+    cr_assert_eq(parse(N(argv), argv, env), 0, "%s", err_msg());
+    cr_assert_eq(log_threshold, LOG_DEBUG);
+    cli_free(&c);
+    char *bad[] = {(char *)"CHYVE_LOG=loud", NULL};
+    expect_error(N(argv), argv, bad,
+                 "CHYVE_LOG: unknown level 'loud' (use warn, info, debug or "
+                 "trace)");
+}
+
+Test(cli, help_and_version)
+{
+    static const struct {
+        const char *opt;
+        int action;
+    } cases[] = {
+        {"-h", CLI_HELP}, {"--help", CLI_HELP}, {"-V", CLI_VERSION}, {"--version", CLI_VERSION}};
+    for (size_t i = 0; i < 4; i++) {
+        char *argv[] = {(char *)"chyve", (char *)cases[i].opt};
+        cr_assert_eq(parse(N(argv), argv, no_env), 0, "%s: %s", cases[i].opt, err_msg());
+        cr_assert_eq(c.action, cases[i].action, "%s", cases[i].opt);
+        cli_free(&c);
+    }
+    /* --help wins even with a kernel and other options */
+    char *argv[] = {(char *)"chyve", (char *)"-m", (char *)"32MiB", (char *)"--help", (char *)"k"};
+    cr_assert_eq(parse(N(argv), argv, no_env), 0, "%s", err_msg());
+    cr_assert_eq(c.action, CLI_HELP);
+    cr_assert(strstr(cli_usage, "--memory-size"));
+}
+
+Test(cli, unknown_options)
+{
+    char *a1[] = {(char *)"chyve", (char *)"--frobnicate", (char *)"k"};
+    expect_error(N(a1), a1, no_env, "unknown option '--frobnicate' (see chyve --help)");
+    char *a2[] = {(char *)"chyve", (char *)"--frob=1", (char *)"k"};
+    expect_error(N(a2), a2, no_env, "unknown option '--frob' (see chyve --help)");
+    char *a3[] = {(char *)"chyve", (char *)"-x", (char *)"k"};
+    expect_error(N(a3), a3, no_env, "unknown option '-x' (see chyve --help)");
+    char *a4[] = {(char *)"chyve", (char *)"-vx", (char *)"k"};
+    expect_error(N(a4), a4, no_env, "unknown option '-x' (see chyve --help)");
+    char *a5[] = {(char *)"chyve", (char *)"--memory", (char *)"64MiB", (char *)"k"};
+    expect_error(N(a5), a5, no_env, "unknown option '--memory' (see chyve --help)");
+}
+
+Test(cli, missing_kernel)
+{
+    static const char want[] = "no kernel given (usage: chyve [OPTIONS] <KERNEL> [ARGS]...)";
+    char *a1[] = {(char *)"chyve"};
+    expect_error(N(a1), a1, no_env, want);
+    char *a2[] = {(char *)"chyve", (char *)"-m", (char *)"32MiB", (char *)"-v"};
+    expect_error(N(a2), a2, no_env, want);
+    char *a3[] = {(char *)"chyve", (char *)"--"};
+    expect_error(N(a3), a3, no_env, want);
+}
+
+/* ---- kernel and its arguments --------------------------------------------------------------- */
+
+Test(cli, args_after_kernel_verbatim)
+{
+    char *argv[] = {(char *)"chyve", (char *)"-c",     (char *)"2",  (char *)"k",
+                    (char *)"-x",    (char *)"--",     (char *)"-m", (char *)"3",
+                    (char *)"--",    (char *)"--help", (char *)""};
+    cr_assert_eq(parse(N(argv), argv, no_env), 0, "%s", err_msg());
+    cr_assert_eq(c.action, CLI_RUN);
+    cr_assert_str_eq(c.cfg.kernel_path, "k");
+    cr_assert_eq(c.cfg.ncpus, 2);
+    cr_assert_eq(c.cfg.mem_size, 64 * MIB); /* "-m 3" belongs to the guest */
+    cr_assert_eq(c.cfg.nargs, 7);
+    for (size_t i = 0; i < 7; i++)
+        cr_assert_eq(c.cfg.args[i], argv[4 + i], "arg %zu", i);
+}
+
+Test(cli, double_dash_before_kernel)
+{
+    char *argv[] = {(char *)"chyve", (char *)"-v", (char *)"--", (char *)"-kernel-with-dash",
+                    (char *)"a",     (char *)"--"};
+    cr_assert_eq(parse(N(argv), argv, no_env), 0, "%s", err_msg());
+    cr_assert_str_eq(c.cfg.kernel_path, "-kernel-with-dash");
+    cr_assert_eq(c.cfg.nargs, 2);
+    cr_assert_str_eq(c.cfg.args[0], "a");
+    cr_assert_str_eq(c.cfg.args[1], "--");
+    cr_assert_eq(c.verbosity, 1);
+}
+
+Test(cli, single_dash_is_a_kernel_path)
+{
+    char *argv[] = {(char *)"chyve", (char *)"-", (char *)"x"};
+    cr_assert_eq(parse(N(argv), argv, no_env), 0, "%s", err_msg());
+    cr_assert_str_eq(c.cfg.kernel_path, "-");
+    cr_assert_eq(c.cfg.nargs, 1);
+}
