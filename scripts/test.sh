@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# test.sh: install what is missing, build with -Werror, run the whole test suite, then the same
+# suite again in an AddressSanitizer + UndefinedBehaviorSanitizer build. Prints one summary line.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh build -Dwerror=true || exit 1
+scripts/setup.sh build-asan -Dwerror=true -Db_sanitize=address,undefined \
+    -Db_lundef=false -Dbuildtype=debug || exit 1
+
+passed=0 failed=0 skipped=0 status=0
+# Adds the outcome of one meson test log to the totals.
+count() {
+    local log=$1
+    [ -f "$log" ] || return 0
+    # Counts test cases: Criterion's own synthesis line where a test has one (skipped cases are
+    # those neither passing nor failing), otherwise the meson result of the whole test.
+    read -r p f s < <(python3 - "$log" <<'PY'
+import json, re, sys
+p = f = s = 0
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    text = (r.get("stdout") or "") + (r.get("stderr") or "")
+    m = re.findall(r"Synthesis: Tested: (\d+) \| Passing: (\d+) \| Failing: (\d+) \| Crashing: (\d+)", text)
+    if m and r["result"] in ("OK", "FAIL"):
+        t, ok, bad, crash = map(int, m[-1])
+        p += ok; f += bad + crash; s += t - ok - bad - crash
+        if r["result"] == "FAIL" and bad + crash == 0:
+            f += 1
+    elif r["result"] in ("OK", "EXPECTEDFAIL"): p += 1
+    elif r["result"] == "SKIP": s += 1
+    else: f += 1
+print(p, f, s)
+PY
+)
+    passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+}
+
+for b in build build-asan; do
+    echo "=== $b ===" >&2
+    if ! ninja -C "$b"; then
+        echo "test: build $b failed" >&2
+        failed=$((failed + 1)) status=1
+        continue
+    fi
+    export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+    meson test -C "$b" --print-errorlogs --num-processes 2 || status=1
+    count "$b/meson-logs/testlog.json"
+done
+
+echo "tests: $passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ] || status=1
+exit $status
