@@ -57,19 +57,10 @@ bool hc_file_is_file_call(uint64_t addr)
     case HC_V1_FILE_READ:
     case HC_V1_FILE_LSEEK:
     case HC_V1_FILE_UNLINK:
-    case HC_V2_FILE_WRITE:
-    case HC_V2_FILE_OPEN:
-    case HC_V2_FILE_CLOSE:
-    case HC_V2_FILE_READ:
-    case HC_V2_FILE_LSEEK:
-    case HC_V2_FILE_UNLINK:
-    case HC_V2_GETDENTS:
-    case HC_V2_FILE_STAT:
-    case HC_V2_FILE_FSTAT:
-    case HC_V2_MKDIR:
         return true;
     default:
-        return false;
+        /* v2 file calls: every 0x10 step from FileWrite (0x1100) to Mkdir (0x1190) */
+        return addr >= HC_V2_FILE_WRITE && addr <= HC_V2_MKDIR && addr % 0x10 == 0;
     }
 }
 
@@ -113,16 +104,6 @@ static uint64_t blk_u64(const uint8_t *b, size_t off)
     uint64_t v;
     memcpy(&v, b + off, sizeof(v));
     return v;
-}
-
-/* Copies the parameter block in, or warns and returns false if it is outside guest RAM. */
-static bool blk_in(struct vm *vm, const char *what, uint64_t gpa, void *b, size_t size)
-{
-    if (guest_mem_read(&vm->mem, gpa, b, size) == 0)
-        return true;
-    log_warn("%s hypercall: parameter block at 0x%" PRIx64 " is outside guest memory; ignored",
-             what, gpa);
-    return false;
 }
 
 /* Writes one result field back into the guest's block (in range: the block was read). */
@@ -232,7 +213,7 @@ static enum hc_status v1_call(struct vm *vm, struct backend_vcpu *v, uint64_t ad
     uint8_t b[28];
     switch (addr) {
     case HC_V1_FILE_WRITE: /* {i32 fd, u64 buf (virtual), u64 len}: no result field */
-        if (blk_in(vm, "FileWrite", d, b, 20)) {
+        if (hypercall_block_in(vm, "FileWrite", d, b, 20)) {
             int64_t r = file_write(vm, v, blk_i32(b, 0), blk_u64(b, 4), blk_u64(b, 12), true);
             if (r < 0)
                 log_warn("FileWrite hypercall (fd %d) failed with errno %lld; dropped",
@@ -240,27 +221,27 @@ static enum hc_status v1_call(struct vm *vm, struct backend_vcpu *v, uint64_t ad
         }
         break;
     case HC_V1_FILE_READ: /* {i32 fd, u64 buf (virtual), u64 len, i64 ret} */
-        if (blk_in(vm, "FileRead", d, b, 28)) {
+        if (hypercall_block_in(vm, "FileRead", d, b, 28)) {
             int64_t r = file_read(vm, v, blk_i32(b, 0), blk_u64(b, 4), blk_u64(b, 12), true);
             blk_out(vm, d, 20, &r, 8);
         }
         break;
     case HC_V1_FILE_OPEN: /* {u64 name, i32 flags, i32 mode, i32 ret} */
     case HC_V2_FILE_OPEN:
-        if (blk_in(vm, "FileOpen", d, b, 20)) {
+        if (hypercall_block_in(vm, "FileOpen", d, b, 20)) {
             int32_t r = file_open(vm, blk_u64(b, 0));
             blk_out(vm, d, 16, &r, 4);
         }
         break;
     case HC_V1_FILE_CLOSE: /* {i32 fd, i32 ret} */
     case HC_V2_FILE_CLOSE:
-        if (blk_in(vm, "FileClose", d, b, 8)) {
+        if (hypercall_block_in(vm, "FileClose", d, b, 8)) {
             int32_t r = file_close(blk_i32(b, 0));
             blk_out(vm, d, 4, &r, 4);
         }
         break;
     case HC_V1_FILE_LSEEK: /* {i32 fd, i64 offset (in/out), i32 whence}; v1 reports errors as -1 */
-        if (blk_in(vm, "FileLseek", d, b, 16)) {
+        if (hypercall_block_in(vm, "FileLseek", d, b, 16)) {
             int64_t r = file_lseek(blk_i32(b, 0));
             if (r < 0)
                 r = -1;
@@ -269,7 +250,7 @@ static enum hc_status v1_call(struct vm *vm, struct backend_vcpu *v, uint64_t ad
         break;
     case HC_V1_FILE_UNLINK: /* {u64 name, i32 ret} */
     case HC_V2_FILE_UNLINK:
-        if (blk_in(vm, "FileUnlink", d, b, 12)) {
+        if (hypercall_block_in(vm, "FileUnlink", d, b, 12)) {
             char path[PATH_MAX_GUEST];
             int32_t r = guest_mem_read_str(&vm->mem, blk_u64(b, 0), path, sizeof(path)) < 0
                             ? -H_EFAULT
@@ -297,7 +278,7 @@ static enum hc_status v2_call(struct vm *vm, struct backend_vcpu *v, uint64_t ad
     switch (addr) {
     case HC_V2_FILE_WRITE: /* {u64 len, i64 ret, u64 buf, i32 fd} */
     case HC_V2_FILE_READ:
-        if (blk_in(vm, addr == HC_V2_FILE_WRITE ? "FileWrite" : "FileRead", d, b, 32)) {
+        if (hypercall_block_in(vm, addr == HC_V2_FILE_WRITE ? "FileWrite" : "FileRead", d, b, 32)) {
             int32_t fd = blk_i32(b, 24);
             uint64_t len = blk_u64(b, 0), buf = blk_u64(b, 16);
             int64_t r = addr == HC_V2_FILE_WRITE ? file_write(vm, v, fd, buf, len, false)
@@ -306,28 +287,28 @@ static enum hc_status v2_call(struct vm *vm, struct backend_vcpu *v, uint64_t ad
         }
         break;
     case HC_V2_FILE_LSEEK: /* {i64 offset (in/out), u32 whence, i32 fd} */
-        if (blk_in(vm, "FileLseek", d, b, 16)) {
+        if (hypercall_block_in(vm, "FileLseek", d, b, 16)) {
             int64_t r = file_lseek(blk_i32(b, 12));
             blk_out(vm, d, 0, &r, 8);
         }
         break;
     case HC_V2_GETDENTS: /* {i32 fd, u64 buf, u64 len, {u32 tag, pad, payload}} */
-        if (blk_in(vm, "Getdents", d, b, 40))
+        if (hypercall_block_in(vm, "Getdents", d, b, 40))
             v2_error(vm, d, 24, RESULT_ERROR_GETDENTS, 32, H_EBADF);
         break;
     case HC_V2_FILE_STAT: /* {u64 name, u32 kind, u64 attr, {u32 tag, i32 errno}} */
-        if (blk_in(vm, "FileStat", d, b, 32)) {
+        if (hypercall_block_in(vm, "FileStat", d, b, 32)) {
             char path[PATH_MAX_GUEST];
             bool ok = guest_mem_read_str(&vm->mem, blk_u64(b, 0), path, sizeof(path)) >= 0;
             v2_error(vm, d, 24, RESULT_ERROR, 28, ok ? H_ENOENT : H_EFAULT);
         }
         break;
     case HC_V2_FILE_FSTAT: /* {i32 fd, u64 attr, {u32 tag, i32 errno}} */
-        if (blk_in(vm, "FileFstat", d, b, 24))
+        if (hypercall_block_in(vm, "FileFstat", d, b, 24))
             v2_error(vm, d, 16, RESULT_ERROR, 20, H_EBADF);
         break;
     case HC_V2_MKDIR: /* {u64 path, u64 len, {u32 tag, i32 errno}} */
-        if (blk_in(vm, "Mkdir", d, b, 24)) {
+        if (hypercall_block_in(vm, "Mkdir", d, b, 24)) {
             char path[PATH_MAX_GUEST];
             bool ok = guest_mem_read_str(&vm->mem, blk_u64(b, 0), path, sizeof(path)) >= 0;
             v2_error(vm, d, 16, RESULT_ERROR, 20, ok ? H_ENOENT : H_EFAULT);

@@ -27,29 +27,11 @@ static void put_u32(uint8_t *b, size_t off, uint32_t v)
 
 bool hypercall_is_v2(uint64_t addr)
 {
-    switch (addr) {
-    case HC_V2_EXIT:
-    case HC_V2_SERIAL_BYTE:
-    case HC_V2_SERIAL_BUFFER:
-    case HC_V2_SERIAL_READ_BUFFER:
-    case HC_V2_FILE_WRITE:
-    case HC_V2_FILE_OPEN:
-    case HC_V2_FILE_CLOSE:
-    case HC_V2_FILE_READ:
-    case HC_V2_FILE_LSEEK:
-    case HC_V2_FILE_UNLINK:
-    case HC_V2_GETDENTS:
-    case HC_V2_FILE_STAT:
-    case HC_V2_FILE_FSTAT:
-    case HC_V2_MKDIR:
-        return true;
-    default:
-        return false;
-    }
+    /* The whole v2 window: reserved addresses in it are then refused as unknown hypercalls. */
+    return addr >= HC_V2_EXIT && addr <= HC_V2_MKDIR;
 }
 
-/* Copies a parameter block of `size` bytes at gpa; false (and a warning) if it is outside RAM. */
-static bool block_read(struct vm *vm, const char *what, uint64_t gpa, void *buf, size_t size)
+bool hypercall_block_in(struct vm *vm, const char *what, uint64_t gpa, void *buf, size_t size)
 {
     if (guest_mem_read(&vm->mem, gpa, buf, size) == 0)
         return true;
@@ -86,7 +68,7 @@ static enum hc_status hc_exit(struct vm *vm, uint64_t addr, uint64_t data)
 static enum hc_status hc_serial_buffer(struct vm *vm, uint64_t addr, uint64_t data)
 {
     uint8_t b[16];
-    if (!block_read(vm, "SerialWriteBuffer", data, b, sizeof(b)))
+    if (!hypercall_block_in(vm, "SerialWriteBuffer", data, b, sizeof(b)))
         return HC_CONTINUE;
     bool v2 = addr == HC_V2_SERIAL_BUFFER;
     uint64_t buf = get_u64(b, v2 ? 8 : 0);
@@ -106,7 +88,7 @@ static enum hc_status hc_serial_buffer(struct vm *vm, uint64_t addr, uint64_t da
 static enum hc_status hc_serial_read(struct vm *vm, uint64_t data)
 {
     uint8_t b[24];
-    if (!block_read(vm, "SerialReadBuffer", data, b, sizeof(b)))
+    if (!hypercall_block_in(vm, "SerialReadBuffer", data, b, sizeof(b)))
         return HC_CONTINUE;
     uint64_t maxlen = get_u64(b, 0), buf = get_u64(b, 16);
     void *p = guest_mem_ptr(&vm->mem, buf, maxlen);
@@ -174,7 +156,7 @@ static void cmdval_put(struct vm *vm, const char *what, uint64_t array, size_t i
 static enum hc_status hc_cmdval(struct vm *vm, uint64_t data)
 {
     uint8_t b[16];
-    if (!block_read(vm, "Cmdval", data, b, sizeof(b)))
+    if (!hypercall_block_in(vm, "Cmdval", data, b, sizeof(b)))
         return HC_CONTINUE;
     uint64_t argv = get_u64(b, 0), envp = get_u64(b, 8);
     /* 8 * i cannot overflow (i < 128); argv + 8 * i wrapping is caught by guest_mem_read. */

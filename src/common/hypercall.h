@@ -6,6 +6,7 @@
 #define CHYVE_HYPERCALL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct vm;
@@ -44,7 +45,7 @@ struct backend_vcpu;
 #define HC_V1_SERIAL_PORT HC_V1_SERIAL_BYTE
 #define HC_V2_SERIAL_PORT HC_V2_SERIAL_BUFFER
 
-/* True if addr is a v2 hypercall address, whose data the backend must take from RDI / X8. */
+/* True if addr lies in the v2 hypercall window, whose data the backend takes from RDI / X8. */
 bool hypercall_is_v2(uint64_t addr);
 
 enum hc_status {
@@ -61,5 +62,12 @@ enum hc_status {
  */
 enum hc_status hypercall_handle(struct vm *vm, struct backend_vcpu *v, uint64_t addr,
                                 uint64_t data);
+
+/*
+ * For hypercall implementations: copies the parameter block [gpa, gpa + size) out of guest RAM
+ * (so the guest cannot change it while it is used). false, after a warning naming `what`, if the
+ * block is not entirely inside guest RAM.
+ */
+bool hypercall_block_in(struct vm *vm, const char *what, uint64_t gpa, void *buf, size_t size);
 
 #endif

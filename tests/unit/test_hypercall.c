@@ -72,17 +72,33 @@ static void expect_failed_with(const char *msg)
 
 /* ---- hypercall_is_v2 ------------------------------------------------------------------------ */
 
-Test(hc, is_v2_exactly_the_v2_addresses)
+/* The v2 window is 0x1010..0x1190; reserved addresses inside it are v2 but unknown (below). */
+Test(hc, is_v2_the_v2_window)
 {
-    static const uint64_t v2[] = {0x1010, 0x1020, 0x1030, 0x1050, 0x1100, 0x1110, 0x1120,
-                                  0x1130, 0x1140, 0x1150, 0x1160, 0x1170, 0x1180, 0x1190};
-    static const uint64_t not_v2[] = {0x400,  0x440,  0x480,  0x500,           0x540, 0x580,
-                                      0x740,  0x780,  0x800,  0x840,           0x880, 0x1000,
-                                      0x1040, 0x1200, 0x1210, 0x10000 | 0x1010};
+    static const uint64_t v2[] = {0x1010, 0x1020, 0x1030, 0x1040, 0x1050, 0x1100, 0x1110,
+                                  0x1120, 0x1130, 0x1140, 0x1150, 0x1160, 0x1170, 0x1180, 0x1190};
+    static const uint64_t not_v2[] = {0x400,  0x440,  0x480,  0x500,  0x540,  0x580,
+                                      0x740,  0x780,  0x800,  0x840,  0x880,  0x1000,
+                                      0x100f, 0x1191, 0x1200, 0x1210, 0x10000 | 0x1010};
     for (size_t i = 0; i < sizeof(v2) / sizeof(v2[0]); i++)
         cr_assert(hypercall_is_v2(v2[i]), "0x%llx", (unsigned long long)v2[i]);
     for (size_t i = 0; i < sizeof(not_v2) / sizeof(not_v2[0]); i++)
         cr_assert_not(hypercall_is_v2(not_v2[i]), "0x%llx", (unsigned long long)not_v2[i]);
+}
+
+/* Reserved v2 addresses (SerialReadByte 0x1040, unassigned 0x1060) end the run as unknown. */
+Test(hc, v2_reserved_address_is_unknown)
+{
+    cr_assert_eq(hc(0x1040, 0x1000), HC_STOP);
+    cr_assert(g.vm.failed);
+    cr_assert(strstr(g.vm.fail_msg, "0x1040") != NULL, "%s", g.vm.fail_msg);
+}
+
+Test(hc, v2_unassigned_address_is_unknown)
+{
+    cr_assert_eq(hc(0x1060, 0x1000), HC_STOP);
+    cr_assert(g.vm.failed);
+    cr_assert(strstr(g.vm.fail_msg, "0x1060") != NULL, "%s", g.vm.fail_msg);
 }
 
 /* ---- Exit ----------------------------------------------------------------------------------- */
