@@ -495,9 +495,9 @@ enum kvm_exit_action kvm_arch_handle_exit(struct backend_vcpu *v, struct vcpu_ex
         describe_rip(v, where, sizeof(where));
         return err_set("guest triple fault (KVM shutdown) at %s", where);
     case KVM_EXIT_FAIL_ENTRY:
-        return err_set("KVM could not enter the guest on vCPU %u (hardware entry failure reason "
-                       "0x%llx)", v->id,
-                       (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+        describe_rip(v, where, sizeof(where));
+        return err_set("KVM could not enter the guest (hardware entry failure reason 0x%llx) at %s",
+                       (unsigned long long)run->fail_entry.hardware_entry_failure_reason, where);
     case KVM_EXIT_INTERNAL_ERROR:
         if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION) {
             return handle_emulation_failure(v);
@@ -506,6 +506,7 @@ enum kvm_exit_action kvm_arch_handle_exit(struct backend_vcpu *v, struct vcpu_ex
         return err_set("KVM internal error (suberror %u) on vCPU %u at %s",
                        run->internal.suberror, v->id, where);
     default:
-        return err_set("unhandled KVM exit reason %u", run->exit_reason);
+        describe_rip(v, where, sizeof(where));
+        return err_set("unhandled KVM exit reason %u at %s", run->exit_reason, where);
     }
 }
