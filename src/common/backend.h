@@ -19,12 +19,15 @@ struct backend_vcpu; /* opaque, backend-private */
 /* Per-backend constants for the boot info / FDT. */
 extern const bool backend_has_pci; /* boot info has_pci: 1 on KVM, 0 on HVF */
 
+struct vm_config;
+
 /*
- * Creates the VM with ncpus vCPUs-to-be and maps all of guest RAM m into it (on aarch64 minus the
- * hypercall trap window). Errors name the cause: no /dev/kvm, no permission, unsupported host.
+ * Creates the VM with cfg->ncpus vCPUs-to-be and maps all of guest RAM m into it (on aarch64 minus
+ * the hypercall trap window), honouring the backend's options in cfg (e.g. pit, cpu_pm). Errors
+ * name the cause: no /dev/kvm, no permission, unsupported host, unsupported option.
  * Returns 0 with *out set, or -1 with err_msg() set.
  */
-int backend_vm_create(struct guest_mem *m, unsigned ncpus, struct backend_vm **out);
+int backend_vm_create(struct guest_mem *m, const struct vm_config *cfg, struct backend_vm **out);
 
 /* Host TSC frequency the guest will see in kHz, or 0 if unknown (HVF). Call after vm_create. */
 uint32_t backend_tsc_khz(struct backend_vm *vm);
@@ -66,6 +69,21 @@ int backend_vcpu_pt_root(struct backend_vcpu *v, uint64_t *root);
  * Callable from any thread, at any time after backend_vcpu_create() returned.
  */
 void backend_vcpu_kick(struct backend_vcpu *v);
+
+/* Exits a backend handled by itself, counted per vCPU for --stats. */
+enum vcpu_stat {
+    VCPU_STAT_IO_IN,      /* port reads (PCI probes) */
+    VCPU_STAT_IO_OUT,     /* port writes that are not hypercalls */
+    VCPU_STAT_MMIO_READ,
+    VCPU_STAT_MMIO_WRITE,
+    VCPU_STAT_HLT,
+    VCPU_STAT_EMULATED,   /* instructions the backend emulated (e.g. XSAVE on software KVM) */
+    VCPU_STAT_OTHER,
+    VCPU_STAT_COUNT
+};
+
+/* Copies vCPU v's counters (since creation) into counts. Callable on v's thread. */
+void backend_vcpu_stats(struct backend_vcpu *v, uint64_t counts[VCPU_STAT_COUNT]);
 
 /* Release a vCPU (on its own thread) and the VM (after all vCPUs are destroyed). */
 void backend_vcpu_destroy(struct backend_vcpu *v);

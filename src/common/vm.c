@@ -168,7 +168,7 @@ static int vm_prepare(struct vm *vm)
         guest_mem_init(&vm->mem, vm->layout.guest_base, vm->layout.mem_size) != 0 ||
         elf_load(&vm->kernel, file, len, &vm->mem, vm->layout.kernel_start) != 0 ||
         arch_setup_guest(&vm->mem, &vm->layout) != 0 ||
-        backend_vm_create(&vm->mem, cfg->ncpus, &vm->backend) != 0 || write_boot_data(vm) != 0)
+        backend_vm_create(&vm->mem, cfg, &vm->backend) != 0 || write_boot_data(vm) != 0)
         goto out;
     log_info("kernel at 0x%" PRIx64 "-0x%" PRIx64 ", entry 0x%" PRIx64 ", RAM 0x%" PRIx64
              "+%" PRIu64 " MiB, interface v%u%s",

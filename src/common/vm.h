@@ -33,6 +33,23 @@ struct vm_config {
     unsigned ncpus;
     bool aslr;
     int out_fd;         /* where guest console output goes; -1 discards it */
+
+    /* Host files for the guest (file mapping issue): as given on the command line / config. */
+    char *const *file_maps; /* "HOST:GUEST" strings */
+    size_t nfile_maps;
+    const char *tempdir;    /* parent of the per-run temporary directory; NULL = default */
+    enum vm_isolation { VM_ISOLATION_NORMAL = 0, VM_ISOLATION_NONE, VM_ISOLATION_STRICT } isolation;
+    bool io_direct, io_sync; /* --io-mode host=direct / host=sync for files created by the guest */
+
+    /* Host tuning (Linux). */
+    bool thp, ksm;          /* madvise guest RAM as huge pages / mergeable */
+    bool pit, cpu_pm;       /* KVM: in-kernel i8254 PIT; let the guest idle the host CPU */
+    const unsigned *affinity; /* host CPU of vCPU i, or NULL for no pinning */
+    size_t naffinity;       /* == ncpus when affinity is set */
+
+    /* Statistics: printed on stderr at exit with `stats`, written as YAML to `stats_file`. */
+    bool stats;
+    const char *stats_file;
 };
 
 /* What the kernel's hypercalls see and change. Shared by all vCPU threads. */

@@ -12,6 +12,7 @@
 #include "err.h"
 #include "kvm_priv.h"
 #include "log.h"
+#include "vm.h"
 
 /* The signal that interrupts a vCPU thread blocked in KVM_RUN. Its handler does nothing. */
 #define KVM_KICK_SIGNAL SIGUSR2
@@ -88,8 +89,9 @@ static int create_vcpu_fd(struct backend_vm *vm, unsigned id)
     return 0;
 }
 
-int backend_vm_create(struct guest_mem *m, unsigned ncpus, struct backend_vm **out)
+int backend_vm_create(struct guest_mem *m, const struct vm_config *cfg, struct backend_vm **out)
 {
+    unsigned ncpus = cfg->ncpus;
     if (ncpus == 0) {
         return err_set("a VM needs at least one vCPU");
     }
@@ -103,6 +105,7 @@ int backend_vm_create(struct guest_mem *m, unsigned ncpus, struct backend_vm **o
         return err_set("out of memory creating the VM");
     }
     vm->mem = m;
+    vm->cfg = cfg;
     vm->ncpus = ncpus;
     vm->vm_fd = -1;
     for (unsigned i = 0; i < ncpus; i++) {
@@ -202,6 +205,36 @@ static bool take_kick(struct backend_vcpu *v)
     return true;
 }
 
+/* Counts an exit the backend handled itself (hypercalls are counted by the core). */
+static void count_exit(struct backend_vcpu *v)
+{
+    const struct kvm_run *run = v->run;
+    enum vcpu_stat s;
+    switch (run->exit_reason) {
+    case KVM_EXIT_IO:
+        s = run->io.direction == KVM_EXIT_IO_IN ? VCPU_STAT_IO_IN : VCPU_STAT_IO_OUT;
+        break;
+    case KVM_EXIT_MMIO:
+        s = run->mmio.is_write ? VCPU_STAT_MMIO_WRITE : VCPU_STAT_MMIO_READ;
+        break;
+    case KVM_EXIT_HLT:
+        s = VCPU_STAT_HLT;
+        break;
+    case KVM_EXIT_INTERNAL_ERROR:
+        s = VCPU_STAT_EMULATED;
+        break;
+    default:
+        s = VCPU_STAT_OTHER;
+        break;
+    }
+    v->stats[s]++;
+}
+
+void backend_vcpu_stats(struct backend_vcpu *v, uint64_t counts[VCPU_STAT_COUNT])
+{
+    memcpy(counts, v->stats, sizeof(v->stats));
+}
+
 int backend_vcpu_run(struct backend_vcpu *v, struct vcpu_exit *exit)
 {
     memset(exit, 0, sizeof(*exit));
@@ -224,6 +257,9 @@ int backend_vcpu_run(struct backend_vcpu *v, struct vcpu_exit *exit)
             continue;
         }
         enum kvm_exit_action a = kvm_arch_handle_exit(v, exit);
+        if (a == KVM_ACTION_RESUME) {
+            count_exit(v);
+        }
         if (a == KVM_ACTION_RETURN) {
             return 0;
         }

@@ -22,11 +22,13 @@ struct backend_vcpu {
     atomic_bool kicked;    /* a kick is pending; consumed by backend_vcpu_run() */
     atomic_bool alive;     /* `thread` is valid and the vCPU not destroyed */
     atomic_uint kickers;   /* kicks in flight; destroy waits for them to finish */
+    uint64_t stats[VCPU_STAT_COUNT]; /* exits handled in the backend, by kind */
 };
 
 /* One VM: the KVM fds, the guest RAM it maps, and its vCPUs. */
 struct backend_vm {
     const struct guest_mem *mem;
+    const struct vm_config *cfg; /* the run's options (pit, cpu_pm ...) */
     int kvm_fd;
     int vm_fd;
     size_t run_size;       /* KVM_GET_VCPU_MMAP_SIZE */

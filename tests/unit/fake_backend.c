@@ -17,10 +17,10 @@ struct backend_vcpu {
 static struct backend_vcpu the_vcpu;
 struct backend_vcpu *const fake_vcpu = &the_vcpu;
 
-int backend_vm_create(struct guest_mem *m, unsigned ncpus, struct backend_vm **out)
+int backend_vm_create(struct guest_mem *m, const struct vm_config *cfg, struct backend_vm **out)
 {
     (void)m;
-    (void)ncpus;
+    (void)cfg;
     *out = NULL;
     return err_set("fake backend: no VMs in unit tests");
 }
@@ -59,6 +59,13 @@ void backend_vcpu_kick(struct backend_vcpu *v)
 {
     (void)v;
     fake_kicks++;
+}
+
+void backend_vcpu_stats(struct backend_vcpu *v, uint64_t counts[VCPU_STAT_COUNT])
+{
+    (void)v;
+    for (int i = 0; i < VCPU_STAT_COUNT; i++)
+        counts[i] = 0;
 }
 
 void backend_vcpu_destroy(struct backend_vcpu *v)
