@@ -1,0 +1,77 @@
+/* cli_test.h: helpers for the unit tests of the command line, options and configuration files. */
+#ifndef CHYVE_CLI_TEST_H
+#define CHYVE_CLI_TEST_H
+
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "err.h"
+
+#define MIB (1ull << 20)
+#define GIB (1ull << 30)
+#define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+/* The settings under test; freed by cli_teardown() (each test file's suite .fini). */
+static struct cli c;
+static char *no_env[] = {NULL};
+
+static inline void cli_teardown(void)
+{
+    cli_free(&c);
+}
+
+/* Parses argv (an array of n strings) with envp; returns cli_parse's result. */
+static inline int parse(int n, char **argv, char **envp)
+{
+    cli_free(&c); /* a previous parse in the same test */
+    return cli_parse(&c, n, argv, envp);
+}
+
+/* Expects cli_parse to fail with exactly `msg`. */
+static inline void expect_error(int n, char **argv, char **envp, const char *msg)
+{
+    cr_assert_eq(parse(n, argv, envp), -1, "accepted, expected: %s", msg);
+    cr_assert_str_eq(err_msg(), msg);
+}
+
+/* Parses argv and fails the test on an error. */
+static inline void expect_ok(int n, char **argv, char **envp)
+{
+    cr_assert_eq(parse(n, argv, envp), 0, "rejected: %s", err_msg());
+}
+
+/* A new empty directory under /tmp (malloc'd path). */
+static inline char *temp_dir(void)
+{
+    char *d = strdup("/tmp/chyve-unit-XXXXXX");
+    cr_assert(d && mkdtemp(d), "mkdtemp failed");
+    return d;
+}
+
+/* Writes text to dir/name; returns the malloc'd path. */
+static inline char *write_file(const char *dir, const char *name, const char *text)
+{
+    char *p;
+    cr_assert(asprintf(&p, "%s/%s", dir, name) > 0);
+    FILE *f = fopen(p, "w");
+    cr_assert(f, "cannot create %s", p);
+    cr_assert(fputs(text, f) >= 0 && fclose(f) == 0);
+    return p;
+}
+
+/* Removes dir and the regular files in it (test directories are flat). */
+static inline void remove_dir(char *dir)
+{
+    char *cmd;
+    cr_assert(asprintf(&cmd, "rm -rf '%s'", dir) > 0);
+    cr_assert(system(cmd) == 0);
+    free(cmd);
+    free(dir);
+}
+
+#endif

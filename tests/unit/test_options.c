@@ -1,0 +1,340 @@
+/*
+ * test_options.c: the run, memory and CPU options of ABI §9.1 on the command line: every value
+ * syntax (good and bad), refused options, --affinity, and the files cli_open_output() creates.
+ */
+#include "cli_test.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/stat.h>
+
+#include "affinity.h"
+
+TestSuite(options, .fini = cli_teardown);
+
+/* Parses "chyve <opt> <val> k" (val NULL: just the option). */
+static int parse1(const char *opt, const char *val)
+{
+    char *argv[] = {(char *)"chyve", (char *)opt, (char *)val, (char *)"k"};
+    if (!val) {
+        argv[2] = (char *)"k";
+        return parse(3, argv, no_env);
+    }
+    return parse(4, argv, no_env);
+}
+
+static void expect1_error(const char *opt, const char *val, const char *msg)
+{
+    cr_assert_eq(parse1(opt, val), -1, "%s %s accepted, expected: %s", opt, val ? val : "", msg);
+    cr_assert_str_eq(err_msg(), msg);
+}
+
+Test(options, flags)
+{
+    char *argv[] = {(char *)"chyve", (char *)"--stats", (char *)"--thp",    (char *)"--ksm",
+                    (char *)"--pit", (char *)"--cpu-pm", (char *)"--no-aslr", (char *)"k"};
+    expect_ok(N(argv), argv, no_env);
+    cr_assert(c.cfg.stats && c.cfg.thp && c.cfg.ksm && c.cfg.pit && c.cfg.cpu_pm);
+    cr_assert_not(c.cfg.aslr);
+    cr_assert_eq(c.src[OPT_THP], OPT_SRC_CLI);
+    static const char *const flags[] = {"--stats", "--thp", "--ksm", "--pit", "--cpu-pm"};
+    for (size_t i = 0; i < 5; i++) {
+        char opt[32], msg[64];
+        snprintf(opt, sizeof(opt), "%s=1", flags[i]);
+        snprintf(msg, sizeof(msg), "option '%s' takes no value", flags[i]);
+        expect1_error(opt, NULL, msg);
+    }
+}
+
+Test(options, output_and_paths)
+{
+    char *argv[] = {(char *)"chyve",          (char *)"-o",        (char *)"out.txt",
+                    (char *)"--stats-file",   (char *)"s.yaml",    (char *)"--tempdir=/var/tmp",
+                    (char *)"k"};
+    expect_ok(N(argv), argv, no_env);
+    cr_assert_str_eq(c.output, "out.txt");
+    cr_assert_str_eq(c.cfg.stats_file, "s.yaml");
+    cr_assert_str_eq(c.cfg.tempdir, "/var/tmp");
+    cr_assert_eq(c.cfg.out_fd, STDOUT_FILENO); /* opened only by cli_open_output() */
+    cr_assert_eq(parse1("-onone", NULL), 0, "%s", err_msg());
+    cr_assert_str_eq(c.output, "none");
+    expect1_error("--output=", NULL, "expected a path, got an empty value");
+    expect1_error("--tempdir", "", "expected a path, got an empty value");
+    expect1_error("--stats-file", "", "expected a path, got an empty value");
+    char *missing[] = {(char *)"chyve", (char *)"k", (char *)"-o"};
+    expect_ok(N(missing), missing, no_env); /* after the kernel: the guest's */
+    cr_assert_null(c.output);
+    char *end[] = {(char *)"chyve", (char *)"-o"};
+    expect_error(N(end), end, no_env, "option '-o' needs a value");
+}
+
+Test(options, file_mappings)
+{
+    char *argv[] = {(char *)"chyve", (char *)"--file-mapping", (char *)"./data:/data",
+                    (char *)"--file-mapping=notes.txt:/root/notes.txt", (char *)"k"};
+    expect_ok(N(argv), argv, no_env);
+    cr_assert_eq(c.cfg.nfile_maps, 2);
+    cr_assert_str_eq(c.cfg.file_maps[0], "./data:/data");
+    cr_assert_str_eq(c.cfg.file_maps[1], "notes.txt:/root/notes.txt");
+    static const char *const bad[] = {"nocolon", ":/guest", "host:", ":"};
+    for (size_t i = 0; i < 4; i++) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "invalid file mapping '%s': expected HOST_PATH:GUEST_PATH",
+                 bad[i]);
+        expect1_error("--file-mapping", bad[i], msg);
+    }
+}
+
+Test(options, file_isolation)
+{
+    static const struct {
+        const char *s;
+        enum vm_isolation v;
+    } good[] = {{"normal", VM_ISOLATION_NORMAL}, {"none", VM_ISOLATION_NONE},
+                {"strict", VM_ISOLATION_STRICT}, {"Strict", VM_ISOLATION_STRICT},
+                {"NONE", VM_ISOLATION_NONE}};
+    for (size_t i = 0; i < 5; i++) {
+        cr_assert_eq(parse1("--file-isolation", good[i].s), 0, "%s: %s", good[i].s, err_msg());
+        cr_assert_eq(c.cfg.isolation, good[i].v, "%s", good[i].s);
+    }
+    expect1_error("--file-isolation", "paranoid",
+                  "invalid file isolation 'paranoid': expected normal, none or strict");
+    expect1_error("--file-isolation", "",
+                  "invalid file isolation '': expected normal, none or strict");
+}
+
+Test(options, io_mode)
+{
+    static const struct {
+        const char *s;
+        bool direct, sync;
+    } good[] = {{"host=direct", true, false},
+                {"host=sync", false, true},
+                {"host=direct,sync", true, true},
+                {"host=sync,direct", true, true}};
+    for (size_t i = 0; i < 4; i++) {
+        cr_assert_eq(parse1("--io-mode", good[i].s), 0, "%s: %s", good[i].s, err_msg());
+        cr_assert_eq(c.cfg.io_direct, good[i].direct, "%s", good[i].s);
+        cr_assert_eq(c.cfg.io_sync, good[i].sync, "%s", good[i].s);
+    }
+    static const char *const bad[] = {"direct",      "host=",           "host=fast",
+                                      "hostdirect",  "host=direct,",    "host=sync,sync",
+                                      "guest=sync",  "host=direct,,sync", ""};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char msg[160];
+        snprintf(msg, sizeof(msg),
+                 "invalid io mode '%s': expected host=direct, host=sync or host=direct,sync",
+                 bad[i]);
+        expect1_error("--io-mode", bad[i], msg);
+    }
+}
+
+/* ---- refused options ------------------------------------------------------------------------ */
+
+Test(options, refused)
+{
+    expect1_error("--gdb-port", NULL, "option '--gdb-port' is not supported: chyve has no GDB stub");
+    expect1_error("--gdb-port=6677", NULL,
+                  "option '--gdb-port' is not supported: chyve has no GDB stub");
+    expect1_error("-s", NULL, "option '-s' is not supported: chyve has no GDB stub");
+    expect1_error("-vs", NULL, "option '-s' is not supported: chyve has no GDB stub");
+    expect1_error("--net", "tap", "option '--net' is not supported: chyve has no network device");
+    expect1_error("-ntap", NULL, "option '-n' is not supported: chyve has no network device");
+    expect1_error("--trace-dir", NULL,
+                  "option '--trace-dir' is not supported: chyve has no function tracing");
+    expect1_error("--hermit-image-mode", "internal",
+                  "image mode 'internal' is not supported: chyve has only the external mode");
+    expect1_error("--hermit-image-mode", "inline", "invalid image mode 'inline': expected external");
+    cr_assert_eq(parse1("--hermit-image-mode=External", NULL), 0, "%s", err_msg());
+    cr_assert_eq(c.src[OPT_IMAGE_MODE], OPT_SRC_CLI);
+    char *env[] = {(char *)"HERMIT_GDB_PORT=6677", NULL};
+    char *argv[] = {(char *)"chyve", (char *)"k"};
+    expect_error(N(argv), argv, env, "HERMIT_GDB_PORT: not supported: chyve has no GDB stub");
+    char *empty[] = {(char *)"HERMIT_GDB_PORT=", NULL};
+    expect_ok(N(argv), argv, empty); /* set but empty: not asked for */
+}
+
+/* ---- affinity ------------------------------------------------------------------------------- */
+
+/* Parses s with affinity_parse and compares with want[0 .. n). */
+static void expect_cpus(const char *s, const unsigned *want, size_t n)
+{
+    unsigned got[VM_MAX_CPUS];
+    size_t k = 99;
+    cr_assert_eq(affinity_parse(s, got, VM_MAX_CPUS, &k), 0, "'%s': %s", s, err_msg());
+    cr_assert_eq(k, n, "'%s': %zu CPUs, want %zu", s, k, n);
+    for (size_t i = 0; i < n; i++)
+        cr_assert_eq(got[i], want[i], "'%s': cpu[%zu] = %u, want %u", s, i, got[i], want[i]);
+}
+
+Test(options, affinity_syntax)
+{
+    expect_cpus("0", (unsigned[]){0}, 1);
+    expect_cpus("0-3,5", (unsigned[]){0, 1, 2, 3, 5}, 5);
+    expect_cpus("0 1 2", (unsigned[]){0, 1, 2}, 3);
+    expect_cpus(" 7,\t2 , 2-2,", (unsigned[]){7, 2, 2}, 3);
+    expect_cpus("1023", (unsigned[]){1023}, 1);
+}
+
+Test(options, affinity_syntax_errors)
+{
+    static const struct {
+        const char *s, *msg;
+    } bad[] = {
+        {"", "invalid CPU list '': no CPU given"},
+        {" , ", "invalid CPU list ' , ': no CPU given"},
+        {"3-1", "invalid CPU list '3-1': range '3-1' goes backwards"},
+        {"0,x", "invalid CPU list '0,x': 'x' is not a CPU number (0-1023) or range"},
+        {"1-", "invalid CPU list '1-': '1-' is not a CPU number (0-1023) or range"},
+        {"-1", "invalid CPU list '-1': '-1' is not a CPU number (0-1023) or range"},
+        {"1024", "invalid CPU list '1024': '1024' is not a CPU number (0-1023) or range"},
+        {"2x", "invalid CPU list '2x': '2x' is not a CPU number (0-1023) or range"},
+        {"1;2", "invalid CPU list '1;2': '1;2' is not a CPU number (0-1023) or range"},
+        {"0-64", "invalid CPU list '0-64': more than 64 CPUs"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        unsigned got[VM_MAX_CPUS];
+        size_t n;
+        cr_assert_eq(affinity_parse(bad[i].s, got, VM_MAX_CPUS, &n), -1, "'%s' accepted",
+                     bad[i].s);
+        cr_assert_str_eq(err_msg(), bad[i].msg);
+        /* the command line reports the same */
+        expect1_error("-a", bad[i].s, bad[i].msg);
+    }
+}
+
+/* The first n CPUs this process may use, as "a,b,..." in buf; false if there are fewer. */
+static bool usable_cpus(size_t n, unsigned *cpus, char *buf, size_t cap)
+{
+    cpu_set_t set;
+    cr_assert_eq(sched_getaffinity(0, sizeof(set), &set), 0);
+    size_t k = 0, pos = 0;
+    for (unsigned cpu = 0; cpu < CPU_SETSIZE && k < n; cpu++)
+        if (CPU_ISSET(cpu, &set)) {
+            cpus[k++] = cpu;
+            pos += (size_t)snprintf(buf + pos, cap - pos, "%s%u", pos ? "," : "", cpu);
+        }
+    return k == n;
+}
+
+Test(options, affinity_pins_one_cpu_per_vcpu)
+{
+    unsigned cpus[2];
+    char list[64];
+    cr_assert(usable_cpus(1, cpus, list, sizeof(list)));
+    char *a1[] = {(char *)"chyve", (char *)"-a", list, (char *)"k"};
+    expect_ok(N(a1), a1, no_env);
+    cr_assert_eq(c.cfg.naffinity, 1);
+    cr_assert_eq(c.cfg.affinity[0], cpus[0]);
+    if (!usable_cpus(2, cpus, list, sizeof(list)))
+        cr_skip_test("this process may run on one CPU only");
+    char *a2[] = {(char *)"chyve", (char *)"-c", (char *)"2", (char *)"--affinity", list,
+                  (char *)"k"};
+    expect_ok(N(a2), a2, no_env);
+    cr_assert_eq(c.cfg.naffinity, 2);
+    cr_assert_eq(c.cfg.affinity[0], cpus[0]);
+    cr_assert_eq(c.cfg.affinity[1], cpus[1]);
+}
+
+Test(options, affinity_must_match_cpu_count)
+{
+    char *a1[] = {(char *)"chyve", (char *)"-c", (char *)"3", (char *)"-a", (char *)"0-1",
+                  (char *)"k"};
+    expect_error(N(a1), a1, no_env,
+                 "affinity: 2 host CPUs for 3 vCPUs: give exactly one per vCPU");
+    char *a2[] = {(char *)"chyve", (char *)"-a", (char *)"0 0", (char *)"k"};
+    expect_error(N(a2), a2, no_env,
+                 "affinity: 2 host CPUs for 1 vCPU: give exactly one per vCPU");
+}
+
+Test(options, affinity_cpu_must_exist)
+{
+    cpu_set_t set;
+    cr_assert_eq(sched_getaffinity(0, sizeof(set), &set), 0);
+    if (CPU_ISSET(1023, &set))
+        cr_skip_test("this host has a CPU 1023");
+    char *argv[] = {(char *)"chyve", (char *)"-a", (char *)"1023", (char *)"k"};
+    cr_assert_eq(parse(N(argv), argv, no_env), -1);
+    cr_assert(strstr(err_msg(), "affinity: host CPU 1023 is not available (chyve may use CPUs "),
+              "%s", err_msg());
+}
+
+/* ---- the files cli_open_output() creates ---------------------------------------------------- */
+
+Test(options, output_file_is_created_exclusively)
+{
+    char *dir = temp_dir();
+    char *out;
+    cr_assert(asprintf(&out, "%s/guest.txt", dir) > 0);
+    char *argv[] = {(char *)"chyve", (char *)"-o", out, (char *)"k"};
+    expect_ok(N(argv), argv, no_env);
+    cr_assert_eq(cli_open_output(&c), 0, "%s", err_msg());
+    int fd = c.cfg.out_fd;
+    cr_assert(fd > 2);
+    cr_assert_eq(write(fd, "x", 1), 1);
+    struct stat st;
+    cr_assert_eq(stat(out, &st), 0);
+    cr_assert_eq(st.st_size, 1);
+    cli_free(&c);
+    cr_assert_eq(fcntl(fd, F_GETFD), -1, "cli_free did not close the output file");
+    /* a second run must not overwrite it */
+    expect_ok(N(argv), argv, no_env);
+    cr_assert_eq(cli_open_output(&c), -1);
+    char want[512];
+    snprintf(want, sizeof(want), "output file '%s' already exists (chyve does not overwrite it)",
+             out);
+    cr_assert_str_eq(err_msg(), want);
+    cr_assert_eq(stat(out, &st), 0);
+    cr_assert_eq(st.st_size, 1);
+    free(out);
+    remove_dir(dir);
+}
+
+Test(options, output_none_discards)
+{
+    static const char *const names[] = {"none", "None"};
+    for (int i = 0; i < 2; i++) {
+        char *argv[] = {(char *)"chyve", (char *)"-o", (char *)names[i], (char *)"k"};
+        expect_ok(N(argv), argv, no_env);
+        cr_assert_eq(cli_open_output(&c), 0, "%s", err_msg());
+        cr_assert_eq(c.cfg.out_fd, -1, "-o %s", names[i]);
+        cr_assert_eq(access(names[i], F_OK), -1, "a file '%s' was created", names[i]);
+    }
+}
+
+Test(options, output_in_missing_directory)
+{
+    char *argv[] = {(char *)"chyve", (char *)"-o", (char *)"/nonexistent/dir/out.txt",
+                    (char *)"k"};
+    expect_ok(N(argv), argv, no_env);
+    cr_assert_eq(cli_open_output(&c), -1);
+    cr_assert_str_eq(err_msg(), "cannot create output file '/nonexistent/dir/out.txt': No such "
+                                "file or directory");
+}
+
+Test(options, stats_file_is_created_before_the_run)
+{
+    char *dir = temp_dir();
+    char *sf = write_file(dir, "stats.yaml", "old content\n");
+    char *out;
+    cr_assert(asprintf(&out, "%s/out.txt", dir) > 0);
+    char *argv[] = {(char *)"chyve", (char *)"--stats-file", sf, (char *)"-o", out, (char *)"k"};
+    expect_ok(N(argv), argv, no_env);
+    cr_assert_eq(cli_open_output(&c), 0, "%s", err_msg());
+    struct stat st;
+    cr_assert_eq(stat(sf, &st), 0);
+    cr_assert_eq(st.st_size, 0, "the statistics file was not truncated");
+    /* a bad statistics path fails before the -o file is created */
+    char *bad[] = {(char *)"chyve", (char *)"--stats-file", (char *)"/nonexistent/s.yaml",
+                   (char *)"-o", out, (char *)"k"};
+    unlink(out);
+    expect_ok(N(bad), bad, no_env);
+    cr_assert_eq(cli_open_output(&c), -1);
+    cr_assert_str_eq(err_msg(), "cannot create statistics file '/nonexistent/s.yaml': No such "
+                                "file or directory");
+    cr_assert_eq(access(out, F_OK), -1, "the -o file was created anyway");
+    free(sf);
+    free(out);
+    remove_dir(dir);
+}
