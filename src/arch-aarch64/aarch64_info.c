@@ -5,7 +5,12 @@ const struct arch_info arch_info = {
     .name = "aarch64",
     .elf_machine = 183, /* EM_AARCH64 */
     .ram_start_v1 = 0x10000000ull,
-    .ram_limit_v1 = 0x1000000000ull,
+    /*
+     * uhyve allows v1 RAM up to 64 GiB, but interface-v1 aarch64 kernels (0.11.0 VERIFIED) keep
+     * their own virtual memory in [kernel end, 4 GiB) and panic ("PageRangeError") when the image
+     * or heap lies above 4 GiB, which ASLR would cause almost always. RAM stays below 4 GiB.
+     */
+    .ram_limit_v1 = 0x100000000ull,
     .ram_start_v2 = 0x100000000ull,
     .ram_limit_v2 = 0x1000000000ull,
     .hole_start = 0, /* no hole: the GIC lives below 0x1000_0000 */

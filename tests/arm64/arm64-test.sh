@@ -1,0 +1,32 @@
+#!/bin/sh
+# arm64-test.sh: the 'arm64' meson test of an x86_64 build: keeps a cross build of chyve, its
+# aarch64 test guests and the test driver up to date in CROSS_DIR (static, -Werror), then runs
+# them under KVM in an emulated arm64 machine (run-qemu.sh).
+# Usage: arm64-test.sh SOURCE_ROOT CROSS_DIR. Exit 77 (skip) when the cross compiler, qemu or the
+# arm64 packages are missing, unless CI=true: then that is a failure.
+set -u
+src=$1 cross=$2
+here=$src/tests/arm64
+missing() {
+    echo "arm64-test: $* (scripts/setup-arm64.sh installs everything)" >&2
+    [ "${CI:-}" = true ] && { echo "arm64-test: CI=true, so this is a failure" >&2; exit 1; }
+    exit 77
+}
+command -v aarch64-linux-gnu-gcc >/dev/null || missing "aarch64-linux-gnu-gcc is missing"
+command -v qemu-system-aarch64 >/dev/null || missing "qemu-system-aarch64 is missing"
+[ -f /usr/aarch64-linux-gnu/include/stdio.h ] || missing "libc6-dev-arm64-cross is missing"
+pcdir=$("$here/fetch-libfdt.sh") || missing "no arm64 libfdt"
+kernel=$("$here/fetch-kernel.sh") || missing "no arm64 kernel"
+
+if [ ! -f "$cross/build.ninja" ]; then
+    meson setup "$cross" "$src" --cross-file "$src/cross/aarch64-linux-gnu.ini" -Dwerror=true \
+        -Dprefer_static=true -Dc_link_args=-static -Dpkg_config_path="$pcdir" \
+        -Dtests=disabled --wrap-mode=nodownload >"$cross.setup.log" 2>&1 ||
+        { cat "$cross.setup.log" >&2; echo "arm64-test: meson setup of $cross failed" >&2; exit 1; }
+fi
+# A cross build that does not compile is a real failure, not a missing tool.
+ninja -C "$cross" >"$cross.ninja.log" 2>&1 ||
+    { tail -40 "$cross.ninja.log" >&2; echo "arm64-test: the cross build failed" >&2; exit 1; }
+exec "$here/run-qemu.sh" --kernel "$kernel" --init "$cross/tests/arm64/arm64-init" \
+    --driver "$cross/tests/arm64/arm64-driver" --chyve "$cross/chyve" \
+    --guests "$cross/tests/guests/aarch64"
