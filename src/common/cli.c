@@ -1,18 +1,23 @@
-/* cli.c: chyve's command line: uhyve's option names, env vars and defaults (ABI §9.1, §9.2). */
+/*
+ * cli.c: chyve's command line with uhyve's option names, env vars and defaults (ABI §9.1, §9.2),
+ * merged with the configuration file (config.c): command line > environment > file > defaults.
+ */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
-#include <strings.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "affinity.h"
 #include "cli.h"
+#include "config.h"
 #include "err.h"
-#include "layout.h"
 #include "log.h"
 
+/* Grouped like uhyve's help; the headings name the configuration file sections. */
 const char cli_usage[] =
     "Usage: chyve [OPTIONS] <KERNEL> [ARGS]...\n"
     "\n"
@@ -20,26 +25,64 @@ const char cli_usage[] =
     "\n"
     "Arguments:\n"
     "  <KERNEL>   the Hermit kernel (ELF) to run\n"
-    "  [ARGS]...  passed to the guest unchanged: kernel arguments, then \"--\" and the\n"
-    "             application's arguments\n"
+    "  [ARGS]...  passed to the guest unchanged: kernel arguments, then \"--\" and\n"
+    "             the application's arguments\n"
     "\n"
-    "Memory:\n"
-    "  -m, --memory-size <SIZE>  guest memory, e.g. 64MiB, 1GiB, 2G; at least 16MiB and a\n"
-    "                            multiple of 2MiB [env: HERMIT_MEMORY_SIZE] [default: 64MiB]\n"
-    "      --no-aslr             load the kernel at the lowest address instead of a random one\n"
+    "Run options (configuration file section [uhyve]):\n"
+    "  -o, --output <FILE>         write the guest's output to FILE, which must not\n"
+    "                              exist; `none` discards it [default: stdout]\n"
+    "      --stats                 print run statistics on stderr at the end\n"
+    "      --stats-file <FILE>     also write the statistics to FILE as YAML\n"
+    "      --file-mapping <HOST:GUEST>\n"
+    "                              make the host file or directory HOST visible to\n"
+    "                              the guest at GUEST (repeatable)\n"
+    "      --tempdir <DIR>         where the directory for files the guest creates\n"
+    "                              goes [default: ${TMPDIR:-/tmp}/chyve-<uid>]\n"
+    "      --file-isolation <MODE>\n"
+    "                              restrict chyve's own file access with Landlock:\n"
+    "                              normal, none or strict [default: normal]\n"
+    "      --io-mode <MODE>        open files the guest creates with O_DIRECT and/or\n"
+    "                              O_SYNC: host=direct, host=sync, host=direct,sync\n"
+    "      --hermit-image-mode <MODE>\n"
+    "                              how a Hermit image's files reach the guest: only\n"
+    "                              external (served by chyve) [default: external]\n"
     "\n"
-    "CPU:\n"
-    "  -c, --cpu-count <N>       number of vCPUs [env: HERMIT_CPU_COUNT] [default: 1]\n"
+    "Memory options (configuration file section [memory]):\n"
+    "  -m, --memory-size <SIZE>    guest memory, e.g. 64MiB, 1GiB, 2G; at least\n"
+    "                              16MiB and a multiple of 2MiB\n"
+    "                              [env: HERMIT_MEMORY_SIZE] [default: 64MiB]\n"
+    "      --no-aslr               load the kernel at the lowest address instead of\n"
+    "                              a random one\n"
+    "      --thp                   back guest memory with transparent huge pages\n"
+    "      --ksm                   let the host merge identical guest pages (KSM)\n"
     "\n"
-    "Guest:\n"
-    "  -e, --env-vars <KEY=VALUE>  environment of the guest (repeatable); `host` passes chyve's\n"
-    "                            whole environment [default: chyve's environment]\n"
+    "CPU options (configuration file section [cpu]):\n"
+    "  -c, --cpu-count <N>         number of vCPUs, 1 to 64\n"
+    "                              [env: HERMIT_CPU_COUNT] [default: 1]\n"
+    "  -a, --affinity <CPUS>       pin vCPU i to the i-th host CPU of the list, e.g.\n"
+    "                              0-3,5 or \"0 1 2\": one host CPU per vCPU\n"
+    "      --cpu-pm                let the guest idle the host CPU (no exits for\n"
+    "                              HLT, PAUSE, MWAIT)\n"
+    "      --pit                   give the guest an i8254 timer (PIT)\n"
     "\n"
-    "General:\n"
-    "  -v, --verbose             more diagnostics on stderr (-v info, -vv debug, -vvv trace)\n"
-    "                            [env: CHYVE_LOG=warn|info|debug|trace]\n"
-    "  -h, --help                print this help\n"
-    "  -V, --version             print the version\n";
+    "Guest options (configuration file section [guest]):\n"
+    "  -e, --env-vars <KEY=VALUE>  a variable of the guest's environment (repeatable;\n"
+    "                              also --env); `host` passes chyve's environment\n"
+    "                              [default: host]\n"
+    "\n"
+    "General options:\n"
+    "      --config <FILE>         read options from FILE (.ini, .yaml or .yml)\n"
+    "                              instead of ./chyve.{ini,yaml,yml} or\n"
+    "                              $XDG_CONFIG_HOME/chyve/chyve.{ini,yaml,yml}\n"
+    "                              [env: HERMIT_CONFIG]\n"
+    "  -v, --verbose               more diagnostics on stderr: -v info, -vv debug,\n"
+    "                              -vvv trace [env: CHYVE_LOG]\n"
+    "  -h, --help                  print this help\n"
+    "  -V, --version               print the version\n"
+    "\n"
+    "The command line wins over the environment, which wins over the configuration\n"
+    "file. Refused with a reason: --gdb-port (no GDB stub), --net (no network\n"
+    "device), --trace-dir (no tracing).\n";
 
 /* Unit table of sizes: single letters and *iB are powers of 1024, kB/MB/GB/TB of 1000. */
 static const struct {
@@ -114,106 +157,120 @@ int cli_parse_size(const char *s, uint64_t *out)
                    s, p);
 }
 
-/* Memory size from the command line or HERMIT_MEMORY_SIZE, checked against ABI §3.3. */
-static int set_memory(struct cli *c, const char *s, const char *origin)
+int cli_list_push(struct cli_list *l, const char *s)
 {
-    uint64_t v;
-    if (cli_parse_size(s, &v) != 0) {
-        char why[256]; /* err_set() must not format from its own buffer */
-        snprintf(why, sizeof(why), "%s", err_msg());
-        return err_set("%s%s", origin, why);
+    if (l->n + 1 >= l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 8;
+        char **v = realloc(l->v, cap * sizeof(char *));
+        if (!v)
+            return err_set("out of memory");
+        l->v = v;
+        l->cap = cap;
     }
-    if (v < LAYOUT_MIN_MEMORY)
-        return err_set("%smemory size %s is too small: at least 16MiB", origin, s);
-    if (v % LAYOUT_MEMORY_ALIGN != 0)
-        return err_set("%smemory size %s must be a multiple of 2MiB", origin, s);
-    c->cfg.mem_size = v;
-    c->mem_set = true;
+    l->v[l->n++] = (char *)s;
+    l->v[l->n] = NULL;
     return 0;
 }
 
-static int set_cpus(struct cli *c, const char *s, const char *origin)
+static void list_free(struct cli_list *l)
 {
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (!isdigit((unsigned char)*s) || *end != '\0' || errno != 0 || v == 0 || v > VM_MAX_CPUS)
-        return err_set("%sinvalid cpu count '%s': expected a number from 1 to %d", origin, s,
-                       VM_MAX_CPUS);
-    c->cfg.ncpus = (unsigned)v;
-    c->cpus_set = true;
-    return 0;
+    free(l->v);
+    memset(l, 0, sizeof(*l));
 }
 
-static int set_log(const char *s)
+/* The value of variable name in envp, or NULL. */
+static const char *env_get(char **envp, const char *name)
 {
-    static const char *const names[] = {"error", "warn", "info", "debug", "trace"};
-    for (int i = 0; i < 5; i++)
-        if (strcasecmp(s, names[i]) == 0) {
-            log_threshold = (enum log_level)i;
-            return 0;
+    size_t n = strlen(name);
+    for (size_t i = 0; envp && envp[i]; i++)
+        if (!strncmp(envp[i], name, n) && envp[i][n] == '=')
+            return envp[i] + n + 1;
+    return NULL;
+}
+
+/* Applies one command-line option; refuses options this build does not have. */
+static int apply_cli(struct cli *c, enum opt_id o, const char *val, char dash_name)
+{
+    const char *why = opt_unsupported(o);
+    if (why) {
+        if (dash_name)
+            return err_set("option '-%c' is not supported: %s", dash_name, why);
+        return err_set("option '--%s' is not supported: %s", opt_defs[o].long_name, why);
+    }
+    return opt_apply(c, o, val, OPT_SRC_CLI);
+}
+
+/* The option whose long name (or alias) is the first nlen bytes of name, or -1. */
+static int find_long(const char *name, size_t nlen)
+{
+    for (int k = 0; k < OPT_COUNT; k++) {
+        const char *l = opt_defs[k].long_name, *a = opt_defs[k].alias;
+        if ((l && strlen(l) == nlen && !strncmp(name, l, nlen)) ||
+            (a && strlen(a) == nlen && !strncmp(name, a, nlen)))
+            return k;
+    }
+    return -1;
+}
+
+static int find_short(char ch)
+{
+    for (int k = 0; k < OPT_COUNT; k++)
+        if (opt_defs[k].short_name == ch)
+            return k;
+    return -1;
+}
+
+/* One --long[=value] option at argv[*i]; may consume argv[*i + 1]. */
+static int parse_long(struct cli *c, int argc, char **argv, int *i)
+{
+    const char *a = argv[*i], *name = a + 2, *eq = strchr(name, '=');
+    size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
+    int o = find_long(name, nlen);
+    if (o < 0)
+        return err_set("unknown option '%.*s' (see chyve --help)", (int)nlen + 2, a);
+    const struct opt_def *d = &opt_defs[o];
+    if (opt_unsupported((enum opt_id)o)) /* before its value: --gdb-port takes an optional one */
+        return apply_cli(c, (enum opt_id)o, NULL, 0);
+    bool takes = d->kind != OPT_FLAG;
+    if (eq && !takes)
+        return err_set("option '--%s' takes no value", d->long_name);
+    const char *val = eq ? eq + 1 : NULL;
+    if (takes && !val) {
+        if (++*i >= argc)
+            return err_set("option '--%s' needs a value", d->long_name);
+        val = argv[*i];
+    }
+    return apply_cli(c, (enum opt_id)o, val, 0);
+}
+
+/* A cluster of short options at argv[*i]: -vv, -m64MiB, -m 64MiB. May consume argv[*i + 1]. */
+static int parse_short(struct cli *c, int argc, char **argv, int *i)
+{
+    for (const char *p = argv[*i] + 1; *p; p++) {
+        int o = find_short(*p);
+        if (o < 0)
+            return err_set("unknown option '-%c' (see chyve --help)", *p);
+        if (opt_unsupported((enum opt_id)o))
+            return apply_cli(c, (enum opt_id)o, NULL, *p);
+        if (opt_defs[o].kind == OPT_FLAG) {
+            if (apply_cli(c, (enum opt_id)o, NULL, *p) != 0)
+                return -1;
+            continue;
         }
-    return err_set("CHYVE_LOG: unknown level '%s' (use warn, info, debug or trace)", s);
-}
-
-/* Adds one -e value; `host` means the whole environment of chyve. */
-static int add_env(struct cli *c, const char *s, size_t *n, bool *host)
-{
-    if (strcmp(s, "host") == 0) {
-        *host = true;
-        return 0;
-    }
-    if (!strchr(s, '=') || s[0] == '=')
-        return err_set("invalid environment variable '%s': expected KEY=VALUE or host", s);
-    c->env[(*n)++] = (char *)s;
-    return 0;
-}
-
-/* Option table: the value-taking ones are identified by index below. */
-enum opt { OPT_MEM, OPT_CPUS, OPT_NOASLR, OPT_ENV, OPT_VERBOSE, OPT_HELP, OPT_VERSION };
-static const struct {
-    char short_name;
-    const char *long_name;
-    const char *alias;
-    bool value;
-} options[] = {
-    [OPT_MEM] = {'m', "memory-size", NULL, true},
-    [OPT_CPUS] = {'c', "cpu-count", NULL, true},
-    [OPT_NOASLR] = {0, "no-aslr", NULL, false},
-    [OPT_ENV] = {'e', "env-vars", "env", true},
-    [OPT_VERBOSE] = {'v', "verbose", NULL, false},
-    [OPT_HELP] = {'h', "help", NULL, false},
-    [OPT_VERSION] = {'V', "version", NULL, false},
-};
-#define NOPTIONS (sizeof(options) / sizeof(options[0]))
-
-static int apply(struct cli *c, enum opt o, const char *val, size_t *nenv, bool *host)
-{
-    switch (o) {
-    case OPT_MEM:
-        return set_memory(c, val, "");
-    case OPT_CPUS:
-        return set_cpus(c, val, "");
-    case OPT_NOASLR:
-        c->cfg.aslr = false;
-        return 0;
-    case OPT_ENV:
-        return add_env(c, val, nenv, host);
-    case OPT_VERBOSE:
-        c->verbosity++;
-        return 0;
-    case OPT_HELP:
-        c->action = CLI_HELP;
-        return 0;
-    case OPT_VERSION:
-        c->action = CLI_VERSION;
-        return 0;
+        const char *val;
+        if (p[1])
+            val = p + 1;
+        else if (++*i < argc)
+            val = argv[*i];
+        else
+            return err_set("option '-%c' needs a value", *p);
+        return apply_cli(c, (enum opt_id)o, val, *p);
     }
     return 0;
 }
 
 /* Parses the options before KERNEL; returns the index of KERNEL in argv, or -1. */
-static int parse_options(struct cli *c, int argc, char **argv, size_t *nenv, bool *host)
+static int parse_options(struct cli *c, int argc, char **argv)
 {
     int i = 1;
     for (; i < argc && c->action == CLI_RUN; i++) {
@@ -222,55 +279,118 @@ static int parse_options(struct cli *c, int argc, char **argv, size_t *nenv, boo
             return i + 1;
         if (a[0] != '-' || a[1] == '\0')
             return i;
-        const char *val = NULL;
-        int o = -1;
-        if (a[1] == '-') {
-            const char *name = a + 2, *eq = strchr(name, '=');
-            size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
-            for (size_t k = 0; k < NOPTIONS && o < 0; k++)
-                if ((strlen(options[k].long_name) == nlen &&
-                     !strncmp(name, options[k].long_name, nlen)) ||
-                    (options[k].alias && strlen(options[k].alias) == nlen &&
-                     !strncmp(name, options[k].alias, nlen)))
-                    o = (int)k;
-            if (o < 0)
-                return err_set("unknown option '%.*s' (see chyve --help)", (int)nlen + 2, a);
-            if (eq && !options[o].value)
-                return err_set("option '--%s' takes no value", options[o].long_name);
-            val = eq ? eq + 1 : NULL;
-            if (options[o].value && !val) {
-                if (++i >= argc)
-                    return err_set("option '--%s' needs a value", options[o].long_name);
-                val = argv[i];
-            }
-            if (apply(c, (enum opt)o, val, nenv, host) != 0)
-                return -1;
-            continue;
-        }
-        /* A cluster of short options: -vv, -m64MiB, -m 64MiB. */
-        for (const char *p = a + 1; *p; p++) {
-            o = -1;
-            for (size_t k = 0; k < NOPTIONS && o < 0; k++)
-                if (options[k].short_name == *p)
-                    o = (int)k;
-            if (o < 0)
-                return err_set("unknown option '-%c' (see chyve --help)", *p);
-            if (options[o].value) {
-                if (p[1])
-                    val = p + 1;
-                else if (++i < argc)
-                    val = argv[i];
-                else
-                    return err_set("option '-%c' needs a value", *p);
-                if (apply(c, (enum opt)o, val, nenv, host) != 0)
-                    return -1;
-                break;
-            }
-            if (apply(c, (enum opt)o, NULL, nenv, host) != 0)
-                return -1;
-        }
+        int rc = a[1] == '-' ? parse_long(c, argc, argv, &i) : parse_short(c, argc, argv, &i);
+        if (rc != 0)
+            return -1;
     }
     return i;
+}
+
+/* HERMIT_* variables fill what the command line left unset (they are not even parsed then). */
+static int apply_env(struct cli *c, char **envp)
+{
+    static const struct {
+        const char *name;
+        enum opt_id opt;
+    } vars[] = {
+        {"HERMIT_MEMORY_SIZE", OPT_MEMORY},
+        {"HERMIT_CPU_COUNT", OPT_CPUS},
+        {"HERMIT_CONFIG", OPT_CONFIG},
+        {"HERMIT_GDB_PORT", OPT_GDB_PORT},
+    };
+    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+        const char *v = env_get(envp, vars[i].name);
+        if (!v || !*v || c->src[vars[i].opt] > OPT_SRC_ENV)
+            continue;
+        const char *why = opt_unsupported(vars[i].opt);
+        if (why)
+            return err_set("%s: not supported: %s", vars[i].name, why);
+        if (opt_apply(c, vars[i].opt, v, OPT_SRC_ENV) != 0)
+            return opt_err_prefix("%s: ", vars[i].name);
+    }
+    return 0;
+}
+
+/*
+ * Checks the affinity list against the vCPU count and the host; fills cfg.affinity. Errors start
+ * with "affinity: " or, for a list from the file, "FILE:LINE: key 'affinity': ".
+ */
+static int finish_affinity(struct cli *c)
+{
+    if (c->naffinity == 0)
+        return 0;
+    if (c->naffinity != c->cfg.ncpus)
+        err_set("%zu host CPU%s for %u vCPU%s: give exactly one per vCPU", c->naffinity,
+                c->naffinity == 1 ? "" : "s", c->cfg.ncpus, c->cfg.ncpus == 1 ? "" : "s");
+    else if (affinity_check_host(c->affinity, c->naffinity) == 0)
+        c->cfg.affinity = c->affinity;
+    if (!c->cfg.affinity)
+        return c->src[OPT_AFFINITY] == OPT_SRC_FILE
+                   ? opt_err_prefix("%s:%u: key 'affinity': ", c->config_path, c->affinity_line)
+                   : opt_err_prefix("affinity: ");
+    c->cfg.naffinity = c->naffinity;
+    return 0;
+}
+
+/* True if list l has an entry with the same KEY as "KEY=VALUE" entry e. */
+static bool has_key(const struct cli_list *l, const char *e)
+{
+    size_t klen = strcspn(e, "=");
+    for (size_t i = 0; i < l->n; i++)
+        if (!strncmp(l->v[i], e, klen) && l->v[i][klen] == '=')
+            return true;
+    return false;
+}
+
+/*
+ * The guest environment: `host` anywhere, or no entries at all, gives chyve's environment;
+ * otherwise the command line's entries, then the file's entries for keys the command line
+ * does not set.
+ */
+static int finish_env(struct cli *c, char **envp)
+{
+    size_t nhost = 0;
+    while (envp && envp[nhost])
+        nhost++;
+    const struct cli_list *cl = &c->env_vars[0], *fl = &c->env_vars[1];
+    c->env = calloc(cl->n + fl->n + nhost + 1, sizeof(char *));
+    if (!c->env)
+        return err_set("out of memory");
+    size_t n = 0;
+    bool host = c->env_host[0] || c->env_host[1];
+    if (host && cl->n + fl->n > 0)
+        log_warn("-e host passes the whole host environment; other -e values are ignored");
+    if (host || cl->n + fl->n == 0) {
+        for (; n < nhost; n++)
+            c->env[n] = envp[n];
+    } else {
+        for (size_t i = 0; i < cl->n; i++)
+            c->env[n++] = cl->v[i];
+        for (size_t i = 0; i < fl->n; i++)
+            if (!has_key(cl, fl->v[i]))
+                c->env[n++] = fl->v[i];
+    }
+    c->cfg.env = c->env;
+    c->cfg.nenv = n;
+    return 0;
+}
+
+/* File mappings: the command line's, then the file's. */
+static int finish_maps(struct cli *c)
+{
+    size_t n0 = c->file_maps[0].n, n1 = c->file_maps[1].n;
+    if (n0 + n1 == 0)
+        return 0;
+    c->maps = calloc(n0 + n1 + 1, sizeof(char *));
+    if (!c->maps)
+        return err_set("out of memory");
+    for (size_t i = 0; i < n0; i++)
+        c->maps[i] = c->file_maps[0].v[i];
+    for (size_t i = 0; i < n1; i++)
+        c->maps[n0 + i] = c->file_maps[1].v[i];
+    c->cfg.file_maps = c->maps;
+    c->cfg.nfile_maps = n0 + n1;
+    return 0;
 }
 
 int cli_parse(struct cli *c, int argc, char **argv, char **envp)
@@ -282,59 +402,74 @@ int cli_parse(struct cli *c, int argc, char **argv, char **envp)
     c->cfg.out_fd = STDOUT_FILENO;
     c->action = CLI_RUN;
 
-    size_t nhost = 0;
-    while (envp && envp[nhost])
-        nhost++;
-    for (size_t i = 0; i < nhost; i++)
-        if (!strncmp(envp[i], "CHYVE_LOG=", 10) && envp[i][10] && set_log(envp[i] + 10) != 0)
-            return -1;
-
-    /* Room for every -e value or the whole host environment, whichever is used. */
-    size_t cap = (size_t)argc + nhost + 1;
-    c->env = calloc(cap, sizeof(char *));
-    if (!c->env)
-        return err_set("out of memory");
-    size_t nenv = 0;
-    bool host = false;
-    int k = parse_options(c, argc, argv, &nenv, &host);
+    const char *level = env_get(envp, "CHYVE_LOG");
+    if (level && *level && log_set_level_name(level) != 0)
+        return opt_err_prefix("CHYVE_LOG: ");
+    int k = parse_options(c, argc, argv);
     if (k < 0)
         return -1;
     if (c->action != CLI_RUN)
         return 0;
-    /* The environment fills only what the command line left unset (it is not even parsed). */
-    bool mem_cli = c->mem_set, cpus_cli = c->cpus_set;
-    for (size_t i = 0; i < nhost; i++) {
-        const char *e = envp[i];
-        if (!mem_cli && !strncmp(e, "HERMIT_MEMORY_SIZE=", 19) &&
-            set_memory(c, e + 19, "HERMIT_MEMORY_SIZE: ") != 0)
-            return -1;
-        if (!cpus_cli && !strncmp(e, "HERMIT_CPU_COUNT=", 17) &&
-            set_cpus(c, e + 17, "HERMIT_CPU_COUNT: ") != 0)
-            return -1;
+    if (c->verbosity > 0) {
+        int lvl = LOG_WARN + c->verbosity;
+        log_threshold = lvl > LOG_TRACE ? LOG_TRACE : (enum log_level)lvl;
     }
+    if (apply_env(c, envp) != 0 || config_load(c, env_get(envp, "XDG_CONFIG_HOME")) != 0)
+        return -1;
     if (k >= argc)
         return err_set("no kernel given (usage: chyve [OPTIONS] <KERNEL> [ARGS]...)");
     c->cfg.kernel_path = argv[k];
     c->cfg.args = argv + k + 1;
     c->cfg.nargs = (size_t)(argc - k - 1);
-    if (host || nenv == 0) {
-        if (host && nenv > 0)
-            log_warn("-e host passes the whole host environment; other -e values are ignored");
-        /* Default like `-e host`: the guest sees chyve's environment. */
-        for (nenv = 0; nenv < nhost; nenv++)
-            c->env[nenv] = envp[nenv];
+    if (c->cfg.nargs == 0 && c->kernel_args_file.n > 0) {
+        c->cfg.args = c->kernel_args_file.v;
+        c->cfg.nargs = c->kernel_args_file.n;
     }
-    c->cfg.env = c->env;
-    c->cfg.nenv = nenv;
-    if (c->verbosity > 0) {
-        int lvl = LOG_WARN + c->verbosity;
-        log_threshold = lvl > LOG_TRACE ? LOG_TRACE : (enum log_level)lvl;
+    return finish_affinity(c) != 0 || finish_env(c, envp) != 0 || finish_maps(c) != 0 ? -1 : 0;
+}
+
+int cli_open_output(struct cli *c)
+{
+    /* The statistics file first: a failure then leaves no empty -o file behind. */
+    const char *sf = c->cfg.stats_file;
+    if (sf) {
+        int fd = open(sf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+        if (fd < 0)
+            return err_set("cannot create statistics file '%s': %s", sf, strerror(errno));
+        close(fd);
     }
+    if (!c->output)
+        return 0;
+    if (!strcmp(c->output, "none") || !strcmp(c->output, "None")) {
+        c->cfg.out_fd = -1;
+        return 0;
+    }
+    int fd = open(c->output, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd < 0 && errno == EEXIST)
+        return err_set("output file '%s' already exists (chyve does not overwrite it)",
+                       c->output);
+    if (fd < 0)
+        return err_set("cannot create output file '%s': %s", c->output, strerror(errno));
+    c->cfg.out_fd = fd;
+    c->out_open = true;
     return 0;
 }
 
 void cli_free(struct cli *c)
 {
+    if (c->out_open)
+        close(c->cfg.out_fd);
+    c->out_open = false;
+    for (size_t i = 0; i < c->owned.n; i++)
+        free(c->owned.v[i]);
+    list_free(&c->owned);
+    for (int k = 0; k < 2; k++) {
+        list_free(&c->env_vars[k]);
+        list_free(&c->file_maps[k]);
+    }
+    list_free(&c->kernel_args_file);
     free(c->env);
+    free(c->maps);
     c->env = NULL;
+    c->maps = NULL;
 }

@@ -2,6 +2,7 @@
 #ifndef CHYVE_GUEST_MEM_H
 #define CHYVE_GUEST_MEM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,6 +18,13 @@ struct guest_mem {
  * guest RAM starting at guest-physical `base`. Returns 0, or -1 with err_msg() set.
  */
 int guest_mem_init(struct guest_mem *m, uint64_t base, uint64_t size);
+
+/*
+ * Advises the host kernel about guest RAM: huge = transparent huge pages (--thp), mergeable =
+ * KSM page merging (--ksm). Nothing to do when both are false. Returns 0, or -1 with err_msg()
+ * if the host refuses (e.g. a kernel without THP or KSM).
+ */
+int guest_mem_advise(struct guest_mem *m, bool huge, bool mergeable);
 
 /* Unmaps the region; safe on a zeroed or already released struct. */
 void guest_mem_fini(struct guest_mem *m);

@@ -1,7 +1,7 @@
 /*
- * hc_file.c: the file hypercalls of uhyve interface v1 and v2 (ABI §6.2-6.6). Until host file
- * mapping exists only the standard fds are served: 1 and 2 write to the console, 0 reads host
- * stdin, opening any path answers -ENOENT.
+ * hc_file.c: the file hypercalls of uhyve interface v1 and v2 (ABI §6.2-6.6): parameter blocks
+ * and guest buffers are decoded and checked here; the files themselves are files.c's. Guest
+ * fds 0-2 are chyve's: 0 reads host stdin, 1 and 2 write to the console, closing them is a no-op.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -10,42 +10,19 @@
 
 #include "arch.h"
 #include "backend.h"
+#include "filemap.h"
+#include "files.h"
 #include "hc_file.h"
 #include "log.h"
 #include "vm.h"
 
 #define PAGE_SIZE 4096ull
-#define PATH_MAX_GUEST 4096
 
-/* Hermit errno values (ABI §6.4; equal to Linux x86_64). */
-#define H_ENOENT 2
-#define H_EBADF 9
-#define H_EFAULT 14
-#define H_ESPIPE 29
-
-/*
- * Host errno to Hermit errno. Hermit numbers equal Linux x86_64's, so on Linux this is the identity
- * for everything listed; other hosts number some of them differently, hence the table.
- */
-static int32_t hermit_errno(int host)
-{
-    static const struct {
-        int host;
-        int32_t hermit;
-    } map[] = {
-        {EPERM, 1},   {ENOENT, 2},  {EINTR, 4},   {EIO, 5},     {EBADF, 9},  {EAGAIN, 11},
-        {ENOMEM, 12}, {EACCES, 13}, {EFAULT, 14}, {EEXIST, 17}, {ENOTDIR, 20}, {EISDIR, 21},
-        {EINVAL, 22}, {ENOSPC, 28}, {ESPIPE, 29}, {EROFS, 30},  {ENOSYS, 38}, {ENOTEMPTY, 39},
-        {EOVERFLOW, 75},
-    };
-    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-        if (map[i].host == host)
-            return map[i].hermit;
-    return 5; /* EIO */
-}
-
-/* v2 result tags of Getdents/Stat/Mkdir */
-#define RESULT_ERROR_GETDENTS 3
+/* v2 result tags of Getdents (None, Success, EndOfDirectory, Error) and Stat/Mkdir. */
+#define GETDENTS_SUCCESS 1
+#define GETDENTS_END 2
+#define GETDENTS_ERROR 3
+#define RESULT_SUCCESS 1
 #define RESULT_ERROR 2
 
 bool hc_file_is_file_call(uint64_t addr)
@@ -74,21 +51,33 @@ int hc_for_each_virt_chunk(struct vm *vm, struct backend_vcpu *v, uint64_t va, u
     uint64_t root;
     if (backend_vcpu_pt_root(v, &root) != 0)
         return -1;
-    /* Page by page: contiguous virtual pages need not be contiguous in guest-physical memory. */
+    /*
+     * Page by page: contiguous virtual pages need not be contiguous in guest-physical memory.
+     * Pages that are physically adjacent are joined into one chunk (one host call for a large
+     * buffer the guest allocated contiguously).
+     */
+    uint64_t run_pa = 0, run_len = 0;
     while (len > 0) {
         uint64_t n = PAGE_SIZE - (va & (PAGE_SIZE - 1));
         if (n > len)
             n = len;
         uint64_t pa;
-        if (arch_virt_to_phys(&vm->mem, root, va, &pa) != 0)
-            return -1;
-        uint8_t *p = guest_mem_ptr(&vm->mem, pa, n);
-        if (!p || fn(ctx, p, n) < 0)
-            return -1;
+        bool ok = arch_virt_to_phys(&vm->mem, root, va, &pa) == 0 &&
+                  guest_mem_ptr(&vm->mem, pa, n) != NULL;
+        if (ok && run_len > 0 && pa == run_pa + run_len) {
+            run_len += n;
+        } else {
+            if (run_len > 0 && fn(ctx, guest_mem_ptr(&vm->mem, run_pa, run_len), run_len) < 0)
+                return -1;
+            if (!ok)
+                return -1;
+            run_pa = pa;
+            run_len = n;
+        }
         va += n;
         len -= n;
     }
-    return 0;
+    return fn(ctx, guest_mem_ptr(&vm->mem, run_pa, run_len), run_len) < 0 ? -1 : 0;
 }
 
 /* Parameter-block field access (little-endian host, blocks copied before use). */
@@ -112,98 +101,114 @@ static void blk_out(struct vm *vm, uint64_t gpa, size_t off, const void *val, si
     guest_mem_write(&vm->mem, gpa + off, val, size);
 }
 
-static int console_chunk(void *ctx, uint8_t *p, uint64_t n)
+/*
+ * Copies the guest path at gpa into path[FILEMAP_PATH_MAX]: 0, -H_EFAULT if it leaves guest RAM,
+ * -H_ENAMETOOLONG if RAM holds FILEMAP_PATH_MAX bytes there without a NUL.
+ */
+static int32_t guest_path(struct vm *vm, uint64_t gpa, char *path)
 {
-    vm_console_write(ctx, p, (size_t)n);
-    return 0;
+    if (guest_mem_read_str(&vm->mem, gpa, path, FILEMAP_PATH_MAX) >= 0)
+        return 0;
+    return guest_mem_ptr(&vm->mem, gpa, FILEMAP_PATH_MAX) ? -H_ENAMETOOLONG : -H_EFAULT;
 }
 
-/* Write to a guest fd from a physical buffer (v2) or virtual one (v1). Returns bytes or -errno. */
-static int64_t file_write(struct vm *vm, struct backend_vcpu *v, int32_t fd, uint64_t buf,
-                          uint64_t len, bool virt)
+/* One read from guest fd `fd` into a host-visible chunk of guest RAM: bytes or -errno. */
+static int64_t fd_read(struct vm *vm, int32_t fd, uint8_t *p, uint64_t n)
 {
-    if (fd != 1 && fd != 2)
-        return -H_EBADF;
-    if (len > vm->mem.size)
-        return -H_EFAULT; /* larger than guest RAM: cannot be a real buffer */
-    if (virt) {
-        /* Output stops at the first unmapped page (like write(2) hitting EFAULT midway). */
-        if (hc_for_each_virt_chunk(vm, v, buf, len, console_chunk, vm) != 0)
-            return -H_EFAULT;
-        return (int64_t)len;
+    if (fd == 0) {
+        /* No EINTR retry: the stop signal must be able to end a read of an idle stdin. */
+        ssize_t r = read(STDIN_FILENO, p, (size_t)n);
+        return r < 0 ? -file_abi_errno(errno) : r;
     }
-    const void *p = guest_mem_ptr(&vm->mem, buf, len);
-    if (!p)
-        return -H_EFAULT;
-    vm_console_write(vm, p, (size_t)len);
-    return (int64_t)len;
+    if (fd == 1 || fd == 2)
+        return -H_EBADF;
+    return files_read(vm->files, fd, p, n);
 }
 
-struct read_ctx {
-    int64_t total;
-    bool eof;
-    int err; /* host errno of a failed first read */
+static int64_t fd_write(struct vm *vm, int32_t fd, const uint8_t *p, uint64_t n)
+{
+    if (fd == 1 || fd == 2) {
+        vm_console_write(vm, p, (size_t)n);
+        return (int64_t)n;
+    }
+    if (fd == 0)
+        return -H_EBADF;
+    return files_write(vm->files, fd, p, n);
+}
+
+/* One read or write spread over chunks: like read(2), it ends at the first short transfer. */
+struct xfer {
+    struct vm *vm;
+    int32_t fd;
+    bool write, done;
+    int64_t total, err;
 };
 
-static int stdin_chunk(void *ctx, uint8_t *p, uint64_t n)
+static int xfer_chunk(void *ctx, uint8_t *p, uint64_t n)
 {
-    struct read_ctx *r = ctx;
-    if (r->eof)
+    struct xfer *x = ctx;
+    if (x->done)
         return 0;
-    ssize_t got = read(STDIN_FILENO, p, (size_t)n);
-    if (got < 0) {
-        r->eof = true;
-        if (r->total > 0)
-            return 0; /* what was read so far is the result, like read(2) */
-        r->err = errno;
-        return -1;
+    int64_t r = x->write ? fd_write(x->vm, x->fd, p, n) : fd_read(x->vm, x->fd, p, n);
+    if (r < 0) {
+        x->done = true;
+        x->err = r;
+        return x->total > 0 ? 0 : -1; /* what was done so far is the result */
     }
-    r->total += got;
-    if ((uint64_t)got < n)
-        r->eof = true; /* a short read ends the call, like read(2) */
+    x->total += r;
+    if ((uint64_t)r < n)
+        x->done = true;
     return 0;
 }
 
-/* Read from a guest fd; only fd 0 (host stdin) exists for now. Returns bytes or -errno. */
-static int64_t file_read(struct vm *vm, struct backend_vcpu *v, int32_t fd, uint64_t buf,
-                         uint64_t len, bool virt)
+/* Read or write with a physical (v2) or virtual (v1) guest buffer: bytes or -errno. */
+static int64_t transfer(struct vm *vm, struct backend_vcpu *v, int32_t fd, uint64_t buf,
+                        uint64_t len, bool virt, bool write)
 {
-    if (fd != 0)
-        return -H_EBADF;
     if (len > vm->mem.size)
-        return -H_EFAULT;
-    struct read_ctx r = {0, false, 0};
+        return -H_EFAULT; /* larger than guest RAM: cannot be a real buffer */
+    struct xfer x = {vm, fd, write, false, 0, 0};
+    if (len == 0) {
+        static uint8_t none;
+        xfer_chunk(&x, &none, 0);
+        return x.err < 0 ? x.err : 0;
+    }
     if (virt) {
-        if (hc_for_each_virt_chunk(vm, v, buf, len, stdin_chunk, &r) != 0 && r.total == 0)
-            return r.err ? -hermit_errno(r.err) : -H_EFAULT;
-        return r.total;
+        int rc = hc_for_each_virt_chunk(vm, v, buf, len, xfer_chunk, &x);
+        if (x.total > 0)
+            return x.total;
+        return x.err < 0 ? x.err : rc != 0 ? -H_EFAULT : 0;
     }
     uint8_t *p = guest_mem_ptr(&vm->mem, buf, len);
     if (!p)
         return -H_EFAULT;
-    if (stdin_chunk(&r, p, len) != 0)
-        return -hermit_errno(r.err);
-    return r.total;
+    xfer_chunk(&x, p, len);
+    return x.err < 0 ? x.err : x.total;
 }
 
-/* Open: the name must be a string inside guest RAM; no host path is reachable yet. */
-static int32_t file_open(struct vm *vm, uint64_t name)
+/* Open, close, unlink: the packed v1 blocks, used by both interfaces. */
+static int32_t do_open(struct vm *vm, const uint8_t *b)
 {
-    char path[PATH_MAX_GUEST];
-    if (guest_mem_read_str(&vm->mem, name, path, sizeof(path)) < 0)
-        return -H_EFAULT;
-    log_debug("guest opens '%s': no file mapping, ENOENT", path);
-    return -H_ENOENT;
+    char path[FILEMAP_PATH_MAX];
+    int32_t rc = guest_path(vm, blk_u64(b, 0), path);
+    return rc ? rc : files_open(vm->files, path, blk_i32(b, 8), blk_i32(b, 12));
 }
 
-static int32_t file_close(int32_t fd)
+static int32_t do_unlink(struct vm *vm, const uint8_t *b)
 {
-    return fd >= 0 && fd <= 2 ? 0 : -H_EBADF;
+    char path[FILEMAP_PATH_MAX];
+    int32_t rc = guest_path(vm, blk_u64(b, 0), path);
+    return rc ? rc : files_unlink(vm->files, path);
 }
 
-static int64_t file_lseek(int32_t fd)
+static int32_t do_close(struct vm *vm, int32_t fd)
 {
-    return fd >= 0 && fd <= 2 ? -H_ESPIPE : -H_EBADF;
+    return fd >= 0 && fd <= 2 ? 0 : files_close(vm->files, fd); /* stdio stays open */
+}
+
+static int64_t do_lseek(struct vm *vm, int32_t fd, int64_t off, uint32_t whence)
+{
+    return fd >= 0 && fd <= 2 ? -H_ESPIPE : files_lseek(vm->files, fd, off, whence);
 }
 
 /* v1 blocks (packed) ---------------------------------------------------------------------- */
@@ -214,7 +219,7 @@ static enum hc_status v1_call(struct vm *vm, struct backend_vcpu *v, uint64_t ad
     switch (addr) {
     case HC_V1_FILE_WRITE: /* {i32 fd, u64 buf (virtual), u64 len}: no result field */
         if (hypercall_block_in(vm, "FileWrite", d, b, 20)) {
-            int64_t r = file_write(vm, v, blk_i32(b, 0), blk_u64(b, 4), blk_u64(b, 12), true);
+            int64_t r = transfer(vm, v, blk_i32(b, 0), blk_u64(b, 4), blk_u64(b, 12), true, true);
             if (r < 0)
                 log_warn("FileWrite hypercall (fd %d) failed with errno %lld; dropped",
                          blk_i32(b, 0), (long long)-r);
@@ -222,27 +227,29 @@ static enum hc_status v1_call(struct vm *vm, struct backend_vcpu *v, uint64_t ad
         break;
     case HC_V1_FILE_READ: /* {i32 fd, u64 buf (virtual), u64 len, i64 ret} */
         if (hypercall_block_in(vm, "FileRead", d, b, 28)) {
-            int64_t r = file_read(vm, v, blk_i32(b, 0), blk_u64(b, 4), blk_u64(b, 12), true);
+            int64_t r = transfer(vm, v, blk_i32(b, 0), blk_u64(b, 4), blk_u64(b, 12), true, false);
             blk_out(vm, d, 20, &r, 8);
         }
         break;
     case HC_V1_FILE_OPEN: /* {u64 name, i32 flags, i32 mode, i32 ret} */
     case HC_V2_FILE_OPEN:
         if (hypercall_block_in(vm, "FileOpen", d, b, 20)) {
-            int32_t r = file_open(vm, blk_u64(b, 0));
+            int32_t r = do_open(vm, b);
             blk_out(vm, d, 16, &r, 4);
         }
         break;
     case HC_V1_FILE_CLOSE: /* {i32 fd, i32 ret} */
     case HC_V2_FILE_CLOSE:
         if (hypercall_block_in(vm, "FileClose", d, b, 8)) {
-            int32_t r = file_close(blk_i32(b, 0));
+            int32_t r = do_close(vm, blk_i32(b, 0));
             blk_out(vm, d, 4, &r, 4);
         }
         break;
     case HC_V1_FILE_LSEEK: /* {i32 fd, i64 offset (in/out), i32 whence}; v1 reports errors as -1 */
         if (hypercall_block_in(vm, "FileLseek", d, b, 16)) {
-            int64_t r = file_lseek(blk_i32(b, 0));
+            int64_t off;
+            memcpy(&off, b + 4, 8);
+            int64_t r = do_lseek(vm, blk_i32(b, 0), off, (uint32_t)blk_i32(b, 12));
             if (r < 0)
                 r = -1;
             blk_out(vm, d, 4, &r, 8);
@@ -251,10 +258,7 @@ static enum hc_status v1_call(struct vm *vm, struct backend_vcpu *v, uint64_t ad
     case HC_V1_FILE_UNLINK: /* {u64 name, i32 ret} */
     case HC_V2_FILE_UNLINK:
         if (hypercall_block_in(vm, "FileUnlink", d, b, 12)) {
-            char path[PATH_MAX_GUEST];
-            int32_t r = guest_mem_read_str(&vm->mem, blk_u64(b, 0), path, sizeof(path)) < 0
-                            ? -H_EFAULT
-                            : -H_ENOENT;
+            int32_t r = do_unlink(vm, b);
             blk_out(vm, d, 8, &r, 4);
         }
         break;
@@ -264,12 +268,59 @@ static enum hc_status v1_call(struct vm *vm, struct backend_vcpu *v, uint64_t ad
 
 /* v2 blocks (natural alignment) --------------------------------------------------------------- */
 
-/* Stores Error(errno) into a v2 result union at `off` with the given error tag. */
-static void v2_error(struct vm *vm, uint64_t d, size_t off, uint32_t tag, size_t errno_off,
-                     int32_t err)
+/* Stores a v2 result union at `off`: the tag, then (for errors) the positive errno. */
+static void v2_result(struct vm *vm, uint64_t d, size_t off, uint32_t tag, size_t errno_off,
+                      int32_t err)
 {
     blk_out(vm, d, off, &tag, 4);
-    blk_out(vm, d, errno_off, &err, 4);
+    if (err)
+        blk_out(vm, d, errno_off, &err, 4);
+}
+
+/* Getdents {i32 fd, u64 buf, u64 len, {u32 tag, pad, u64 bytes | i32 errno}}. */
+static void v2_getdents(struct vm *vm, uint64_t d, const uint8_t *b)
+{
+    uint64_t buf = blk_u64(b, 8), len = blk_u64(b, 16), written = 0;
+    uint8_t *p = len <= vm->mem.size ? guest_mem_ptr(&vm->mem, buf, len) : NULL;
+    int32_t rc = p ? files_getdents(vm->files, blk_i32(b, 0), p, len, &written) : -H_EFAULT;
+    if (rc == 1) {
+        v2_result(vm, d, 24, GETDENTS_SUCCESS, 32, 0);
+        blk_out(vm, d, 32, &written, 8);
+    } else {
+        v2_result(vm, d, 24, rc == 0 ? GETDENTS_END : GETDENTS_ERROR, 32, -rc);
+    }
+}
+
+/* FileStat {u64 name, u32 kind, u64 attr, result} and FileFstat {i32 fd, u64 attr, result}. */
+static void v2_stat(struct vm *vm, uint64_t d, const uint8_t *b, bool fstat_call)
+{
+    uint8_t attr[FILE_ATTR_SIZE];
+    uint64_t at = blk_u64(b, fstat_call ? 8 : 16);
+    size_t res = fstat_call ? 16 : 24;
+    int32_t rc;
+    if (fstat_call) {
+        int32_t fd = blk_i32(b, 0);
+        /* stdio: no host metadata for the guest (as uhyve) */
+        rc = fd >= 0 && fd <= 2 ? -H_EBADF : files_fstat(vm->files, fd, attr);
+    } else {
+        char path[FILEMAP_PATH_MAX];
+        rc = guest_path(vm, blk_u64(b, 0), path);
+        if (rc == 0)
+            rc = files_stat(vm->files, path, (uint32_t)blk_i32(b, 8) == 0, attr);
+    }
+    if (rc == 0 && guest_mem_write(&vm->mem, at, attr, sizeof(attr)) != 0)
+        rc = -H_EFAULT;
+    v2_result(vm, d, res, rc == 0 ? RESULT_SUCCESS : RESULT_ERROR, res + 4, -rc);
+}
+
+/* Mkdir {u64 path, u64 len (unused, as uhyve), {u32 tag, i32 errno}}. */
+static void v2_mkdir(struct vm *vm, uint64_t d, const uint8_t *b)
+{
+    char path[FILEMAP_PATH_MAX];
+    int32_t rc = guest_path(vm, blk_u64(b, 0), path);
+    if (rc == 0)
+        rc = files_mkdir(vm->files, path);
+    v2_result(vm, d, 16, rc == 0 ? RESULT_SUCCESS : RESULT_ERROR, 20, -rc);
 }
 
 static enum hc_status v2_call(struct vm *vm, struct backend_vcpu *v, uint64_t addr, uint64_t d)
@@ -279,40 +330,33 @@ static enum hc_status v2_call(struct vm *vm, struct backend_vcpu *v, uint64_t ad
     case HC_V2_FILE_WRITE: /* {u64 len, i64 ret, u64 buf, i32 fd} */
     case HC_V2_FILE_READ:
         if (hypercall_block_in(vm, addr == HC_V2_FILE_WRITE ? "FileWrite" : "FileRead", d, b, 32)) {
-            int32_t fd = blk_i32(b, 24);
-            uint64_t len = blk_u64(b, 0), buf = blk_u64(b, 16);
-            int64_t r = addr == HC_V2_FILE_WRITE ? file_write(vm, v, fd, buf, len, false)
-                                                 : file_read(vm, v, fd, buf, len, false);
+            int64_t r = transfer(vm, v, blk_i32(b, 24), blk_u64(b, 16), blk_u64(b, 0), false,
+                                 addr == HC_V2_FILE_WRITE);
             blk_out(vm, d, 8, &r, 8);
         }
         break;
     case HC_V2_FILE_LSEEK: /* {i64 offset (in/out), u32 whence, i32 fd} */
         if (hypercall_block_in(vm, "FileLseek", d, b, 16)) {
-            int64_t r = file_lseek(blk_i32(b, 12));
+            int64_t r = do_lseek(vm, blk_i32(b, 12), (int64_t)blk_u64(b, 0),
+                                 (uint32_t)blk_i32(b, 8));
             blk_out(vm, d, 0, &r, 8);
         }
         break;
-    case HC_V2_GETDENTS: /* {i32 fd, u64 buf, u64 len, {u32 tag, pad, payload}} */
+    case HC_V2_GETDENTS:
         if (hypercall_block_in(vm, "Getdents", d, b, 40))
-            v2_error(vm, d, 24, RESULT_ERROR_GETDENTS, 32, H_EBADF);
+            v2_getdents(vm, d, b);
         break;
-    case HC_V2_FILE_STAT: /* {u64 name, u32 kind, u64 attr, {u32 tag, i32 errno}} */
-        if (hypercall_block_in(vm, "FileStat", d, b, 32)) {
-            char path[PATH_MAX_GUEST];
-            bool ok = guest_mem_read_str(&vm->mem, blk_u64(b, 0), path, sizeof(path)) >= 0;
-            v2_error(vm, d, 24, RESULT_ERROR, 28, ok ? H_ENOENT : H_EFAULT);
-        }
+    case HC_V2_FILE_STAT:
+        if (hypercall_block_in(vm, "FileStat", d, b, 32))
+            v2_stat(vm, d, b, false);
         break;
-    case HC_V2_FILE_FSTAT: /* {i32 fd, u64 attr, {u32 tag, i32 errno}} */
+    case HC_V2_FILE_FSTAT:
         if (hypercall_block_in(vm, "FileFstat", d, b, 24))
-            v2_error(vm, d, 16, RESULT_ERROR, 20, H_EBADF);
+            v2_stat(vm, d, b, true);
         break;
-    case HC_V2_MKDIR: /* {u64 path, u64 len, {u32 tag, i32 errno}} */
-        if (hypercall_block_in(vm, "Mkdir", d, b, 24)) {
-            char path[PATH_MAX_GUEST];
-            bool ok = guest_mem_read_str(&vm->mem, blk_u64(b, 0), path, sizeof(path)) >= 0;
-            v2_error(vm, d, 16, RESULT_ERROR, 20, ok ? H_ENOENT : H_EFAULT);
-        }
+    case HC_V2_MKDIR:
+        if (hypercall_block_in(vm, "Mkdir", d, b, 24))
+            v2_mkdir(vm, d, b);
         break;
     default: /* Open, Close, Unlink reuse the packed v1 blocks */
         return v1_call(vm, v, addr, d);

@@ -10,8 +10,16 @@ extern enum log_level log_threshold;
 /* Prints "chyve: <level>: <message>\n" to stderr if level <= log_threshold. */
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/*
+ * Sets log_threshold from a level name (error, warn, info, debug, trace; any case), as in
+ * CHYVE_LOG. Returns 0, or -1 with err_msg() naming the accepted levels.
+ */
+int log_set_level_name(const char *name);
+
+#define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
+#define log_trace(...) log_msg(LOG_TRACE, __VA_ARGS__)
 
 #endif

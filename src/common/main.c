@@ -32,6 +32,12 @@ int main(int argc, char **argv)
         return 0;
     }
 
+    /* -o and --stats-file are created before the VM starts, so that a bad path costs nothing. */
+    if (cli_open_output(&c) != 0) {
+        fprintf(stderr, "chyve: error: %s\n", err_msg());
+        cli_free(&c);
+        return EXIT_USAGE;
+    }
     int code = 0, status;
     switch (vm_run(&c.cfg, &code)) {
     case VM_EXITED:

@@ -9,14 +9,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "affinity.h"
 #include "arch.h"
 #include "backend.h"
 #include "boot_info.h"
 #include "bootargs.h"
 #include "err.h"
 #include "devtree.h"
+#include "files.h"
+#include "image.h"
 #include "hypercall.h"
 #include "log.h"
+#include "stats.h"
 #include "vm.h"
 
 /* A kernel file larger than this is not a Hermit kernel anyone builds. */
@@ -97,12 +101,10 @@ static int read_kernel(const char *path, uint8_t **buf, size_t *len)
         got += (size_t)n;
     }
     close(fd);
-    if (size < 4 || memcmp(b, "\x7f" "ELF", 4) != 0) {
-        bool gzip = size >= 3 && b[0] == 0x1f && b[1] == 0x8b && b[2] == 0x08;
+    /* A gzip stream is a Hermit image (files_add_image() takes it from here). */
+    if ((size < 4 || memcmp(b, "\x7f" "ELF", 4) != 0) && !image_is_gzip(b, size)) {
         free(b);
-        if (gzip)
-            return err_set("'%s' is a Hermit image (gzip): images are not supported yet", path);
-        return err_set("'%s' is not a Hermit kernel: not an ELF file", path);
+        return err_set("'%s' is not a Hermit kernel: not an ELF file or a Hermit image", path);
     }
     *buf = b;
     *len = size;
@@ -123,7 +125,7 @@ static int write_boot_data(struct vm *vm)
         .ncpus = cfg->ncpus,
         .tsc_khz = tsc_khz,
         .bootargs = bootargs,
-        .mounts = NULL,
+        .mounts = files_mounts(vm->files),
     };
     void *fdt = guest_mem_ptr(&vm->mem, vm->layout.fdt, LAYOUT_FDT_MAX);
     size_t fdt_size;
@@ -157,18 +159,27 @@ static int vm_prepare(struct vm *vm)
     const struct vm_config *cfg = vm->cfg;
     uint8_t *file = NULL;
     size_t len = 0;
-    if (read_kernel(cfg->kernel_path, &file, &len) != 0)
+    if (files_create(cfg, &vm->files) != 0 || read_kernel(cfg->kernel_path, &file, &len) != 0)
         return -1;
     int rc = -1;
+    const uint8_t *kernel = file; /* an image's kernel lives in vm->files */
+    if (image_is_gzip(file, len)) {
+        if (files_add_image(vm->files, file, len, cfg->kernel_path, cfg, &vm->cfg, &kernel,
+                            &len) != 0)
+            goto out;
+        cfg = vm->cfg; /* with the image's arguments and environment */
+    }
     uint64_t random = 0;
     if (cfg->aslr && getentropy(&random, sizeof(random)) != 0)
         random = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
-    if (elf_parse(file, len, arch_info.elf_machine, &vm->kernel) != 0 ||
+    if (elf_parse(kernel, len, arch_info.elf_machine, &vm->kernel) != 0 ||
         layout_choose(&vm->kernel, cfg->mem_size, cfg->aslr, random, &vm->layout) != 0 ||
         guest_mem_init(&vm->mem, vm->layout.guest_base, vm->layout.mem_size) != 0 ||
-        elf_load(&vm->kernel, file, len, &vm->mem, vm->layout.kernel_start) != 0 ||
+        guest_mem_advise(&vm->mem, cfg->thp, cfg->ksm) != 0 ||
+        elf_load(&vm->kernel, kernel, len, &vm->mem, vm->layout.kernel_start) != 0 ||
         arch_setup_guest(&vm->mem, &vm->layout) != 0 ||
-        backend_vm_create(&vm->mem, cfg, &vm->backend) != 0 || write_boot_data(vm) != 0)
+        backend_vm_create(&vm->mem, cfg, &vm->backend) != 0 || write_boot_data(vm) != 0 ||
+        files_isolate(vm->files, cfg) != 0) /* last: everything the run opens is open */
         goto out;
     log_info("kernel at 0x%" PRIx64 "-0x%" PRIx64 ", entry 0x%" PRIx64 ", RAM 0x%" PRIx64
              "+%" PRIu64 " MiB, interface v%u%s",
@@ -194,12 +205,18 @@ static void *vcpu_main(void *arg)
     struct vm *vm = t->vm;
     struct backend_vcpu *v;
     char msg[sizeof(vm->fail_msg)];
+    if (vm->cfg->affinity && affinity_pin_self(vm->cfg->affinity[t->id]) != 0) {
+        snprintf(msg, sizeof(msg), "vCPU %u: %s", t->id, err_msg());
+        vm_stop(vm, 0, msg);
+        return NULL;
+    }
     if (backend_vcpu_create(vm->backend, t->id, &vm->layout, &v) != 0) {
         snprintf(msg, sizeof(msg), "cannot create vCPU %u: %s", t->id, err_msg());
         vm_stop(vm, 0, msg);
         return NULL;
     }
     atomic_store(&vm->vcpus[t->id], v);
+    uint64_t start_ns = stats_now_ns();
     /* Checked after publishing: a vm_stop() that missed us in vcpus[] is seen here. */
     while (!atomic_load(&vm->stopping)) {
         struct vcpu_exit e;
@@ -209,12 +226,18 @@ static void *vcpu_main(void *arg)
             vm_stop(vm, 0, msg);
             break;
         }
-        if (e.kind == VCPU_EXIT_HYPERCALL && hypercall_handle(vm, v, e.addr, e.data) == HC_STOP)
+        if (e.kind != VCPU_EXIT_HYPERCALL)
+            continue;
+        if (vm->stats)
+            stats_hypercall(vm->stats, t->id, e.addr); /* this vCPU's own counters: no lock */
+        if (hypercall_handle(vm, v, e.addr, e.data) == HC_STOP)
             break;
     }
     pthread_mutex_lock(&vm->stop_lock);
     atomic_store(&vm->vcpus[t->id], NULL);
     pthread_mutex_unlock(&vm->stop_lock);
+    if (vm->stats)
+        stats_vcpu_done(vm->stats, t->id, v, start_ns);
     backend_vcpu_destroy(v);
     return NULL;
 }
@@ -227,6 +250,8 @@ static int vm_execute(struct vm *vm)
     if (!threads)
         return err_set("out of memory for %u vCPU threads", n);
     unsigned started = 0;
+    if (vm->stats)
+        vm->stats->t_run = stats_now_ns();
     for (; started < n; started++) {
         threads[started].vm = vm;
         threads[started].id = started;
@@ -239,6 +264,8 @@ static int vm_execute(struct vm *vm)
     }
     for (unsigned i = 0; i < started; i++)
         pthread_join(threads[i].thread, NULL);
+    if (vm->stats)
+        vm->stats->t_end = stats_now_ns();
     free(threads);
     return 0;
 }
@@ -258,9 +285,14 @@ enum vm_result vm_run(const struct vm_config *cfg, int *code)
         atomic_init(&vm->vcpus[i], NULL);
 
     enum vm_result res = VM_START_FAILED;
+    if (cfg->stats || cfg->stats_file)
+        vm->stats = stats_new(cfg->ncpus); /* NULL (out of memory): a run without statistics */
     if (cfg->ncpus == 0 || cfg->ncpus > VM_MAX_CPUS)
         err_set("the vCPU count must be between 1 and %d", VM_MAX_CPUS);
     else if (vm_prepare(vm) == 0 && vm_execute(vm) == 0) {
+        if (vm->stats)
+            stats_report(vm->stats, cfg,
+                         &(struct stats_outcome){vm->failed, vm->exit_code, vm->fail_msg});
         if (vm->failed) {
             err_set("%s", vm->fail_msg);
             res = VM_FAILED;
@@ -272,6 +304,8 @@ enum vm_result vm_run(const struct vm_config *cfg, int *code)
     if (vm->backend)
         backend_vm_destroy(vm->backend);
     guest_mem_fini(&vm->mem);
+    files_destroy(vm->files); /* closes guest fds, removes the temporary directory */
+    stats_free(vm->stats);
     pthread_mutex_destroy(&vm->out_lock);
     pthread_mutex_destroy(&vm->stop_lock);
     free(vm);

@@ -14,6 +14,8 @@
 
 struct backend_vm;
 struct backend_vcpu;
+struct stats;
+struct files;
 
 #define VM_MAX_CPUS 64
 #define VM_MAX_ARGS 128 /* Cmdsize carries at most 128 argv and 128 env entries (ABI §6.2) */
@@ -66,6 +68,8 @@ struct vm {
     int exit_code;             /* guest exit code, valid when stopping and !failed */
     bool failed;               /* the run ended in a VM failure; message in fail_msg */
     char fail_msg[512];
+    struct stats *stats;       /* counters for --stats / --stats-file, else NULL (stats.h) */
+    struct files *files;       /* the guest's files: mappings, fds, temp dir (files.h) */
 };
 
 enum vm_result {

@@ -89,6 +89,26 @@ static int create_vcpu_fd(struct backend_vm *vm, unsigned id)
     return 0;
 }
 
+/* Gives the VM guest RAM [gpa, gpa + size) as memory slot `slot` with KVM_MEM_* flags. */
+static int map_slot(struct backend_vm *vm, uint32_t slot, uint64_t gpa, uint64_t size,
+                    uint32_t flags)
+{
+    void *host = guest_mem_ptr(vm->mem, gpa, size);
+    struct kvm_userspace_memory_region region = {
+        .slot = slot,
+        .flags = flags,
+        .guest_phys_addr = gpa,
+        .memory_size = size,
+        .userspace_addr = (uint64_t)(uintptr_t)host,
+    };
+    if (host == NULL || kvm_ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) != 0) {
+        return err_set("cannot map %llu bytes of guest RAM at 0x%llx into the VM: %s",
+                       (unsigned long long)size, (unsigned long long)gpa,
+                       host ? strerror(errno) : "outside guest RAM");
+    }
+    return 0;
+}
+
 int backend_vm_create(struct guest_mem *m, const struct vm_config *cfg, struct backend_vm **out)
 {
     unsigned ncpus = cfg->ncpus;
@@ -129,16 +149,14 @@ int backend_vm_create(struct guest_mem *m, const struct vm_config *cfg, struct b
         err_set("KVM_CREATE_VM failed: %s", strerror(errno));
         goto fail;
     }
-    struct kvm_userspace_memory_region region = {
-        .slot = 0,
-        .flags = 0,
-        .guest_phys_addr = m->base,
-        .memory_size = m->size,
-        .userspace_addr = (uint64_t)(uintptr_t)m->host,
-    };
-    if (kvm_ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) != 0) {
-        err_set("cannot map %llu bytes of guest RAM at 0x%llx into the VM: %s",
-                (unsigned long long)m->size, (unsigned long long)m->base, strerror(errno));
+    /* Slot 0: RAM above the trap window; slot 1: the window itself, read-only (aarch64 only). */
+    uint64_t window = KVM_TRAP_WINDOW();
+    if (window >= m->size || map_slot(vm, 0, m->base + window, m->size - window, 0) != 0 ||
+        (window != 0 && map_slot(vm, 1, m->base, window, KVM_MEM_READONLY) != 0)) {
+        if (window >= m->size) {
+            err_set("guest RAM (%llu bytes) is smaller than the hypercall window",
+                    (unsigned long long)m->size);
+        }
         goto fail;
     }
     if (kvm_arch_vm_init(vm) != 0) {

@@ -62,6 +62,18 @@ int kvm_arch_vcpu_init(struct backend_vcpu *v, const struct layout *l);
 /* Handles the exit described by v->run after KVM_RUN returned 0. */
 enum kvm_exit_action kvm_arch_handle_exit(struct backend_vcpu *v, struct vcpu_exit *exit);
 
+#if defined(__aarch64__)
+/*
+ * Bytes at the start of guest RAM that kvm.c maps as a separate read-only slot, so that guest
+ * stores there exit as MMIO: the hypercall trap window (LAYOUT_TRAP_WINDOW, rounded up to the
+ * host page size). Implemented in kvm_aarch64.c.
+ */
+uint64_t kvm_aarch64_trap_window(void);
+#define KVM_TRAP_WINDOW() kvm_aarch64_trap_window()
+#else
+#define KVM_TRAP_WINDOW() 0ull /* x86_64 hypercalls are port I/O: all of RAM is one slot */
+#endif
+
 #if defined(__x86_64__)
 /* Longest x86 instruction. */
 #define X86_INSN_MAX 15

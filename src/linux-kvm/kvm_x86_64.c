@@ -9,6 +9,7 @@
 #include "hypercall.h"
 #include "kvm_priv.h"
 #include "log.h"
+#include "vm.h"
 
 const bool backend_has_pci = true;
 
@@ -54,6 +55,25 @@ static struct kvm_x86_vm *x86(const struct backend_vm *vm)
     return vm->arch;
 }
 
+/* --cpu-pm: the guest's MWAIT, HLT, PAUSE and C-state requests stay in the guest (ABI §4.1). */
+static int enable_cpu_pm(struct backend_vm *vm)
+{
+    int have = ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_X86_DISABLE_EXITS);
+    if (have <= 0 || (have & KVM_X86_DISABLE_VALID_EXITS) == 0) {
+        return err_set("--cpu-pm: this host's KVM cannot let guests idle the CPU "
+                       "(KVM_CAP_X86_DISABLE_EXITS is not available)");
+    }
+    struct kvm_enable_cap cap = {
+        .cap = KVM_CAP_X86_DISABLE_EXITS,
+        .args = { (uint64_t)have & KVM_X86_DISABLE_VALID_EXITS },
+    };
+    if (kvm_ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) != 0) {
+        return err_set("--cpu-pm: KVM refused to disable idle exits: %s", strerror(errno));
+    }
+    log_debug("--cpu-pm: exits disabled for mask 0x%llx", (unsigned long long)cap.args[0]);
+    return 0;
+}
+
 int kvm_arch_vm_init(struct backend_vm *vm)
 {
     vm->arch = calloc(1, sizeof(struct kvm_x86_vm));
@@ -62,6 +82,13 @@ int kvm_arch_vm_init(struct backend_vm *vm)
     }
     if (kvm_ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, NULL) != 0) {
         return err_set("KVM_CREATE_IRQCHIP failed: %s", strerror(errno));
+    }
+    struct kvm_pit_config pit = { .flags = 0 };
+    if (vm->cfg->pit && kvm_ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) != 0) {
+        return err_set("--pit: KVM cannot create an i8254 PIT: %s", strerror(errno));
+    }
+    if (vm->cfg->cpu_pm && enable_cpu_pm(vm) != 0) {
+        return -1;
     }
     struct kvm_enable_cap cap = {
         .cap = KVM_CAP_X2APIC_API,

@@ -38,12 +38,12 @@ static void call(enum kind k, uint64_t data)
 #ifdef HOSTILE_V2
     hc2_raw(addr_of[k], data);
 #else
-    if (data >> 32) {
+    if (sizeof(hc1_data_t) < sizeof(data) && (data >> 32)) { /* x86_64 OUTs only 32 bits */
         rt_printf("FAIL: internal: v1 data 0x%lx does not fit 32 bits\n", (unsigned long)data);
         n_fail++;
         return;
     }
-    hc1_raw(addr_of[k], (uint32_t)data);
+    hc1_raw(addr_of[k], (hc1_data_t)data);
 #endif
 }
 

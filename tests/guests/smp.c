@@ -22,9 +22,7 @@ int guest_main(void)
 {
     uint64_t ncpus = bi_u64(BI_NUM_CPUS);
     check_in(0);
-    uint64_t khz = bi_u32(BI_CPU_FREQ);
-    if (khz == 0)
-        khz = 3000000;
+    uint64_t khz = rt_tick_khz();
     uint64_t deadline = rt_rdtsc() + khz * 1000 * 60; /* 60 s */
     while (__atomic_load_n(&online, __ATOMIC_SEQ_CST) < ncpus && rt_rdtsc() < deadline)
         rt_pause();

@@ -1,42 +1,13 @@
 /* test_cli.c: command-line and environment parsing into a vm_config (ABI §9.1, §9.2). */
-#include <criterion/criterion.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <string.h>
-#include <unistd.h>
+#include "cli_test.h"
 
-#include "cli.h"
-#include "err.h"
+#include <stdint.h>
+
 #include "log.h"
 
-#define MIB (1ull << 20)
-#define GIB (1ull << 30)
-#define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
-
-static struct cli c;
-static char *no_env[] = {NULL};
 static char *host_env[] = {(char *)"HOME=/home/u", (char *)"PATH=/bin", (char *)"LANG=C", NULL};
 
-static void teardown(void)
-{
-    cli_free(&c);
-}
-
-TestSuite(cli, .fini = teardown);
-
-/* Parses argv (an array of n strings) with envp; returns cli_parse's result. */
-static int parse(int n, char **argv, char **envp)
-{
-    cli_free(&c); /* a previous parse in the same test */
-    return cli_parse(&c, n, argv, envp);
-}
-
-/* Expects cli_parse to fail with exactly `msg`. */
-static void expect_error(int n, char **argv, char **envp, const char *msg)
-{
-    cr_assert_eq(parse(n, argv, envp), -1, "accepted, expected: %s", msg);
-    cr_assert_str_eq(err_msg(), msg);
-}
+TestSuite(cli, .fini = cli_teardown);
 
 /* Parses "chyve -m <size> k" and returns the memory size. */
 static uint64_t mem_of(const char *size)
@@ -368,8 +339,7 @@ Test(cli, chyve_log_env)
     cli_free(&c);
     char *bad[] = {(char *)"CHYVE_LOG=loud", NULL};
     expect_error(N(argv), argv, bad,
-                 "CHYVE_LOG: unknown level 'loud' (use warn, info, debug or "
-                 "trace)");
+                 "CHYVE_LOG: unknown level 'loud' (use error, warn, info, debug or trace)");
 }
 
 Test(cli, help_and_version)
@@ -452,4 +422,71 @@ Test(cli, single_dash_is_a_kernel_path)
     cr_assert_eq(parse(N(argv), argv, no_env), 0, "%s", err_msg());
     cr_assert_str_eq(c.cfg.kernel_path, "-");
     cr_assert_eq(c.cfg.nargs, 1);
+}
+
+/* ---- defaults of the run options, help text --------------------------------------------------- */
+
+Test(cli, defaults_of_run_options)
+{
+    char *argv[] = {(char *)"chyve", (char *)"k"};
+    expect_ok(N(argv), argv, no_env);
+    cr_assert_null(c.output);
+    cr_assert_null(c.config_path);
+    cr_assert_not(c.cfg.stats);
+    cr_assert_null(c.cfg.stats_file);
+    cr_assert_null(c.cfg.tempdir);
+    cr_assert_eq(c.cfg.nfile_maps, 0);
+    cr_assert_null(c.cfg.file_maps);
+    cr_assert_eq(c.cfg.isolation, VM_ISOLATION_NORMAL);
+    cr_assert_not(c.cfg.io_direct || c.cfg.io_sync || c.cfg.thp || c.cfg.ksm || c.cfg.pit ||
+                  c.cfg.cpu_pm);
+    cr_assert_null(c.cfg.affinity);
+    cr_assert_eq(c.cfg.naffinity, 0);
+}
+
+/* Every option with a long name is in --help, with its short name where it has one. */
+Test(cli, help_names_every_option)
+{
+    for (int i = 0; i < OPT_COUNT; i++) {
+        const struct opt_def *d = &opt_defs[i];
+        if (!d->long_name)
+            continue;
+        char name[64];
+        snprintf(name, sizeof(name), "--%s", d->long_name);
+        cr_assert(strstr(cli_usage, name), "--help does not mention %s", name);
+        if (d->short_name && !d->refused) {
+            snprintf(name, sizeof(name), "-%c, --%s", d->short_name, d->long_name);
+            cr_assert(strstr(cli_usage, name), "--help does not show '%s'", name);
+        }
+    }
+    /* the sections of the configuration file head the groups */
+    cr_assert(strstr(cli_usage, "Run options (configuration file section [uhyve]):\n"));
+    cr_assert(strstr(cli_usage, "Memory options (configuration file section [memory]):\n"));
+    cr_assert(strstr(cli_usage, "CPU options (configuration file section [cpu]):\n"));
+    cr_assert(strstr(cli_usage, "Guest options (configuration file section [guest]):\n"));
+}
+
+Test(cli, env_alias)
+{
+    char *argv[] = {(char *)"chyve", (char *)"--env", (char *)"A=1", (char *)"--env=B=2",
+                    (char *)"k"};
+    expect_ok(N(argv), argv, host_env);
+    cr_assert_eq(c.cfg.nenv, 2);
+    cr_assert_str_eq(c.cfg.env[0], "A=1");
+    cr_assert_str_eq(c.cfg.env[1], "B=2");
+}
+
+Test(cli, log_levels)
+{
+    char *env[] = {(char *)"CHYVE_LOG=error", NULL};
+    char *argv[] = {(char *)"chyve", (char *)"k"};
+    expect_ok(N(argv), argv, env);
+    cr_assert_eq(log_threshold, LOG_ERROR);
+    char *trace[] = {(char *)"CHYVE_LOG=TRACE", NULL};
+    expect_ok(N(argv), argv, trace);
+    cr_assert_eq(log_threshold, LOG_TRACE);
+    /* -v counts up from warn and wins over CHYVE_LOG */
+    char *v[] = {(char *)"chyve", (char *)"-v", (char *)"k"};
+    expect_ok(N(v), v, env);
+    cr_assert_eq(log_threshold, LOG_INFO);
 }

@@ -1,6 +1,7 @@
 /* hypercall.c: uhyve hypercalls from the guest side: v1 ports (ABI §6.2), v2 addresses (§6.3). */
 #include "rt.h"
 
+#if defined(__x86_64__) /* the aarch64 trap stores are in aarch64/hc_raw.c */
 void hc1_raw(uint16_t port, uint32_t data)
 {
     __asm__ volatile("outl %0, %1" : : "a"(data), "Nd"(port) : "memory");
@@ -21,6 +22,7 @@ uint32_t hc1_addr(const volatile void *block)
     }
     return (uint32_t)a;
 }
+#endif
 
 void hc1_serial_byte(char c)
 {
@@ -59,11 +61,13 @@ void hc1_exit(int32_t code)
     hc1_raw(HC1_EXIT, hc1_addr(&b));
 }
 
+#if defined(__x86_64__)
 /* v2: DX = address, EAX ignored by the host, RDI = data. */
 void hc2_raw(uint16_t addr, uint64_t data)
 {
     __asm__ volatile("outl %%eax, %%dx" : : "a"(0x1234u), "d"(addr), "D"(data) : "memory");
 }
+#endif
 
 void hc2_serial_byte(char c)
 {

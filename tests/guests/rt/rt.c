@@ -48,7 +48,7 @@ void rt_start(const uint8_t *boot_info, uint64_t cpu)
 __attribute__((noreturn)) void rt_park(void)
 {
     for (;;)
-        __asm__ volatile("cli; hlt" ::: "memory");
+        rt_halt();
 }
 
 __attribute__((noreturn)) void rt_exit(int code)

@@ -104,9 +104,16 @@ _Static_assert(sizeof(struct hc1_close) == 8, "CloseParams");
 _Static_assert(sizeof(struct hc1_cmdsize) == 1032, "CmdsizeParams");
 _Static_assert(sizeof(struct hc1_cmdval) == 16, "CmdvalParams");
 
-void hc1_raw(uint16_t port, uint32_t data);
+/* What a v1 hypercall carries: x86_64 OUTs 32 bits, aarch64 stores all of X8 (ABI §6.1). */
+#if defined(__aarch64__)
+typedef uint64_t hc1_data_t;
+#else
+typedef uint32_t hc1_data_t;
+#endif
+
+void hc1_raw(uint16_t port, hc1_data_t data);
 void hc1_raw8(uint16_t port, uint8_t data);
-uint32_t hc1_addr(const volatile void *block); /* physical (= identity virtual) address, 32 bits */
+hc1_data_t hc1_addr(const volatile void *block); /* physical (= identity virtual) address */
 void hc1_serial_byte(char c);
 void hc1_serial_buffer(const void *buf, uint64_t len);
 void hc1_file_write(int32_t fd, const void *buf, uint64_t len);
@@ -188,7 +195,32 @@ void *rt_alloc(size_t n, size_t align);
  */
 int rt_map_page(uint64_t va, uint64_t pa);
 
-/* --- CPU --- */
+/* --- CPU: a free-running counter (TSC / CNTVCT_EL0), its rate, spin hint, halt --- */
+#if defined(__aarch64__)
+static inline uint64_t rt_rdtsc(void)
+{
+    uint64_t v;
+    __asm__ volatile("isb; mrs %0, cntvct_el0" : "=r"(v));
+    return v;
+}
+
+static inline uint64_t rt_tick_khz(void)
+{
+    uint64_t f;
+    __asm__ volatile("mrs %0, cntfrq_el0" : "=r"(f));
+    return f / 1000 ? f / 1000 : 1;
+}
+
+static inline void rt_pause(void)
+{
+    __asm__ volatile("yield" ::: "memory");
+}
+
+static inline void rt_halt(void)
+{
+    __asm__ volatile("msr daifset, #0xf; wfi" ::: "memory");
+}
+#else
 static inline uint64_t rt_rdtsc(void)
 {
     uint32_t lo, hi;
@@ -196,10 +228,23 @@ static inline uint64_t rt_rdtsc(void)
     return ((uint64_t)hi << 32) | lo;
 }
 
+/* The TSC rate from the boot info, or a generous 3 GHz guess when the host gave none. */
+static inline uint64_t rt_tick_khz(void)
+{
+    uint64_t khz = bi_u32(BI_CPU_FREQ);
+    return khz ? khz : 3000000;
+}
+
 static inline void rt_pause(void)
 {
     __asm__ volatile("pause" ::: "memory");
 }
+
+static inline void rt_halt(void)
+{
+    __asm__ volatile("cli; hlt" ::: "memory");
+}
+#endif
 
 #endif /* __ASSEMBLER__ */
 #endif
