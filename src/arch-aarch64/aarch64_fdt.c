@@ -6,31 +6,10 @@
 
 #include "aarch64.h"
 #include "arch.h"
-
-/* Bails out with the libfdt error code of a failed call. */
-#define TRY(call)                                                                                  \
-    do {                                                                                           \
-        int try_rc_ = (call);                                                                      \
-        if (try_rc_ < 0) {                                                                         \
-            return try_rc_;                                                                        \
-        }                                                                                          \
-    } while (0)
+#include "devtree.h"
 
 /* phandle of the interrupt controller, referenced by the timer's interrupt-parent. */
 #define GIC_PHANDLE 1
-
-/* Adds a property of n big-endian u64 values (n <= 4). */
-static int prop_u64s(void *fdt, const char *name, const uint64_t *v, int n)
-{
-    fdt64_t be[4];
-    if (n > 4) {
-        return -FDT_ERR_INTERNAL;
-    }
-    for (int i = 0; i < n; i++) {
-        be[i] = cpu_to_fdt64(v[i]);
-    }
-    return fdt_property(fdt, name, be, n * (int)sizeof(be[0]));
-}
 
 /*
  * compatible first (uhyve's order), then reg = MPIDR affinity (Aff0 = cpu, /cpus has
@@ -38,8 +17,8 @@ static int prop_u64s(void *fdt, const char *name, const uint64_t *v, int n)
  */
 int arch_fdt_cpu(void *fdt, unsigned cpu)
 {
-    TRY(fdt_property_string(fdt, "compatible", "arm,cortex-a72"));
-    TRY(fdt_property_u32(fdt, "reg", cpu & 0xFFu));
+    FDT_TRY(fdt_property_string(fdt, "compatible", "arm,cortex-a72"));
+    FDT_TRY(fdt_property_u32(fdt, "reg", cpu & 0xFFu));
     return fdt_property_string(fdt, "enable-method", "psci");
 }
 
@@ -47,18 +26,18 @@ int arch_fdt_cpu(void *fdt, unsigned cpu)
 int arch_fdt_devices(void *fdt, unsigned ncpus)
 {
     (void)ncpus; /* the redistributor range is fixed; KVM/HVF use 0x20000 of it per vCPU */
-    TRY(fdt_begin_node(fdt, "intc@8000000"));
-    TRY(fdt_property_string(fdt, "compatible", "arm,gic-v3"));
-    TRY(fdt_property_u32(fdt, "#address-cells", 2));
-    TRY(fdt_property_u32(fdt, "#size-cells", 2));
+    FDT_TRY(fdt_begin_node(fdt, "intc@8000000"));
+    FDT_TRY(fdt_property_string(fdt, "compatible", "arm,gic-v3"));
+    FDT_TRY(fdt_property_u32(fdt, "#address-cells", 2));
+    FDT_TRY(fdt_property_u32(fdt, "#size-cells", 2));
     const uint64_t gic_reg[4] = {A64_GICD_BASE, A64_GICD_SIZE, A64_GICR_BASE, A64_GICR_SIZE};
-    TRY(prop_u64s(fdt, "reg", gic_reg, 4));
-    TRY(fdt_property_u32(fdt, "#interrupt-cells", 3));
-    TRY(fdt_property(fdt, "interrupt-controller", NULL, 0));
-    TRY(fdt_property_u32(fdt, "phandle", GIC_PHANDLE));
-    TRY(fdt_end_node(fdt));
+    FDT_TRY(fdt_prop_u64s(fdt, "reg", gic_reg, 4));
+    FDT_TRY(fdt_property_u32(fdt, "#interrupt-cells", 3));
+    FDT_TRY(fdt_property(fdt, "interrupt-controller", NULL, 0));
+    FDT_TRY(fdt_property_u32(fdt, "phandle", GIC_PHANDLE));
+    FDT_TRY(fdt_end_node(fdt));
 
-    TRY(fdt_begin_node(fdt, "timer"));
+    FDT_TRY(fdt_begin_node(fdt, "timer"));
     /* secure, non-secure EL1 physical, virtual, hypervisor: level-triggered PPIs (as QEMU) */
     const uint32_t ppis[4] = {A64_PPI_TIMER_SEC, A64_PPI_TIMER_PHYS, A64_PPI_TIMER_VIRT,
                               A64_PPI_TIMER_HYP};
@@ -68,15 +47,15 @@ int arch_fdt_devices(void *fdt, unsigned ncpus)
         irqs[3 * i + 1] = cpu_to_fdt32(ppis[i]);
         irqs[3 * i + 2] = cpu_to_fdt32(A64_IRQ_LEVEL_HIGH);
     }
-    TRY(fdt_property(fdt, "interrupts", irqs, (int)sizeof(irqs)));
-    TRY(fdt_property(fdt, "always-on", NULL, 0));
-    TRY(fdt_property_string(fdt, "compatible", "arm,armv8-timer"));
-    TRY(fdt_property_u32(fdt, "interrupt-parent", GIC_PHANDLE));
-    TRY(fdt_end_node(fdt));
+    FDT_TRY(fdt_property(fdt, "interrupts", irqs, (int)sizeof(irqs)));
+    FDT_TRY(fdt_property(fdt, "always-on", NULL, 0));
+    FDT_TRY(fdt_property_string(fdt, "compatible", "arm,armv8-timer"));
+    FDT_TRY(fdt_property_u32(fdt, "interrupt-parent", GIC_PHANDLE));
+    FDT_TRY(fdt_end_node(fdt));
 
     /* KVM answers PSCI 0.2+ calls made with HVC; all vCPUs are running from the start anyway. */
-    TRY(fdt_begin_node(fdt, "psci"));
-    TRY(fdt_property_string(fdt, "compatible", "arm,psci-0.2"));
-    TRY(fdt_property_string(fdt, "method", "hvc"));
+    FDT_TRY(fdt_begin_node(fdt, "psci"));
+    FDT_TRY(fdt_property_string(fdt, "compatible", "arm,psci-0.2"));
+    FDT_TRY(fdt_property_string(fdt, "method", "hvc"));
     return fdt_end_node(fdt);
 }

@@ -23,4 +23,17 @@ struct fdt_params {
  */
 int fdt_build(void *buf, size_t cap, const struct fdt_params *p, size_t *size);
 
+/* For the builders of the tree (fdt.c and the arch_fdt_* hooks): */
+
+/* Returns the libfdt error code of a failed call from the enclosing builder function. */
+#define FDT_TRY(call)                                                                              \
+    do {                                                                                           \
+        int fdt_try_rc_ = (call);                                                                  \
+        if (fdt_try_rc_ < 0)                                                                       \
+            return fdt_try_rc_;                                                                    \
+    } while (0)
+
+/* Adds a property of n (at most 4) big-endian u64 values; 0 or a negative libfdt error. */
+int fdt_prop_u64s(void *fdt, const char *name, const uint64_t *v, size_t n);
+
 #endif

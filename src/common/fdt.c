@@ -12,17 +12,7 @@
 #include "arch.h"
 #include "err.h"
 
-/* Bails out of a builder function with the libfdt error code of a failed call. */
-#define TRY(call)                                                                                  \
-    do {                                                                                           \
-        int try_rc_ = (call);                                                                      \
-        if (try_rc_ < 0) {                                                                         \
-            return try_rc_;                                                                        \
-        }                                                                                          \
-    } while (0)
-
-/* Adds a property of `n` big-endian u64 values. */
-static int prop_u64s(void *fdt, const char *name, const uint64_t *v, size_t n)
+int fdt_prop_u64s(void *fdt, const char *name, const uint64_t *v, size_t n)
 {
     fdt64_t be[4];
     if (n > sizeof(be) / sizeof(be[0])) {
@@ -48,9 +38,9 @@ static int add_mounts(void *fdt, const char *const *mounts)
         }
         total += n;
     }
-    TRY(fdt_begin_node(fdt, "uhyve,mounts"));
+    FDT_TRY(fdt_begin_node(fdt, "uhyve,mounts"));
     void *val;
-    TRY(fdt_property_placeholder(fdt, "mounts", (int)total, &val));
+    FDT_TRY(fdt_property_placeholder(fdt, "mounts", (int)total, &val));
     char *out = val;
     for (size_t i = 0; mounts[i]; i++) {
         size_t n = strlen(mounts[i]) + 1;
@@ -65,46 +55,46 @@ static int build_tree(void *fdt, const struct fdt_params *p)
 {
     char name[32];
 
-    TRY(fdt_finish_reservemap(fdt));
-    TRY(fdt_begin_node(fdt, ""));
-    TRY(fdt_property_string(fdt, "compatible", "hermit,uhyve"));
-    TRY(fdt_property_u32(fdt, "#address-cells", 2));
-    TRY(fdt_property_u32(fdt, "#size-cells", 2));
+    FDT_TRY(fdt_finish_reservemap(fdt));
+    FDT_TRY(fdt_begin_node(fdt, ""));
+    FDT_TRY(fdt_property_string(fdt, "compatible", "hermit,uhyve"));
+    FDT_TRY(fdt_property_u32(fdt, "#address-cells", 2));
+    FDT_TRY(fdt_property_u32(fdt, "#size-cells", 2));
 
     snprintf(name, sizeof(name), "memory@%" PRIx64, p->guest_base);
-    TRY(fdt_begin_node(fdt, name));
-    TRY(fdt_property_string(fdt, "device_type", "memory"));
+    FDT_TRY(fdt_begin_node(fdt, name));
+    FDT_TRY(fdt_property_string(fdt, "device_type", "memory"));
     const uint64_t reg[2] = {p->guest_base, p->mem_size};
-    TRY(prop_u64s(fdt, "reg", reg, 2));
-    TRY(fdt_end_node(fdt));
+    FDT_TRY(fdt_prop_u64s(fdt, "reg", reg, 2));
+    FDT_TRY(fdt_end_node(fdt));
 
-    TRY(add_mounts(fdt, p->mounts));
+    FDT_TRY(add_mounts(fdt, p->mounts));
 
-    TRY(fdt_begin_node(fdt, "cpus"));
-    TRY(fdt_property_u32(fdt, "#address-cells", 1));
-    TRY(fdt_property_u32(fdt, "#size-cells", 0));
+    FDT_TRY(fdt_begin_node(fdt, "cpus"));
+    FDT_TRY(fdt_property_u32(fdt, "#address-cells", 1));
+    FDT_TRY(fdt_property_u32(fdt, "#size-cells", 0));
     for (unsigned n = 0; n < p->ncpus; n++) {
         snprintf(name, sizeof(name), "cpu@%u", n);
-        TRY(fdt_begin_node(fdt, name));
-        TRY(arch_fdt_cpu(fdt, n));
-        TRY(fdt_property_string(fdt, "device_type", "cpu"));
-        TRY(fdt_end_node(fdt));
+        FDT_TRY(fdt_begin_node(fdt, name));
+        FDT_TRY(arch_fdt_cpu(fdt, n));
+        FDT_TRY(fdt_property_string(fdt, "device_type", "cpu"));
+        FDT_TRY(fdt_end_node(fdt));
     }
-    TRY(fdt_end_node(fdt));
+    FDT_TRY(fdt_end_node(fdt));
 
-    TRY(arch_fdt_devices(fdt, p->ncpus));
+    FDT_TRY(arch_fdt_devices(fdt, p->ncpus));
 
     if (p->tsc_khz != 0) {
-        TRY(fdt_begin_node(fdt, "hermit,tsc"));
-        TRY(fdt_property_u32(fdt, "khz", p->tsc_khz));
-        TRY(fdt_end_node(fdt));
+        FDT_TRY(fdt_begin_node(fdt, "hermit,tsc"));
+        FDT_TRY(fdt_property_u32(fdt, "khz", p->tsc_khz));
+        FDT_TRY(fdt_end_node(fdt));
     }
 
-    TRY(fdt_begin_node(fdt, "chosen"));
-    TRY(fdt_property_string(fdt, "bootargs", p->bootargs ? p->bootargs : ""));
-    TRY(fdt_end_node(fdt));
+    FDT_TRY(fdt_begin_node(fdt, "chosen"));
+    FDT_TRY(fdt_property_string(fdt, "bootargs", p->bootargs ? p->bootargs : ""));
+    FDT_TRY(fdt_end_node(fdt));
 
-    TRY(fdt_end_node(fdt)); /* root */
+    FDT_TRY(fdt_end_node(fdt)); /* root */
     return fdt_finish(fdt);
 }
 
