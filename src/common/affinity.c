@@ -1,16 +1,15 @@
 /* affinity.c: parsing --affinity CPU lists, checking them against the host, pinning vCPU threads. */
-#define _GNU_SOURCE
 #include <ctype.h>
-#include <errno.h>
-#include <pthread.h>
-#include <sched.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "affinity.h"
 #include "err.h"
+#include "host.h"
+
+_Static_assert(AFFINITY_MAX_CPU < HOST_CPUS, "every CPU a list may name fits a host CPU mask");
 
 /* Reads one CPU number at *p (advancing it); false if there is none or it is too large. */
 static bool read_cpu(const char **p, unsigned *out)
@@ -77,36 +76,45 @@ int affinity_parse(const char *s, unsigned *cpus, size_t cap, size_t *n)
     return 0;
 }
 
-#if defined(__linux__)
+/* Whether CPU c is set in a host CPU mask. */
+static bool mask_has(const uint64_t mask[HOST_CPU_WORDS], unsigned c)
+{
+    return c < HOST_CPUS && (mask[c / 64] >> (c % 64) & 1);
+}
 
-/* "0-1,4" for the CPUs in set, written into out. */
-static void describe_set(const cpu_set_t *set, char *out, size_t cap)
+/* "0-1,4" for the CPUs in mask, written into out. */
+static void describe_mask(const uint64_t mask[HOST_CPU_WORDS], char *out, size_t cap)
 {
     size_t pos = 0;
     out[0] = '\0';
-    for (int c = 0; c < CPU_SETSIZE && pos + 16 < cap; c++) {
-        if (!CPU_ISSET(c, set))
+    for (unsigned c = 0; c < HOST_CPUS && pos + 16 < cap; c++) {
+        if (!mask_has(mask, c))
             continue;
-        int e = c;
-        while (e + 1 < CPU_SETSIZE && CPU_ISSET(e + 1, set))
+        unsigned e = c;
+        while (e + 1 < HOST_CPUS && mask_has(mask, e + 1))
             e++;
-        pos += (size_t)snprintf(out + pos, cap - pos, e > c ? "%s%d-%d" : "%s%d", pos ? "," : "",
-                                c, e);
+        pos += (size_t)snprintf(out + pos, cap - pos, e > c ? "%s%u-%u" : "%s%u", pos ? "," : "", c,
+                                e);
         c = e;
     }
 }
 
+/* Hosts without thread pinning (macOS): --affinity is refused by the command line. */
+#define NO_PINNING "this host cannot pin threads to CPUs"
+
 int affinity_check_host(const unsigned *cpus, size_t n)
 {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    if (sched_getaffinity(0, sizeof(set), &set) != 0)
-        return err_set("cannot read the host CPUs this process may use: %s", strerror(errno));
+    uint64_t mask[HOST_CPU_WORDS] = {0};
+    int rc = host_cpus_usable(mask);
+    if (rc == HOST_UNAVAILABLE)
+        return err_set(NO_PINNING);
+    if (rc != 0)
+        return err_set("cannot read the host CPUs this process may use: %s", strerror(-rc));
     for (size_t i = 0; i < n; i++) {
-        if (cpus[i] < CPU_SETSIZE && CPU_ISSET(cpus[i], &set))
+        if (mask_has(mask, cpus[i]))
             continue;
         char avail[256];
-        describe_set(&set, avail, sizeof(avail));
+        describe_mask(mask, avail, sizeof(avail));
         return err_set("host CPU %u is not available (chyve may use CPUs %s)", cpus[i], avail);
     }
     return 0;
@@ -114,28 +122,10 @@ int affinity_check_host(const unsigned *cpus, size_t n)
 
 int affinity_pin_self(unsigned cpu)
 {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
-    int e = pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-    if (e != 0)
-        return err_set("cannot pin a vCPU thread to host CPU %u: %s", cpu, strerror(e));
+    int rc = host_pin_thread(cpu);
+    if (rc == HOST_UNAVAILABLE)
+        return err_set(NO_PINNING);
+    if (rc != 0)
+        return err_set("cannot pin a vCPU thread to host CPU %u: %s", cpu, strerror(-rc));
     return 0;
 }
-
-#else /* hosts without thread pinning (macOS): --affinity is refused by the command line */
-
-int affinity_check_host(const unsigned *cpus, size_t n)
-{
-    (void)cpus;
-    (void)n;
-    return err_set("this host cannot pin threads to CPUs");
-}
-
-int affinity_pin_self(unsigned cpu)
-{
-    (void)cpu;
-    return err_set("this host cannot pin threads to CPUs");
-}
-
-#endif

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "file_abi.h"
+#include "host.h"
 
 int32_t file_abi_errno(int host)
 {
@@ -133,19 +134,6 @@ static void put_time(uint8_t *b, size_t off, int64_t sec, long nsec)
     put32(b, off + 8, (uint32_t)nsec);
 }
 
-/* Nanoseconds of the three stat times: POSIX 2008 st_*tim on Linux; seconds only elsewhere. */
-static void stat_nsec(const struct stat *st, long ns[3])
-{
-#if defined(__linux__)
-    ns[0] = st->st_atim.tv_nsec;
-    ns[1] = st->st_mtim.tv_nsec;
-    ns[2] = st->st_ctim.tv_nsec;
-#else
-    (void)st;
-    ns[0] = ns[1] = ns[2] = 0;
-#endif
-}
-
 void file_abi_attr(const struct stat *st, uint8_t out[FILE_ATTR_SIZE])
 {
     memset(out, 0, FILE_ATTR_SIZE);
@@ -159,11 +147,11 @@ void file_abi_attr(const struct stat *st, uint8_t out[FILE_ATTR_SIZE])
     put64(out, 48, (uint64_t)st->st_size);
     put64(out, 56, (uint64_t)st->st_blksize);
     put64(out, 64, (uint64_t)st->st_blocks);
-    long ns[3];
-    stat_nsec(st, ns);
-    put_time(out, 72, (int64_t)st->st_atime, ns[0]);
-    put_time(out, 88, (int64_t)st->st_mtime, ns[1]);
-    put_time(out, 104, (int64_t)st->st_ctime, ns[2]);
+    struct timespec t[3]; /* atime, mtime, ctime */
+    host_stat_times(st, t);
+    put_time(out, 72, (int64_t)t[0].tv_sec, t[0].tv_nsec);
+    put_time(out, 88, (int64_t)t[1].tv_sec, t[1].tv_nsec);
+    put_time(out, 104, (int64_t)t[2].tv_sec, t[2].tv_nsec);
 }
 
 void file_abi_attr_virtual(bool dir, uint64_t size, uint8_t out[FILE_ATTR_SIZE])

@@ -1,7 +1,7 @@
 /*
- * resolve.c: host path operations confined beneath a directory fd: openat2(RESOLVE_BENEATH) on
- * Linux, and a portable component-by-component walk (O_NOFOLLOW, symlinks expanded by hand)
- * wherever openat2 is missing.
+ * resolve.c: host path operations confined beneath a directory fd: the host's confined open
+ * (host_open_beneath: openat2(RESOLVE_BENEATH) on Linux), and a portable component-by-component
+ * walk (O_NOFOLLOW, symlinks expanded by hand) wherever the host has none.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "host.h"
 #include "resolve.h"
 
 #define MAX_LINKS 40      /* like the kernel's limit */
@@ -26,46 +27,15 @@ bool resolve_force_walk;
 #define DIR_OPEN_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 #endif
 
-/* ---- Linux: openat2 ------------------------------------------------------------------------ */
+/* ---- the host's confined open --------------------------------------------------------- */
 
-#if defined(__linux__)
-#include <linux/openat2.h>
-#include <sys/syscall.h>
-
-/* 1 = works, -1 = the kernel has none (ENOSYS), 0 = not tried yet. Races are harmless. */
-static int openat2_state;
-
-/* openat2 beneath root; -ENOSYS when unavailable (the caller then walks). */
-static int beneath_openat2(int root, const char *rel, int flags, unsigned mode)
+/* host_open_beneath (openat2 on Linux) unless the test hook asks for the walk. */
+static int beneath_open(int root, const char *rel, int flags, unsigned mode)
 {
-    if (resolve_force_walk || openat2_state < 0)
-        return -ENOSYS;
-    struct open_how how;
-    memset(&how, 0, sizeof(how));
-    how.flags = (unsigned)(flags | O_CLOEXEC);
-    how.mode = (flags & O_CREAT) ? (mode & 07777) : 0;
-    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-    for (int tries = 0;; tries++) {
-        long fd = syscall(SYS_openat2, root, *rel ? rel : ".", &how, sizeof(how));
-        if (fd >= 0) {
-            openat2_state = 1;
-            return (int)fd;
-        }
-        /* EAGAIN: a concurrent rename raced with a ".." check; the kernel asks to retry. */
-        if ((errno == EINTR || errno == EAGAIN) && tries < 16)
-            continue;
-        if (errno == ENOSYS)
-            openat2_state = -1;
-        return -errno;
-    }
+    if (resolve_force_walk)
+        return HOST_UNAVAILABLE;
+    return host_open_beneath(root, *rel ? rel : ".", flags, mode);
 }
-#else
-static int beneath_openat2(int root, const char *rel, int flags, unsigned mode)
-{
-    (void)root, (void)rel, (void)flags, (void)mode;
-    return -ENOSYS;
-}
-#endif
 
 /* ---- the portable walk ------------------------------------------------------------------- */
 
@@ -292,8 +262,8 @@ static int walk_at(int root, const char *rel, bool follow, int (*op)(int, const 
 
 int resolve_open(int root, const char *rel, int flags, unsigned mode)
 {
-    int fd = beneath_openat2(root, rel, flags, mode);
-    return fd == -ENOSYS ? walk_open(root, rel, flags, mode) : fd;
+    int fd = beneath_open(root, rel, flags, mode);
+    return fd == HOST_UNAVAILABLE ? walk_open(root, rel, flags, mode) : fd;
 }
 
 static int stat_op(int dir, const char *name, void *ctx)
@@ -305,8 +275,8 @@ static int stat_op(int dir, const char *name, void *ctx)
 int resolve_stat(int root, const char *rel, bool follow, struct stat *st)
 {
 #ifdef O_PATH
-    int fd = beneath_openat2(root, rel, O_PATH | (follow ? 0 : O_NOFOLLOW), 0);
-    if (fd != -ENOSYS) {
+    int fd = beneath_open(root, rel, O_PATH | (follow ? 0 : O_NOFOLLOW), 0);
+    if (fd != HOST_UNAVAILABLE) {
         if (fd < 0)
             return fd;
         int rc = fstat(fd, st) == 0 ? 0 : -errno;
@@ -318,8 +288,8 @@ int resolve_stat(int root, const char *rel, bool follow, struct stat *st)
 }
 
 /*
- * Opens the directory holding rel's last component beneath root with openat2 and runs op on
- * (that directory, last component). -ENOSYS if openat2 is unavailable.
+ * Opens the directory holding rel's last component beneath root with the host's confined open
+ * and runs op on (that directory, last component). HOST_UNAVAILABLE if the host has none.
  */
 static int beneath_parent_op(int root, const char *rel, int (*op)(int, const char *, void *),
                              void *ctx)
@@ -335,7 +305,7 @@ static int beneath_parent_op(int root, const char *rel, int (*op)(int, const cha
         return -ENAMETOOLONG;
     memcpy(parent, rel, plen);
     parent[plen] = '\0';
-    int dir = beneath_openat2(root, parent, O_PATH | O_DIRECTORY, 0);
+    int dir = beneath_open(root, parent, O_PATH | O_DIRECTORY, 0);
     if (dir < 0)
         return dir;
     int rc = op(dir, name, ctx);
@@ -343,7 +313,7 @@ static int beneath_parent_op(int root, const char *rel, int (*op)(int, const cha
     return rc;
 #else
     (void)root, (void)rel, (void)op, (void)ctx;
-    return -ENOSYS;
+    return HOST_UNAVAILABLE;
 #endif
 }
 
@@ -358,7 +328,7 @@ static int unlink_op(int dir, const char *name, void *ctx)
 int resolve_unlink(int root, const char *rel)
 {
     int rc = beneath_parent_op(root, rel, unlink_op, NULL);
-    return rc == -ENOSYS ? walk_at(root, rel, false, unlink_op, NULL) : rc;
+    return rc == HOST_UNAVAILABLE ? walk_at(root, rel, false, unlink_op, NULL) : rc;
 }
 
 static int mkdir_op(int dir, const char *name, void *ctx)
@@ -371,5 +341,5 @@ static int mkdir_op(int dir, const char *name, void *ctx)
 int resolve_mkdir(int root, const char *rel, unsigned mode)
 {
     int rc = beneath_parent_op(root, rel, mkdir_op, &mode);
-    return rc == -ENOSYS ? walk_at(root, rel, false, mkdir_op, &mode) : rc;
+    return rc == HOST_UNAVAILABLE ? walk_at(root, rel, false, mkdir_op, &mode) : rc;
 }

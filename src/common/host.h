@@ -1,0 +1,68 @@
+/*
+ * host.h: host OS services the core needs beyond POSIX. Declared here, implemented once per OS
+ * (src/linux-kvm/host_linux.c, src/macos-hvf/host_macos.c); meson compiles exactly one into the
+ * core library. The portable logic (path walk, rule lists, messages) stays in the core.
+ */
+#ifndef CHYVE_HOST_H
+#define CHYVE_HOST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <time.h>
+
+/*
+ * Returned by a host_* function when this host lacks the service, so the caller uses its portable
+ * fallback (or refuses). Below every negative errno, so it never means a failed system call.
+ */
+#define HOST_UNAVAILABLE (-65536)
+
+/*
+ * Opens `path` (relative, non-empty; "." is dirfd itself) beneath the directory `dirfd` like
+ * openat(dirfd, path, flags | O_CLOEXEC, mode), refusing to leave it: no "..", absolute symlink
+ * or magic link may lead outside, even if the tree changes meanwhile. Returns a new fd, a negative
+ * errno (-EXDEV: the path leads outside dirfd), or HOST_UNAVAILABLE when the host (or its kernel)
+ * has no such call; then the caller walks the path itself.
+ */
+int host_open_beneath(int dirfd, const char *path, int flags, unsigned mode);
+
+struct sandbox_rule; /* sandbox.h */
+
+/*
+ * True if the host's file sandbox (Landlock on Linux) can be used; else false with *why set to a
+ * one-line reason such as "this kernel has no Landlock" (a static string).
+ */
+bool host_sandbox_available(const char **why);
+
+/*
+ * Restricts the calling thread and every thread it starts afterwards to rules[0 .. n) (each an
+ * open fd with the access the core chose for it); files already open stay usable. `strict` asks
+ * for full control, truncation included, and fails on a sandbox too old to give it. Assumes
+ * host_sandbox_available() said yes. Returns 0, or -1 with err_msg() set.
+ */
+int host_sandbox_apply(bool strict, const struct sandbox_rule *rules, size_t n);
+
+/* Host CPUs 0 .. HOST_CPUS-1 are the ones a CPU mask below can name. */
+#define HOST_CPUS 1024
+#define HOST_CPU_WORDS (HOST_CPUS / 64)
+
+/*
+ * Fills mask (bit c of word c / 64 = CPU c) with the host CPUs this process may run on. Returns 0,
+ * a negative errno, or HOST_UNAVAILABLE when the host cannot pin threads to CPUs.
+ */
+int host_cpus_usable(uint64_t mask[HOST_CPU_WORDS]);
+
+/*
+ * Pins the calling thread to host CPU cpu (< HOST_CPUS). Returns 0, a negative errno, or
+ * HOST_UNAVAILABLE when the host cannot pin threads to CPUs.
+ */
+int host_pin_thread(unsigned cpu);
+
+/*
+ * The access, modification and status-change times of st, in that order, with nanoseconds where
+ * the host's struct stat has them.
+ */
+void host_stat_times(const struct stat *st, struct timespec times[3]);
+
+#endif

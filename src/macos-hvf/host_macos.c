@@ -1,0 +1,56 @@
+/*
+ * host_macos.c: host.h on macOS: no confined open (the core walks paths itself), no file sandbox,
+ * no thread pinning; stat times from st_*timespec.
+ */
+#include <stdint.h>
+
+#include "err.h"
+#include "host.h"
+
+int host_open_beneath(int dirfd, const char *path, int flags, unsigned mode)
+{
+    (void)dirfd, (void)path, (void)flags, (void)mode;
+    return HOST_UNAVAILABLE;
+}
+
+bool host_sandbox_available(const char **why)
+{
+    *why = "Landlock exists only on Linux";
+    return false;
+}
+
+int host_sandbox_apply(bool strict, const struct sandbox_rule *rules, size_t n)
+{
+    (void)strict, (void)rules, (void)n;
+    return err_set("file isolation: this host has no file sandbox");
+}
+
+/* Mach has only affinity tags (hints), not pinning: --affinity is refused by the command line. */
+int host_cpus_usable(uint64_t mask[HOST_CPU_WORDS])
+{
+    (void)mask;
+    return HOST_UNAVAILABLE;
+}
+
+int host_pin_thread(unsigned cpu)
+{
+    (void)cpu;
+    return HOST_UNAVAILABLE;
+}
+
+/*
+ * Darwin names the times st_atimespec etc. Elsewhere this file is only syntax-checked (on Linux),
+ * where glibc's POSIX 2008 names stand in.
+ */
+#if defined(__APPLE__)
+#define STAT_TIME(st, t) ((st)->st_##t##timespec)
+#else
+#define STAT_TIME(st, t) ((st)->st_##t##tim)
+#endif
+
+void host_stat_times(const struct stat *st, struct timespec times[3])
+{
+    times[0] = STAT_TIME(st, a);
+    times[1] = STAT_TIME(st, m);
+    times[2] = STAT_TIME(st, c);
+}
