@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # setup-arm64.sh: installs what the arm64 build and tests need on Debian/Ubuntu x86_64
 # (idempotent): the aarch64 cross compiler, qemu-system-aarch64, the :arm64 libraries chyve links
-# statically, and, in ~/.cache/chyve/arm64, Debian's arm64 cloud kernel and the arm64 libfdt
-# (libfdt-dev cannot be installed for two architectures at once). Then, with a directory
-# argument, configures that cross build: scripts/setup-arm64.sh build-arm64 [meson options...]
+# statically, and, in ~/.cache/chyve/arm64, Debian's arm64 cloud kernel, the arm64 libfdt
+# (libfdt-dev cannot be installed for two architectures at once) and a static arm64 busybox.
+# Then, with a directory argument, configures that cross build:
+#   scripts/setup-arm64.sh build-arm64 [meson options...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,7 +33,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 pcdir=$(tests/arm64/fetch-libfdt.sh)
 kernel=$(tests/arm64/fetch-kernel.sh)
-echo "setup-arm64: cross compiler, qemu, $(basename "$kernel") and arm64 libfdt ready" >&2
+tests/arm64/fetch-deb.sh busybox-static busybox >/dev/null # /bin/sh of the test initramfs
+echo "setup-arm64: cross compiler, qemu, $(basename "$kernel"), arm64 libfdt and busybox ready" >&2
 
 if [ $# -gt 0 ]; then
     build=$1

@@ -2,10 +2,12 @@
 # arm64-test.sh: the 'arm64' meson test of an x86_64 build: keeps a cross build of chyve, its
 # aarch64 test guests and the test driver up to date in CROSS_DIR (static, -Werror), then runs
 # them under KVM in an emulated arm64 machine (run-qemu.sh).
-# Usage: arm64-test.sh SOURCE_ROOT CROSS_DIR. Exit 77 (skip) when the cross compiler, qemu or the
-# arm64 packages are missing, unless CI=true: then that is a failure.
+# Usage: arm64-test.sh SOURCE_ROOT CROSS_DIR [RUN_QEMU_ARGS...] (e.g. --append KERNEL_ARGS --
+# DRIVER_ARGS). Exit 77 (skip) when the cross compiler, qemu or the arm64 packages are missing,
+# unless CI=true: then that is a failure.
 set -u
 src=$1 cross=$2
+shift 2
 here=$src/tests/arm64
 missing() {
     echo "arm64-test: $* (scripts/setup-arm64.sh installs everything)" >&2
@@ -17,6 +19,7 @@ command -v qemu-system-aarch64 >/dev/null || missing "qemu-system-aarch64 is mis
 [ -f /usr/aarch64-linux-gnu/include/stdio.h ] || missing "libc6-dev-arm64-cross is missing"
 pcdir=$("$here/fetch-libfdt.sh") || missing "no arm64 libfdt"
 kernel=$("$here/fetch-kernel.sh") || missing "no arm64 kernel"
+busybox=$("$here/fetch-deb.sh" busybox-static busybox)/bin/busybox || missing "no arm64 busybox"
 
 if [ ! -f "$cross/build.ninja" ]; then
     meson setup "$cross" "$src" --cross-file "$src/cross/aarch64-linux-gnu.ini" -Dwerror=true \
@@ -27,6 +30,6 @@ fi
 # A cross build that does not compile is a real failure, not a missing tool.
 ninja -C "$cross" >"$cross.ninja.log" 2>&1 ||
     { tail -40 "$cross.ninja.log" >&2; echo "arm64-test: the cross build failed" >&2; exit 1; }
-exec "$here/run-qemu.sh" --kernel "$kernel" --init "$cross/tests/arm64/arm64-init" \
-    --driver "$cross/tests/arm64/arm64-driver" --chyve "$cross/chyve" \
-    --guests "$cross/tests/guests/aarch64"
+exec "$here/run-qemu.sh" --kernel "$kernel" --busybox "$busybox" \
+    --init "$cross/tests/arm64/arm64-init" --driver "$cross/tests/arm64/arm64-driver" \
+    --chyve "$cross/chyve" --guests "$cross/tests/guests/aarch64" "$@"

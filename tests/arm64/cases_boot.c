@@ -1,20 +1,114 @@
 /*
  * cases_boot.c: the arm64 driver's boot cases, one for each x86_64 case in
  * tests/integration/test_boot.c that applies (with aarch64 addresses), plus aarch64 faults.
+ * A case is a function that runs chyve once (tests/integration/run.c) and returns whether the
+ * run was right; CHECK says why not, and the failure report shows what chyve printed.
  */
 #define _GNU_SOURCE
+#include <criterion/criterion.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "driver.h"
+#include "run.h"
 
+#define MIB (1ull << 20)
 #define V1_RAM 0x10000000ull /* aarch64 interface-v1 RAM start (ABI §3.2) */
+
+static char why[1024]; /* why the current case failed */
+
+/* Records why the current case fails and makes it return false. */
+#define CHECK(cond, ...)                                                                         \
+    do {                                                                                         \
+        if (!(cond)) {                                                                           \
+            snprintf(why, sizeof(why), __VA_ARGS__);                                             \
+            return false;                                                                        \
+        }                                                                                        \
+    } while (0)
+
+static void report(const struct run *r);
+
+/* Test(suite, name) around a case `static bool case(struct run *r)` that follows it. */
+#define CASE(sname, tname)                                                                       \
+    static bool case_##sname##_##tname(struct run *r);                                           \
+    Test(sname, tname)                                                                           \
+    {                                                                                            \
+        struct run r = {.status = -1};                                                           \
+        if (!case_##sname##_##tname(&r))                                                         \
+            report(&r);                                                                          \
+        run_free(&r);                                                                            \
+    }                                                                                            \
+    static bool case_##sname##_##tname(struct run *r)
+
+/* Writes s to f, non-printable bytes escaped, cut after `max` bytes. */
+static void show(FILE *f, const char *label, const char *s, size_t max)
+{
+    fprintf(f, "--- %s:\n", label);
+    if (s == NULL) {
+        fprintf(f, "(chyve did not run)\n");
+        return;
+    }
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n && i < max; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '\n' || (c >= 0x20 && c < 0x7F))
+            fputc(c, f);
+        else
+            fprintf(f, "\\x%02x", c);
+    }
+    if (n > max)
+        fprintf(f, "\n[... %zu more bytes]\n", n - max);
+    else if (n == 0 || s[n - 1] != '\n')
+        fprintf(f, "\n");
+}
+
+/* Fails the test with why, the exit status and what chyve printed. */
+static void report(const struct run *r)
+{
+    char *m = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&m, &len);
+    cr_assert_not_null(f);
+    fprintf(f, "%s\n--- status %d\n", why, r->status);
+    show(f, "stdout", r->out, 3000);
+    show(f, "stderr", r->err, 3000);
+    fclose(f);
+    cr_assert_fail("%s", m);
+}
+
+/* The path of guest `name` in $GUEST_DIR (one of a few rotating static buffers). */
+static const char *guest(const char *name)
+{
+    static char path[4][512];
+    static int slot;
+    char *p = path[slot++ % 4];
+    snprintf(p, sizeof(path[0]), "%s/%s", getenv("GUEST_DIR"), name);
+    return p;
+}
+
+/* A clean run: the given status, exactly want on stdout, nothing on stderr. */
+static bool clean(const struct run *r, int status, const char *want)
+{
+    CHECK(r->status == status, "exit status %d, want %d", r->status, status);
+    CHECK(strcmp(r->out, want) == 0, "stdout differs; want:\n%s", want);
+    CHECK(r->err_len == 0, "chyve printed diagnostics on stderr for a clean run");
+    return true;
+}
+
+/* A VM failure: status 3, stdout as given, one stderr line containing needle. */
+static bool vm_failure(const struct run *r, const char *want_out, const char *needle)
+{
+    CHECK(r->status == 3, "exit status %d, want 3 (VM failure)", r->status);
+    CHECK(strcmp(r->out, want_out) == 0, "stdout differs; want:\n%s", want_out);
+    CHECK(count_lines(r->err) == 1, "want exactly one line on stderr");
+    CHECK(contains_ci(r->err, needle), "stderr does not mention '%s'", needle);
+    return true;
+}
 
 static const char hello_l1[] = "Hello from a chyve test guest (SerialWriteBuffer)\n";
 static const char hello_l2[] = "Hello byte by byte (SerialWriteByte)\n";
 
-static bool hello_no_aslr(struct run *r)
+CASE(boot, hello_no_aslr)
 {
     run_chyve(r, (const char *[]){"--no-aslr", "-m", "32MiB", guest("hello"), NULL}, NULL);
     char want[256];
@@ -23,7 +117,7 @@ static bool hello_no_aslr(struct run *r)
     return clean(r, 0, want);
 }
 
-static bool hello_aslr(struct run *r)
+CASE(boot, hello_aslr)
 {
     run_chyve(r, (const char *[]){guest("hello"), NULL}, NULL);
     CHECK(r->status == 0 && r->err_len == 0, "status %d or stderr not empty", r->status);
@@ -44,7 +138,7 @@ static bool hello_aslr(struct run *r)
     return true;
 }
 
-static bool hello_exec(struct run *r)
+CASE(boot, hello_exec_at_fixed_address)
 {
     run_chyve(r, (const char *[]){guest("hello_exec"), NULL}, NULL);
     char want[256];
@@ -54,7 +148,7 @@ static bool hello_exec(struct run *r)
 }
 
 /* exitcode with `arg` must end with `status`. */
-static bool exit_code(struct run *r, const char *arg, int status)
+static bool check_exit(struct run *r, const char *arg, int status)
 {
     run_chyve(r, (const char *[]){guest("exitcode"), "--", arg, NULL}, NULL);
     char want[64];
@@ -62,15 +156,15 @@ static bool exit_code(struct run *r, const char *arg, int status)
     return clean(r, status, want);
 }
 
-static bool exit_0(struct run *r) { return exit_code(r, "0", 0); }
-static bool exit_1(struct run *r) { return exit_code(r, "1", 1); }
-static bool exit_255(struct run *r) { return exit_code(r, "255", 255); }
-static bool exit_m1(struct run *r) { return exit_code(r, "-1", 255); }
-static bool exit_m2(struct run *r) { return exit_code(r, "-2", 254); }
-static bool exit_256(struct run *r) { return exit_code(r, "256", 0); }
-static bool exit_1000(struct run *r) { return exit_code(r, "1000", 232); }
+CASE(exit_code, zero) { return check_exit(r, "0", 0); }
+CASE(exit_code, one) { return check_exit(r, "1", 1); }
+CASE(exit_code, max) { return check_exit(r, "255", 255); }
+CASE(exit_code, minus_one) { return check_exit(r, "-1", 255); }
+CASE(exit_code, minus_two) { return check_exit(r, "-2", 254); }
+CASE(exit_code, wraps_at_256) { return check_exit(r, "256", 0); }
+CASE(exit_code, thousand) { return check_exit(r, "1000", 232); }
 
-static bool args_fdt(struct run *r)
+CASE(args, fdt_args_and_env)
 {
     run_chyve(r, (const char *[]){"-e", "FOO=bar", "-e", "X=y z", guest("args_fdt"), "a", "b c",
                                   "--", "d", "e", NULL},
@@ -82,7 +176,7 @@ static bool args_fdt(struct run *r)
                  "envc=2\nenv FOO=bar\nenv X=y z\n");
 }
 
-static bool args_fdt_quoting(struct run *r)
+CASE(args, fdt_quoting_round_trip)
 {
     run_chyve(r, (const char *[]){"-e", "Q=it's $HOME", "-e", "E=", guest("args_fdt"), "--",
                                   "d x", "it's", "", "$HOME", "a\"b\\c", "#x", NULL},
@@ -99,7 +193,7 @@ static bool args_fdt_quoting(struct run *r)
 static const char *const marker_env[] = {"CHYVE_TEST_MARKER=marker value 42",
                                          "PATH=/usr/bin:/bin", NULL};
 
-static bool args_fdt_host_env(struct run *r)
+CASE(args, fdt_default_env_is_host_env)
 {
     run_chyve(r, (const char *[]){guest("args_fdt"), NULL}, marker_env);
     const char *nl = strchr(r->out, '\n');
@@ -110,7 +204,7 @@ static bool args_fdt_host_env(struct run *r)
     return true;
 }
 
-static bool args_v1(struct run *r)
+CASE(args, v1_args_and_env)
 {
     const char *g = guest("args_v1");
     run_chyve(r, (const char *[]){"-e", "FOO=bar", "-e", "X=y z", g, "a", "b c", "--", "d", "e",
@@ -124,7 +218,7 @@ static bool args_v1(struct run *r)
     return clean(r, 0, want);
 }
 
-static bool args_v1_host_env(struct run *r)
+CASE(args, v1_default_env_is_host_env)
 {
     const char *g = guest("args_v1");
     run_chyve(r, (const char *[]){g, NULL}, marker_env);
@@ -136,7 +230,7 @@ static bool args_v1_host_env(struct run *r)
     return clean(r, 0, want);
 }
 
-static bool v2_interface(struct run *r)
+CASE(boot, v2_interface)
 {
     run_chyve(r, (const char *[]){guest("v2"), "--", "7", NULL}, NULL);
     return clean(r, 7,
@@ -150,7 +244,7 @@ static bool v2_interface(struct run *r)
                  "v2: exiting with 7\n");
 }
 
-static bool smp_four_cpus(struct run *r)
+CASE(boot, smp_four_cpus)
 {
     run_chyve(r, (const char *[]){"-c", "4", guest("smp"), NULL}, NULL);
     CHECK(r->status == 0 && r->err_len == 0, "status %d or stderr not empty", r->status);
@@ -169,7 +263,7 @@ static bool smp_four_cpus(struct run *r)
     return true;
 }
 
-static bool filewrite_virt(struct run *r)
+CASE(boot, filewrite_virtual_buffer_across_pages)
 {
     run_chyve(r, (const char *[]){guest("filewrite_virt"), NULL}, NULL);
     const char *msg = "filewrite_virt: this line straddles two virtual pages whose physical "
@@ -207,13 +301,13 @@ static bool hostile_ok(struct run *r)
  * v1 only without ASLR: with ASLR, aarch64 v1 RAM may lie anywhere below 64 GiB, and the guest's
  * "outside RAM" probes at 0xFFFFFFFF would then sometimes be inside it.
  */
-static bool hostile_v1(struct run *r)
+CASE(hostile, v1_no_aslr)
 {
     run_chyve(r, (const char *[]){"--no-aslr", "-e", "A=B", guest("hostile"), "x", NULL}, NULL);
     return hostile_ok(r);
 }
 
-static bool hostile_v1_exit(struct run *r)
+CASE(hostile, v1_exit_with_block_outside_ram)
 {
     run_chyve(r, (const char *[]){"--no-aslr", "-e", "A=B", guest("hostile"), "exit", NULL},
               NULL);
@@ -225,13 +319,13 @@ static bool hostile_v1_exit(struct run *r)
     return true;
 }
 
-static bool hostile_v2(struct run *r)
+CASE(hostile, v2)
 {
     run_chyve(r, (const char *[]){guest("hostile_v2"), NULL}, NULL);
     return hostile_ok(r);
 }
 
-static bool unknown_port(struct run *r)
+CASE(failure, unknown_port)
 {
     run_chyve(r, (const char *[]){guest("badport"), NULL}, NULL);
     return vm_failure(r, "writing to port 0x3990\n", "3990");
@@ -246,52 +340,22 @@ static bool fault(struct run *r, const char *mode, const char *needle)
     return vm_failure(r, want, needle);
 }
 
-static bool fault_pair(struct run *r)
+CASE(failure, store_pair_to_window)
 {
     return fault(r, "pair", "guest-physical address 0x10000540");
 }
 
-static bool fault_narrow(struct run *r)
+CASE(failure, narrow_store_to_window)
 {
     return fault(r, "narrow", "4-byte store to hypercall address 0x540");
 }
 
-static bool fault_unmapped(struct run *r)
+CASE(failure, store_to_unmapped_ipa)
 {
     return fault(r, "unmapped", "wrote to unmapped guest-physical address 0xa000000");
 }
 
-static bool fault_psci_off(struct run *r)
+CASE(failure, psci_system_off)
 {
     return fault(r, "psci-off", "PSCI SYSTEM_OFF");
 }
-
-const struct driver_case boot_cases[] = {
-    {"boot.hello_no_aslr", hello_no_aslr},
-    {"boot.hello_aslr", hello_aslr},
-    {"boot.hello_exec_at_fixed_address", hello_exec},
-    {"exit_code.zero", exit_0},
-    {"exit_code.one", exit_1},
-    {"exit_code.max", exit_255},
-    {"exit_code.minus_one", exit_m1},
-    {"exit_code.minus_two", exit_m2},
-    {"exit_code.wraps_at_256", exit_256},
-    {"exit_code.thousand", exit_1000},
-    {"args.fdt_args_and_env", args_fdt},
-    {"args.fdt_quoting_round_trip", args_fdt_quoting},
-    {"args.fdt_default_env_is_host_env", args_fdt_host_env},
-    {"args.v1_args_and_env", args_v1},
-    {"args.v1_default_env_is_host_env", args_v1_host_env},
-    {"boot.v2_interface", v2_interface},
-    {"boot.smp_four_cpus", smp_four_cpus},
-    {"boot.filewrite_virtual_buffer_across_pages", filewrite_virt},
-    {"hostile.v1_no_aslr", hostile_v1},
-    {"hostile.v1_exit_with_block_outside_ram", hostile_v1_exit},
-    {"hostile.v2", hostile_v2},
-    {"failure.unknown_port", unknown_port},
-    {"failure.store_pair_to_window", fault_pair},
-    {"failure.narrow_store_to_window", fault_narrow},
-    {"failure.store_to_unmapped_ipa", fault_unmapped},
-    {"failure.psci_system_off", fault_psci_off},
-};
-const size_t n_boot_cases = sizeof(boot_cases) / sizeof(boot_cases[0]);

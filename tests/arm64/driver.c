@@ -1,31 +1,114 @@
 /*
- * driver.c: boots chyve's aarch64 test guests with the aarch64 chyve under KVM and checks output,
- * exit status and diagnostics, case by case as tests/integration does on x86_64 (cases_boot.c,
- * cases_files.c). Runs inside the emulated arm64 machine of run-qemu.sh, or directly on an arm64
- * host. Usage: driver [CHYVE [GUEST_DIR [TEST_NAME_PREFIX]]]. Exit 0 all passed, 1 some failed,
- * 77 no /dev/kvm.
+ * driver.c: runs chyve's tests for aarch64 KVM: the boot cases (cases_boot.c), the x86_64
+ * integration tests that hold for every architecture (tests/integration/test_files.c through
+ * cases_files.c, test_images.c), compiled against the small Criterion stand-in in
+ * shim/criterion/criterion.h, which this file implements. Each test runs in a child process, as
+ * under Criterion. Runs inside the emulated arm64 machine of run-qemu.sh, or on an arm64 host.
+ * Usage: driver [CHYVE [GUEST_DIR [PREFIX[,PREFIX...]]]] (only the tests "suite.name" starting
+ * with one of the prefixes). Exit 0 all passed, 1 some failed, 77 no /dev/kvm.
  */
 #define _GNU_SOURCE
+#include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
+#include <setjmp.h>
 #include <signal.h>
-#include <stdarg.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "driver.h"
+#define DEFAULT_TIMEOUT_S 300
+#define SKIPPED 77
 
-#define RUN_TIMEOUT_S 120
+static struct mc_suite *suites;
+static struct mc_test *tests;
+static size_t n_tests;
+static jmp_buf test_end;
+static bool in_fini;
+/* The running test's suite, in the child (not a local: it must survive the longjmp). */
+static const struct mc_suite *current;
 
-static const char *chyve = "/chyve", *gdir = "/guests";
-char why[1024];
+void mc_register_suite(struct mc_suite *s)
+{
+    s->next = suites;
+    suites = s;
+}
+
+void mc_register_test(struct mc_test *t)
+{
+    t->next = tests;
+    tests = t;
+    n_tests++;
+}
+
+/* Prints the formatted message, if any, indented, as lines of the test's report. */
+static void say(const char *fmt, va_list ap)
+{
+    char *m = NULL;
+    if (vasprintf(&m, fmt, ap) < 0 || !m || !*m) {
+        free(m);
+        return;
+    }
+    for (char *l = m; *l;) {
+        size_t n = strcspn(l, "\n");
+        printf("    %.*s\n", (int)n, l);
+        l += n + (l[n] == '\n');
+    }
+    free(m);
+}
+
+/* Ends the test in the child with status `code`, after the suite's fini (once). */
+__attribute__((noreturn)) static void end_test(int code)
+{
+    fflush(stdout);
+    if (in_fini)
+        _exit(code);
+    longjmp(test_end, code);
+}
+
+void mc_fail(const char *file, int line, const char *what, const char *fmt, ...)
+{
+    if (what)
+        printf("    %s:%d: assertion failed: %s\n", file, line, what);
+    else
+        printf("    %s:%d: failed\n", file, line);
+    va_list ap;
+    va_start(ap, fmt);
+    say(fmt, ap);
+    va_end(ap);
+    end_test(1);
+}
+
+void mc_skip(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    say(fmt, ap);
+    va_end(ap);
+    end_test(SKIPPED);
+}
+
+void mc_log(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    say(fmt, ap);
+    va_end(ap);
+}
+
+void mc_str_eq(const char *file, int line, const char *what, const char *a, const char *b,
+               const char *fmt, ...)
+{
+    if (a && b && strcmp(a, b) == 0)
+        return;
+    printf("    %s:%d: assertion failed: %s\n", file, line, what);
+    va_list ap;
+    va_start(ap, fmt);
+    say(fmt, ap);
+    va_end(ap);
+    printf("    --- got:\n%s\n    --- want:\n%s\n", a ? a : "(null)", b ? b : "(null)");
+    end_test(1);
+}
 
 static double now_s(void)
 {
@@ -34,189 +117,104 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Appends what fd has to *buf; false at end of file. */
-static bool drain(int fd, char **buf, size_t *len, size_t *cap)
+static const struct mc_suite *suite_of(const struct mc_test *t)
 {
-    if (*cap - *len < 4096) {
-        *cap = *cap * 2 + 8192;
-        *buf = realloc(*buf, *cap);
-        if (!*buf)
-            abort();
+    for (const struct mc_suite *s = suites; s; s = s->next)
+        if (strcmp(s->name, t->suite) == 0)
+            return s;
+    return NULL;
+}
+
+/* In a child: init, the test, fini; exits 0 passed, 1 failed, 77 skipped. */
+__attribute__((noreturn)) static void run_child(const struct mc_test *t)
+{
+    current = suite_of(t);
+    alarm(current && current->timeout > 0 ? (unsigned)current->timeout : DEFAULT_TIMEOUT_S);
+    int code = setjmp(test_end);
+    if (code == 0) {
+        if (current && current->init)
+            current->init();
+        t->fn();
     }
-    ssize_t n = read(fd, *buf + *len, *cap - *len - 1);
-    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+    in_fini = true;
+    if (current && current->fini)
+        current->fini();
+    fflush(stdout);
+    _exit(code);
+}
+
+/* Whether "suite.name" starts with one of the comma-separated prefixes (all: ""). */
+static bool selected(const char *full, const char *prefixes)
+{
+    if (!*prefixes)
         return true;
-    if (n <= 0)
-        return false;
-    *len += (size_t)n;
-    (*buf)[*len] = '\0';
-    return true;
-}
-
-const char *guest(const char *name)
-{
-    static char path[4][512];
-    static int slot;
-    char *p = path[slot++ % 4];
-    snprintf(p, sizeof(path[0]), "%s/%s", gdir, name);
-    return p;
-}
-
-static const char *const default_env[] = {"PATH=/usr/bin:/bin", NULL};
-
-void run_chyve(struct run *r, const char *const *args, const char *const *env)
-{
-    memset(r, 0, sizeof(*r));
-    const char *argv[64] = {chyve};
-    size_t n = 1;
-    for (; args[n - 1] && n < 63; n++)
-        argv[n] = args[n - 1];
-    argv[n] = NULL;
-    int po[2], pe[2];
-    if (pipe2(po, O_CLOEXEC) != 0 || pipe2(pe, O_CLOEXEC) != 0)
-        abort();
-    pid_t pid = fork();
-    if (pid == 0) {
-        int in = open("/dev/null", O_RDONLY);
-        if (in < 0 || dup2(in, 0) < 0 || dup2(po[1], 1) < 0 || dup2(pe[1], 2) < 0)
-            _exit(127);
-        execve(chyve, (char *const *)argv, (char *const *)(env ? env : default_env));
-        dprintf(2, "exec %s: %s\n", chyve, strerror(errno));
-        _exit(127);
+    for (const char *p = prefixes; *p;) {
+        size_t n = strcspn(p, ",");
+        if (n > 0 && strncmp(full, p, n) == 0)
+            return true;
+        p += n + (p[n] == ',');
     }
-    close(po[1]);
-    close(pe[1]);
-    size_t ocap = 8192, ecap = 8192;
-    r->out = calloc(1, ocap);
-    r->err = calloc(1, ecap);
-    if (!r->out || !r->err)
-        abort();
-    struct pollfd pf[2] = {{po[0], POLLIN, 0}, {pe[0], POLLIN, 0}};
-    double deadline = now_s() + RUN_TIMEOUT_S;
-    bool timed_out = false;
-    while (pf[0].fd >= 0 || pf[1].fd >= 0) {
-        double left = deadline - now_s();
-        if (left <= 0) {
-            timed_out = true;
-            break;
-        }
-        if (poll(pf, 2, (int)(left * 1000) + 1) < 0 && errno != EINTR)
-            abort();
-        for (int i = 0; i < 2; i++) {
-            if (pf[i].fd < 0 || !(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
-                continue;
-            bool more = i == 0 ? drain(pf[i].fd, &r->out, &r->out_len, &ocap)
-                               : drain(pf[i].fd, &r->err, &r->err_len, &ecap);
-            if (!more) {
-                close(pf[i].fd);
-                pf[i].fd = -1;
-            }
-        }
-    }
-    if (timed_out)
-        kill(pid, SIGKILL);
-    int st = 0;
-    waitpid(pid, &st, 0);
-    for (int i = 0; i < 2; i++)
-        if (pf[i].fd >= 0)
-            close(pf[i].fd);
-    r->status = !timed_out && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return false;
 }
 
-static void run_free(struct run *r)
+static int by_name(const void *a, const void *b)
 {
-    free(r->out);
-    free(r->err);
-}
-
-size_t count_lines(const char *s)
-{
-    size_t n = 0;
-    for (const char *p = s; *p; p++)
-        n += *p == '\n';
-    return n + (*s && s[strlen(s) - 1] != '\n');
-}
-
-bool clean(const struct run *r, int status, const char *want)
-{
-    CHECK(r->status == status, "exit status %d, want %d", r->status, status);
-    CHECK(strcmp(r->out, want) == 0, "stdout differs; want:\n%s", want);
-    CHECK(r->err_len == 0, "chyve printed diagnostics on stderr for a clean run");
-    return true;
-}
-
-bool vm_failure(const struct run *r, const char *want_out, const char *needle)
-{
-    CHECK(r->status == 3, "exit status %d, want 3 (VM failure)", r->status);
-    CHECK(strcmp(r->out, want_out) == 0, "stdout differs; want:\n%s", want_out);
-    CHECK(count_lines(r->err) == 1, "want exactly one line on stderr");
-    CHECK(strcasestr(r->err, needle) != NULL, "stderr does not mention '%s'", needle);
-    return true;
-}
-
-/* Prints s indented, non-printable bytes escaped, cut after `max` bytes. */
-static void show(const char *label, const char *s, size_t max)
-{
-    printf("    --- %s:\n    ", label);
-    if (s == NULL) {
-        printf("(chyve did not run)\n");
-        return;
-    }
-    size_t n = strlen(s);
-    for (size_t i = 0; i < n && i < max; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '\n')
-            printf(i + 1 < n ? "\n    " : "\n");
-        else if (c >= 0x20 && c < 0x7F)
-            putchar(c);
-        else
-            printf("\\x%02x", c);
-    }
-    if (n > max)
-        printf("\n    [... %zu more bytes]\n", n - max);
-    else if (n == 0 || s[n - 1] != '\n')
-        printf("\n");
+    const struct mc_test *x = *(const struct mc_test *const *)a;
+    const struct mc_test *y = *(const struct mc_test *const *)b;
+    int c = strcmp(x->suite, y->suite);
+    return c ? c : strcmp(x->name, y->name);
 }
 
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
-    if (argc > 1)
-        chyve = argv[1];
-    if (argc > 2)
-        gdir = argv[2];
+    /* tests/integration/run.c finds chyve and the guests in the environment */
+    setenv("CHYVE", argc > 1 ? argv[1] : "/chyve", 1);
+    setenv("GUEST_DIR", argc > 2 ? argv[2] : "/guests", 1);
     const char *only = argc > 3 ? argv[3] : "";
     int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
     if (fd < 0) {
         printf("arm64: SKIP: cannot open /dev/kvm: %s\n", strerror(errno));
-        return 77;
+        return SKIPPED;
     }
     close(fd);
-    unsigned passed = 0, failed = 0;
+
+    const struct mc_test **list = calloc(n_tests + 1, sizeof(*list));
+    size_t n = 0;
+    for (const struct mc_test *t = tests; t; t = t->next)
+        list[n++] = t;
+    qsort(list, n, sizeof(*list), by_name);
+    unsigned passed = 0, failed = 0, skipped = 0;
     double t0 = now_s();
-    for (size_t i = 0; i < n_boot_cases + n_file_cases; i++) {
-        const struct driver_case *c =
-            i < n_boot_cases ? &boot_cases[i] : &file_cases[i - n_boot_cases];
-        if (strncmp(c->name, only, strlen(only)) != 0)
+    for (size_t i = 0; i < n; i++) {
+        char full[256];
+        snprintf(full, sizeof(full), "%s.%s", list[i]->suite, list[i]->name);
+        if (!selected(full, only))
             continue;
-        struct run r = {.status = -1};
-        why[0] = '\0';
+        printf("RUN  %s\n", full);
+        fflush(stdout);
         double t = now_s();
-        bool ok = c->fn(&r);
-        printf("%s %s (%.2f s)\n", ok ? "PASS" : "FAIL", c->name, now_s() - t);
-        if (!ok) {
-            printf("    %s\n    --- status %d\n", why, r.status);
-            show("stdout", r.out, 3000);
-            show("stderr", r.err, 3000);
-            failed++;
-        } else {
-            passed++;
-        }
-        run_free(&r);
+        pid_t pid = fork();
+        if (pid == 0)
+            run_child(list[i]);
+        int st = 0;
+        while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR)
+            ;
+        int code = pid < 0 ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+        const char *verdict = code == 0 ? "PASS" : code == SKIPPED ? "SKIP" : "FAIL";
+        if (pid > 0 && WIFSIGNALED(st))
+            printf("    died of signal %d (%s)\n", WTERMSIG(st),
+                   WTERMSIG(st) == SIGALRM ? "timeout" : strsignal(WTERMSIG(st)));
+        printf("%s %s (%.2f s)\n", verdict, full, now_s() - t);
+        passed += code == 0;
+        skipped += code == SKIPPED;
+        failed += code != 0 && code != SKIPPED;
     }
-    printf("arm64: %u passed, %u failed in %.1f s\n", passed, failed, now_s() - t0);
+    free(list);
+    printf("arm64: %u passed, %u failed, %u skipped in %.1f s\n", passed, failed, skipped,
+           now_s() - t0);
     /* Criterion's summary line, so that scripts/test.sh counts these cases like its own. */
     printf("[====] Synthesis: Tested: %u | Passing: %u | Failing: %u | Crashing: 0\n",
-           passed + failed, passed, failed);
+           passed + failed + skipped, passed, failed);
     return failed || passed == 0 ? 1 : 0;
 }

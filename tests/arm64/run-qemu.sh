@@ -1,18 +1,22 @@
 #!/bin/sh
 # run-qemu.sh: runs the aarch64 chyve tests under KVM on an emulated arm64 machine: packs /init,
-# /driver, /chyve and the guests into an initramfs, boots Debian's arm64 cloud kernel in
-# qemu-system-aarch64 (TCG, EL2 for KVM, GICv3, 4 CPUs) and exits with the driver's status.
+# /driver, /chyve, the guests and a static busybox (/bin/sh and tools, for the tests' system()
+# calls) into an initramfs, boots Debian's arm64 cloud kernel in qemu-system-aarch64 (TCG, EL2
+# for KVM, GICv3, 4 CPUs) and exits with the driver's status.
 #
 # Usage: run-qemu.sh --init INIT --driver DRIVER --chyve CHYVE --guests DIR [--kernel IMAGE]
-#                    [--extra SRC:DST]... [-v] [-- DRIVER_ARGS...]
-#   DRIVER_ARGS default to "/chyve /guests"; INIT runs /driver with them. --extra copies more
-#   files into the initramfs (e.g. a Hermit kernel to run by hand with a driver of your own).
+#                    [--busybox BUSYBOX] [--append KERNEL_ARGS] [--extra SRC:DST]... [-v]
+#                    [-- DRIVER_ARGS...]
+#   DRIVER_ARGS default to "/chyve /guests"; INIT runs /driver with them. --kernel and --busybox
+#   default to what fetch-kernel.sh and fetch-deb.sh (busybox-static) download. --append adds
+#   kernel command-line words (e.g. lsm=yama: no Landlock). --extra copies more files into the
+#   initramfs (e.g. a Hermit kernel to run by hand with a driver of your own).
 # Environment: CHYVE_ARM64_SMP (4), CHYVE_ARM64_MEM (1G), CHYVE_ARM64_TIMEOUT (900 s),
 #   CHYVE_ARM64_CPU (max,pauth-impdef=on,lpa2=off), CI (true: missing tools fail, not skip).
 # Exit: the driver's status; 77 = tools missing (skip); 124 = timeout; 125 = no result marker.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-init= driver= chyve= guests= kernel= extras= verbose=0
+init= driver= chyve= guests= kernel= busybox= kargs= extras= verbose=0
 while [ $# -gt 0 ]; do
     case $1 in
     --init) init=$2; shift 2 ;;
@@ -20,6 +24,8 @@ while [ $# -gt 0 ]; do
     --chyve) chyve=$2; shift 2 ;;
     --guests) guests=$2; shift 2 ;;
     --kernel) kernel=$2; shift 2 ;;
+    --busybox) busybox=$2; shift 2 ;;
+    --append) kargs="$kargs $2"; shift 2 ;;
     --extra) extras="$extras $2"; shift 2 ;;
     -v) verbose=1; shift ;;
     --) shift; break ;;
@@ -44,6 +50,11 @@ if [ -z "$kernel" ]; then
     kernel=$("$here/fetch-kernel.sh") || missing "no arm64 kernel (fetch-kernel.sh failed)"
 fi
 [ -f "$kernel" ] || missing "arm64 kernel '$kernel' not found"
+if [ -z "$busybox" ]; then
+    busybox=$("$here/fetch-deb.sh" busybox-static busybox)/bin/busybox ||
+        missing "no arm64 busybox (fetch-deb.sh busybox-static failed)"
+fi
+[ -f "$busybox" ] || missing "arm64 busybox '$busybox' not found"
 # The initramfs has no libraries: everything must be linked statically.
 if command -v aarch64-linux-gnu-readelf >/dev/null; then
     for f in "$init" "$driver" "$chyve"; do
@@ -58,7 +69,11 @@ fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/chyve-arm64.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 root=$work/root
-mkdir -p "$root/guests" "$root/dev"
+mkdir -p "$root/guests" "$root/dev" "$root/bin"
+cp "$busybox" "$root/bin/busybox" || { echo "run-qemu: cannot copy busybox" >&2; exit 125; }
+for tool in sh mkdir rm ln echo cat ls cp mv chmod touch; do
+    ln -s busybox "$root/bin/$tool"
+done
 cp "$init" "$root/init" && cp "$driver" "$root/driver" && cp "$chyve" "$root/chyve" ||
     { echo "run-qemu: cannot copy the binaries" >&2; exit 125; }
 for g in "$guests"/*; do
@@ -68,7 +83,7 @@ for pair in $extras; do
     mkdir -p "$root/$(dirname "${pair#*:}")" && cp "${pair%%:*}" "$root/${pair#*:}" ||
         { echo "run-qemu: --extra $pair failed" >&2; exit 125; }
 done
-chmod 755 "$root/init" "$root/driver" "$root/chyve"
+chmod 755 "$root/init" "$root/driver" "$root/chyve" "$root/bin/busybox"
 (cd "$root" && find . | cpio -o -H newc -R 0:0 --quiet | gzip -1 >"$work/initrd.gz") ||
     { echo "run-qemu: cannot pack the initramfs" >&2; exit 125; }
 
@@ -80,7 +95,7 @@ timeout --foreground -k 5 "${CHYVE_ARM64_TIMEOUT:-900}" qemu-system-aarch64 \
     -smp "${CHYVE_ARM64_SMP:-4}" -m "${CHYVE_ARM64_MEM:-1G}" \
     -nographic -nodefaults -serial stdio -monitor none -no-reboot \
     -kernel "$kernel" -initrd "$work/initrd.gz" \
-    -append "console=ttyAMA0 panic=-1 loglevel=3 -- $*" </dev/null >"$log" 2>&1
+    -append "console=ttyAMA0 panic=-1 loglevel=3$kargs -- $*" </dev/null >"$log" 2>&1
 qrc=$?
 tr -d '\r' <"$log" >"$log.txt"
 if [ "$verbose" = 1 ]; then
@@ -89,7 +104,7 @@ else
     sed -n '/^init: /,/^@@CHYVE_ARM64_EXIT=/p' "$log.txt" | grep -v '^@@CHYVE_ARM64_EXIT='
 fi
 status=$(sed -n 's/^@@CHYVE_ARM64_EXIT=\([0-9]*\)@@$/\1/p' "$log.txt" | tail -1)
-echo "run-qemu: $(basename "$kernel"), qemu status $qrc, $(($(date +%s) - start)) s" >&2
+echo "run-qemu: $(basename "$kernel")$kargs, qemu status $qrc, $(($(date +%s) - start)) s" >&2
 if [ -z "$status" ]; then
     [ "$qrc" = 124 ] && { echo "run-qemu: timed out" >&2; exit 124; }
     echo "run-qemu: no result from the emulated machine; last console lines:" >&2
