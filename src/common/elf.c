@@ -108,9 +108,8 @@ static bool in_file(uint64_t off, uint64_t size, size_t len)
 /* Rounds v up to a multiple of the power of two a; false if that overflows. */
 static bool align_up(uint64_t v, uint64_t a, uint64_t *out)
 {
-    if (v > UINT64_MAX - (a - 1)) {
+    if (v > UINT64_MAX - (a - 1))
         return false;
-    }
     *out = (v + a - 1) & ~(a - 1);
     return true;
 }
@@ -123,11 +122,9 @@ static const char *machine_name(uint16_t em)
         const char *name;
     } names[] = {{3, "i386"}, {8, "mips"},    {20, "ppc"},      {21, "ppc64"}, {22, "s390"},
                  {40, "arm"}, {62, "x86_64"}, {183, "aarch64"}, {243, "riscv"}};
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        if (names[i].em == em) {
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (names[i].em == em)
             return names[i].name;
-        }
-    }
     return "unknown machine";
 }
 
