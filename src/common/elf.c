@@ -79,21 +79,19 @@ struct elf_file {
     uint64_t rela_count; /* entries in it; 0 when there is none */
 };
 
+/* Little-endian (and one big-endian) field readers: the file need not be aligned. */
 static uint16_t rd16(const uint8_t *p)
 {
     return (uint16_t)(p[0] | p[1] << 8);
 }
-
 static uint32_t rd32(const uint8_t *p)
 {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
-
 static uint32_t rd32be(const uint8_t *p)
 {
     return (uint32_t)p[3] | (uint32_t)p[2] << 8 | (uint32_t)p[1] << 16 | (uint32_t)p[0] << 24;
 }
-
 static uint64_t rd64(const uint8_t *p)
 {
     return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
