@@ -1,0 +1,40 @@
+/*
+ * fuzz_config.c: configuration files (INI through inih, YAML through libyaml) applied by
+ * cli_parse(). The first byte picks the format; the rest is written to a per-process temp file.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bootargs.h"
+#include "cli.h"
+#include "fuzz.h"
+#include "log.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static const char *const ext[] = {"ini", "yaml", "yml", "ini"};
+    if (size < 1)
+        return 0;
+    char path[128];
+    snprintf(path, sizeof(path), "/tmp/chyve-fuzz-config-%ld.%s", (long)getpid(), ext[data[0] & 3]);
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return 0;
+    fwrite(data + 1, 1, size - 1, f);
+    fclose(f);
+
+    log_threshold = LOG_ERROR;
+    char *argv[] = {(char *)"chyve", (char *)"--config", path, (char *)"kernel", NULL};
+    char *envp[] = {(char *)"XDG_CONFIG_HOME=/nonexistent", NULL};
+    struct cli c;
+    if (cli_parse(&c, 4, argv, envp) == 0) {
+        char *b = bootargs_build(c.cfg.args, c.cfg.nargs, c.cfg.env, c.cfg.nenv);
+        free(b);
+    }
+    cli_free(&c);
+    unlink(path);
+    log_threshold = LOG_ERROR;
+    return 0;
+}

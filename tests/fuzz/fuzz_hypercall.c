@@ -1,0 +1,132 @@
+/*
+ * fuzz_hypercall.c: hypercall_handle() with hostile parameter blocks, buffers and page tables.
+ * Input: byte 0 = number of calls (1-4); per call 1 selector byte (which v1 port / v2 address;
+ * bit 7 = use the 32-bit data word as is, else its low 16 bits) and a 4-byte data word; then an
+ * 8-byte page-table root; everything after that is guest RAM from address 0 (64 KiB, base 0).
+ * The guest's files: a map of a per-process temp directory at /data; stdin is /dev/null.
+ */
+#define _GNU_SOURCE /* nftw */
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fake_backend.h"
+#include "fake_guest.h"
+#include "files.h"
+#include "fuzz.h"
+#include "hypercall.h"
+#include "log.h"
+
+#define GUEST_SIZE (64u << 10)
+#define HEADER 29
+
+static const uint64_t addrs[] = {
+    HC_V1_FILE_WRITE, HC_V1_FILE_OPEN, HC_V1_FILE_CLOSE, HC_V1_FILE_READ, HC_V1_EXIT,
+    HC_V1_FILE_LSEEK, HC_V1_CMDSIZE, HC_V1_CMDVAL, HC_V1_SERIAL_BYTE, HC_V1_FILE_UNLINK,
+    HC_V1_SERIAL_BUFFER, HC_V2_EXIT, HC_V2_SERIAL_BYTE, HC_V2_SERIAL_BUFFER,
+    HC_V2_SERIAL_READ_BUFFER, HC_V2_FILE_WRITE, HC_V2_FILE_OPEN, HC_V2_FILE_CLOSE,
+    HC_V2_FILE_READ, HC_V2_FILE_LSEEK, HC_V2_FILE_UNLINK, HC_V2_GETDENTS, HC_V2_FILE_STAT,
+    HC_V2_FILE_FSTAT, HC_V2_MKDIR, 0x1000, 0x11a0, 0x3f8,
+};
+
+static struct fake_guest g;
+static char dir[64], spec[80];
+static char *maps[1];
+static char *args[] = {(char *)"-v", (char *)"--", (char *)"app arg"};
+static char *env[] = {(char *)"HOME=/", (char *)"A=b c"};
+
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+/* At exit: the mapped directory and whatever the guest made in it. */
+static void cleanup(void)
+{
+    nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Once per process: the guest, and a mapped directory holding a file and a subdirectory. */
+static void setup(void)
+{
+    log_threshold = LOG_ERROR;
+    /* FileRead of fd 0 reads chyve's stdin: make that an immediate end of file. */
+    int null = open("/dev/null", O_RDONLY);
+    if (null < 0 || dup2(null, STDIN_FILENO) < 0)
+        abort();
+    close(null);
+    fake_guest_init(&g, 0, GUEST_SIZE);
+    snprintf(dir, sizeof(dir), "/tmp/chyve-fuzz-hc-XXXXXX");
+    if (!mkdtemp(dir))
+        abort();
+    atexit(cleanup);
+    snprintf(spec, sizeof(spec), "%s:/data", dir);
+    maps[0] = spec;
+    g.cfg.file_maps = maps;
+    g.cfg.nfile_maps = 1;
+    g.cfg.tempdir = dir;
+    g.cfg.args = args;
+    g.cfg.nargs = 3;
+    g.cfg.env = env;
+    g.cfg.nenv = 2;
+    char p[128];
+    snprintf(p, sizeof(p), "%s/d", dir);
+    (void)mkdir(p, 0755);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static int ready;
+    if (!ready) {
+        setup();
+        ready = 1;
+    }
+    if (size < HEADER)
+        return 0;
+    /* A known state: the file "f" with 16 bytes, empty console, running VM, zeroed RAM. */
+    char p[128];
+    snprintf(p, sizeof(p), "%s/f", dir);
+    FILE *f = fopen(p, "wb");
+    if (f) {
+        fputs("0123456789abcdef", f);
+        fclose(f);
+    }
+    if (ftruncate(fileno(g.out), 0) != 0 || lseek(fileno(g.out), 0, SEEK_SET) != 0)
+        abort();
+    atomic_store(&g.vm.stopping, false);
+    g.vm.failed = false;
+    g.vm.exit_code = 0;
+    uint8_t *ram = guest_mem_ptr(&g.vm.mem, 0, GUEST_SIZE);
+    memset(ram, 0, GUEST_SIZE);
+    size_t rest = size - HEADER;
+    memcpy(ram, data + HEADER, rest < GUEST_SIZE ? rest : GUEST_SIZE);
+    fake_pt_root = (uint64_t)le32(data + 21) | (uint64_t)le32(data + 25) << 32;
+    if (files_create(&g.cfg, &g.vm.files) != 0)
+        return 0;
+
+    unsigned ncalls = 1 + data[0] % 4;
+    for (unsigned i = 0; i < ncalls; i++) {
+        const uint8_t *c = data + 1 + 5 * i;
+        uint64_t addr = addrs[(c[0] & 0x7f) % (sizeof(addrs) / sizeof(addrs[0]))];
+        uint64_t d = le32(c + 1);
+        if (!(c[0] & 0x80))
+            d &= 0xffff;
+        if (hypercall_handle(&g.vm, fake_vcpu, addr, d) == HC_STOP)
+            break;
+    }
+    files_destroy(g.vm.files);
+    g.vm.files = NULL;
+    return 0;
+}
