@@ -80,21 +80,6 @@ int hc_for_each_virt_chunk(struct vm *vm, struct backend_vcpu *v, uint64_t va, u
     return fn(ctx, guest_mem_ptr(&vm->mem, run_pa, run_len), run_len) < 0 ? -1 : 0;
 }
 
-/* Parameter-block field access (little-endian host, blocks copied before use). */
-static int32_t blk_i32(const uint8_t *b, size_t off)
-{
-    int32_t v;
-    memcpy(&v, b + off, sizeof(v));
-    return v;
-}
-
-static uint64_t blk_u64(const uint8_t *b, size_t off)
-{
-    uint64_t v;
-    memcpy(&v, b + off, sizeof(v));
-    return v;
-}
-
 /* Writes one result field back into the guest's block (in range: the block was read). */
 static void blk_out(struct vm *vm, uint64_t gpa, size_t off, const void *val, size_t size)
 {
@@ -190,14 +175,14 @@ static int64_t transfer(struct vm *vm, struct backend_vcpu *v, int32_t fd, uint6
 static int32_t do_open(struct vm *vm, const uint8_t *b)
 {
     char path[FILEMAP_PATH_MAX];
-    int32_t rc = guest_path(vm, blk_u64(b, 0), path);
-    return rc ? rc : files_open(vm->files, path, blk_i32(b, 8), blk_i32(b, 12));
+    int32_t rc = guest_path(vm, hypercall_get_u64(b, 0), path);
+    return rc ? rc : files_open(vm->files, path, hypercall_get_i32(b, 8), hypercall_get_i32(b, 12));
 }
 
 static int32_t do_unlink(struct vm *vm, const uint8_t *b)
 {
     char path[FILEMAP_PATH_MAX];
-    int32_t rc = guest_path(vm, blk_u64(b, 0), path);
+    int32_t rc = guest_path(vm, hypercall_get_u64(b, 0), path);
     return rc ? rc : files_unlink(vm->files, path);
 }
 
@@ -219,15 +204,15 @@ static enum hc_status v1_call(struct vm *vm, struct backend_vcpu *v, uint64_t ad
     switch (addr) {
     case HC_V1_FILE_WRITE: /* {i32 fd, u64 buf (virtual), u64 len}: no result field */
         if (hypercall_block_in(vm, "FileWrite", d, b, 20)) {
-            int64_t r = transfer(vm, v, blk_i32(b, 0), blk_u64(b, 4), blk_u64(b, 12), true, true);
+            int64_t r = transfer(vm, v, hypercall_get_i32(b, 0), hypercall_get_u64(b, 4), hypercall_get_u64(b, 12), true, true);
             if (r < 0)
                 log_warn("FileWrite hypercall (fd %d) failed with errno %lld; dropped",
-                         blk_i32(b, 0), (long long)-r);
+                         hypercall_get_i32(b, 0), (long long)-r);
         }
         break;
     case HC_V1_FILE_READ: /* {i32 fd, u64 buf (virtual), u64 len, i64 ret} */
         if (hypercall_block_in(vm, "FileRead", d, b, 28)) {
-            int64_t r = transfer(vm, v, blk_i32(b, 0), blk_u64(b, 4), blk_u64(b, 12), true, false);
+            int64_t r = transfer(vm, v, hypercall_get_i32(b, 0), hypercall_get_u64(b, 4), hypercall_get_u64(b, 12), true, false);
             blk_out(vm, d, 20, &r, 8);
         }
         break;
@@ -241,7 +226,7 @@ static enum hc_status v1_call(struct vm *vm, struct backend_vcpu *v, uint64_t ad
     case HC_V1_FILE_CLOSE: /* {i32 fd, i32 ret} */
     case HC_V2_FILE_CLOSE:
         if (hypercall_block_in(vm, "FileClose", d, b, 8)) {
-            int32_t r = do_close(vm, blk_i32(b, 0));
+            int32_t r = do_close(vm, hypercall_get_i32(b, 0));
             blk_out(vm, d, 4, &r, 4);
         }
         break;
@@ -249,7 +234,7 @@ static enum hc_status v1_call(struct vm *vm, struct backend_vcpu *v, uint64_t ad
         if (hypercall_block_in(vm, "FileLseek", d, b, 16)) {
             int64_t off;
             memcpy(&off, b + 4, 8);
-            int64_t r = do_lseek(vm, blk_i32(b, 0), off, (uint32_t)blk_i32(b, 12));
+            int64_t r = do_lseek(vm, hypercall_get_i32(b, 0), off, (uint32_t)hypercall_get_i32(b, 12));
             if (r < 0)
                 r = -1;
             blk_out(vm, d, 4, &r, 8);
@@ -280,9 +265,9 @@ static void v2_result(struct vm *vm, uint64_t d, size_t off, uint32_t tag, size_
 /* Getdents {i32 fd, u64 buf, u64 len, {u32 tag, pad, u64 bytes | i32 errno}}. */
 static void v2_getdents(struct vm *vm, uint64_t d, const uint8_t *b)
 {
-    uint64_t buf = blk_u64(b, 8), len = blk_u64(b, 16), written = 0;
+    uint64_t buf = hypercall_get_u64(b, 8), len = hypercall_get_u64(b, 16), written = 0;
     uint8_t *p = len <= vm->mem.size ? guest_mem_ptr(&vm->mem, buf, len) : NULL;
-    int32_t rc = p ? files_getdents(vm->files, blk_i32(b, 0), p, len, &written) : -H_EFAULT;
+    int32_t rc = p ? files_getdents(vm->files, hypercall_get_i32(b, 0), p, len, &written) : -H_EFAULT;
     if (rc == 1) {
         v2_result(vm, d, 24, GETDENTS_SUCCESS, 32, 0);
         blk_out(vm, d, 32, &written, 8);
@@ -295,18 +280,18 @@ static void v2_getdents(struct vm *vm, uint64_t d, const uint8_t *b)
 static void v2_stat(struct vm *vm, uint64_t d, const uint8_t *b, bool fstat_call)
 {
     uint8_t attr[FILE_ATTR_SIZE];
-    uint64_t at = blk_u64(b, fstat_call ? 8 : 16);
+    uint64_t at = hypercall_get_u64(b, fstat_call ? 8 : 16);
     size_t res = fstat_call ? 16 : 24;
     int32_t rc;
     if (fstat_call) {
-        int32_t fd = blk_i32(b, 0);
+        int32_t fd = hypercall_get_i32(b, 0);
         /* stdio: no host metadata for the guest (as uhyve) */
         rc = fd >= 0 && fd <= 2 ? -H_EBADF : files_fstat(vm->files, fd, attr);
     } else {
         char path[FILEMAP_PATH_MAX];
-        rc = guest_path(vm, blk_u64(b, 0), path);
+        rc = guest_path(vm, hypercall_get_u64(b, 0), path);
         if (rc == 0)
-            rc = files_stat(vm->files, path, (uint32_t)blk_i32(b, 8) == 0, attr);
+            rc = files_stat(vm->files, path, (uint32_t)hypercall_get_i32(b, 8) == 0, attr);
     }
     if (rc == 0 && guest_mem_write(&vm->mem, at, attr, sizeof(attr)) != 0)
         rc = -H_EFAULT;
@@ -317,7 +302,7 @@ static void v2_stat(struct vm *vm, uint64_t d, const uint8_t *b, bool fstat_call
 static void v2_mkdir(struct vm *vm, uint64_t d, const uint8_t *b)
 {
     char path[FILEMAP_PATH_MAX];
-    int32_t rc = guest_path(vm, blk_u64(b, 0), path);
+    int32_t rc = guest_path(vm, hypercall_get_u64(b, 0), path);
     if (rc == 0)
         rc = files_mkdir(vm->files, path);
     v2_result(vm, d, 16, rc == 0 ? RESULT_SUCCESS : RESULT_ERROR, 20, -rc);
@@ -330,15 +315,15 @@ static enum hc_status v2_call(struct vm *vm, struct backend_vcpu *v, uint64_t ad
     case HC_V2_FILE_WRITE: /* {u64 len, i64 ret, u64 buf, i32 fd} */
     case HC_V2_FILE_READ:
         if (hypercall_block_in(vm, addr == HC_V2_FILE_WRITE ? "FileWrite" : "FileRead", d, b, 32)) {
-            int64_t r = transfer(vm, v, blk_i32(b, 24), blk_u64(b, 16), blk_u64(b, 0), false,
+            int64_t r = transfer(vm, v, hypercall_get_i32(b, 24), hypercall_get_u64(b, 16), hypercall_get_u64(b, 0), false,
                                  addr == HC_V2_FILE_WRITE);
             blk_out(vm, d, 8, &r, 8);
         }
         break;
     case HC_V2_FILE_LSEEK: /* {i64 offset (in/out), u32 whence, i32 fd} */
         if (hypercall_block_in(vm, "FileLseek", d, b, 16)) {
-            int64_t r = do_lseek(vm, blk_i32(b, 12), (int64_t)blk_u64(b, 0),
-                                 (uint32_t)blk_i32(b, 8));
+            int64_t r = do_lseek(vm, hypercall_get_i32(b, 12), (int64_t)hypercall_get_u64(b, 0),
+                                 (uint32_t)hypercall_get_i32(b, 8));
             blk_out(vm, d, 0, &r, 8);
         }
         break;

@@ -10,21 +10,6 @@
 #include "log.h"
 #include "vm.h"
 
-/* Little-endian field access inside a parameter block copied to the host. */
-static uint64_t get_u64(const uint8_t *b, size_t off)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | b[off + (size_t)i];
-    return v;
-}
-
-static void put_u32(uint8_t *b, size_t off, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        b[off + (size_t)i] = (uint8_t)(v >> (8 * i));
-}
-
 bool hypercall_is_v2(uint64_t addr)
 {
     /* The whole v2 window: reserved addresses in it are then refused as unknown hypercalls. */
@@ -57,8 +42,7 @@ static enum hc_status hc_exit(struct vm *vm, uint64_t addr, uint64_t data)
             vm_stop(vm, 0, msg);
             return HC_STOP;
         }
-        code = (int32_t)((uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
-                         (uint32_t)b[3] << 24);
+        code = hypercall_get_i32(b, 0);
     }
     vm_stop(vm, code, NULL);
     return HC_STOP;
@@ -71,8 +55,8 @@ static enum hc_status hc_serial_buffer(struct vm *vm, uint64_t addr, uint64_t da
     if (!hypercall_block_in(vm, "SerialWriteBuffer", data, b, sizeof(b)))
         return HC_CONTINUE;
     bool v2 = addr == HC_V2_SERIAL_BUFFER;
-    uint64_t buf = get_u64(b, v2 ? 8 : 0);
-    uint64_t len = get_u64(b, v2 ? 0 : 8);
+    uint64_t buf = hypercall_get_u64(b, v2 ? 8 : 0);
+    uint64_t len = hypercall_get_u64(b, v2 ? 0 : 8);
     const void *p = guest_mem_ptr(&vm->mem, buf, len);
     if (!p) {
         log_warn("SerialWriteBuffer hypercall: buffer 0x%" PRIx64 "+0x%" PRIx64
@@ -90,7 +74,7 @@ static enum hc_status hc_serial_read(struct vm *vm, uint64_t data)
     uint8_t b[24];
     if (!hypercall_block_in(vm, "SerialReadBuffer", data, b, sizeof(b)))
         return HC_CONTINUE;
-    uint64_t maxlen = get_u64(b, 0), buf = get_u64(b, 16);
+    uint64_t maxlen = hypercall_get_u64(b, 0), buf = hypercall_get_u64(b, 16);
     void *p = guest_mem_ptr(&vm->mem, buf, maxlen);
     ssize_t n = 0;
     if (!p)
@@ -130,12 +114,12 @@ static enum hc_status hc_cmdsize(struct vm *vm, uint64_t data)
     uint8_t b[1032];
     memset(b, 0, sizeof(b));
     size_t argc = cmd_argc(vm), envc = cmd_envc(vm);
-    put_u32(b, 0, (uint32_t)argc);
+    hypercall_put_u32(b, 0, (uint32_t)argc);
     for (size_t i = 0; i < argc; i++)
-        put_u32(b, 4 + 4 * i, (uint32_t)(strlen(cmd_arg(vm, i)) + 1));
-    put_u32(b, 516, (uint32_t)envc);
+        hypercall_put_u32(b, 4 + 4 * i, (uint32_t)(strlen(cmd_arg(vm, i)) + 1));
+    hypercall_put_u32(b, 516, (uint32_t)envc);
     for (size_t i = 0; i < envc; i++)
-        put_u32(b, 520 + 4 * i, (uint32_t)(strlen(vm->cfg->env[i]) + 1));
+        hypercall_put_u32(b, 520 + 4 * i, (uint32_t)(strlen(vm->cfg->env[i]) + 1));
     if (guest_mem_write(&vm->mem, data, b, sizeof(b)) != 0)
         log_warn("Cmdsize hypercall: parameter block at 0x%" PRIx64
                  " is outside guest memory; ignored",
@@ -158,7 +142,7 @@ static enum hc_status hc_cmdval(struct vm *vm, uint64_t data)
     uint8_t b[16];
     if (!hypercall_block_in(vm, "Cmdval", data, b, sizeof(b)))
         return HC_CONTINUE;
-    uint64_t argv = get_u64(b, 0), envp = get_u64(b, 8);
+    uint64_t argv = hypercall_get_u64(b, 0), envp = hypercall_get_u64(b, 8);
     /* 8 * i cannot overflow (i < 128); argv + 8 * i wrapping is caught by guest_mem_read. */
     for (size_t i = 0; i < cmd_argc(vm); i++)
         cmdval_put(vm, "argv", argv, i, cmd_arg(vm, i));

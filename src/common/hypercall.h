@@ -70,4 +70,25 @@ enum hc_status hypercall_handle(struct vm *vm, struct backend_vcpu *v, uint64_t 
  */
 bool hypercall_block_in(struct vm *vm, const char *what, uint64_t gpa, void *buf, size_t size);
 
+/* Little-endian fields of a parameter block copied to the host (no alignment assumed). */
+static inline uint64_t hypercall_get_u64(const uint8_t *b, size_t off)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = (v << 8) | b[off + (size_t)i];
+    return v;
+}
+
+static inline int32_t hypercall_get_i32(const uint8_t *b, size_t off)
+{
+    return (int32_t)((uint32_t)b[off] | (uint32_t)b[off + 1] << 8 | (uint32_t)b[off + 2] << 16 |
+                     (uint32_t)b[off + 3] << 24);
+}
+
+static inline void hypercall_put_u32(uint8_t *b, size_t off, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        b[off + (size_t)i] = (uint8_t)(v >> (8 * i));
+}
+
 #endif
