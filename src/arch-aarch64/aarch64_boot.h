@@ -4,7 +4,7 @@
 
 #include <stdint.h>
 
-#include "layout.h"
+#include "loader/layout.h"
 
 /* Register values a backend writes before a vCPU's first run (KVM ONE_REG, HVF hv_vcpu_set_*). */
 struct aarch64_boot_regs {

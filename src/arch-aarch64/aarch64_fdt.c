@@ -6,7 +6,7 @@
 
 #include "aarch64.h"
 #include "arch.h"
-#include "devtree.h"
+#include "boot/devtree.h"
 
 /* phandle of the interrupt controller, referenced by the timer's interrupt-parent. */
 #define GIC_PHANDLE 1

@@ -5,7 +5,7 @@
 #include <stdint.h>
 
 #include "guest_mem.h"
-#include "layout.h"
+#include "loader/layout.h"
 
 /* Page-table entry bits. */
 #define X86_PTE_P 0x1ull   /* present */

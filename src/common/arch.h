@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "guest_mem.h"
-#include "layout.h"
+#include "loader/layout.h"
 
 /* Constant facts about an architecture that the core uses to place and describe the guest. */
 struct arch_info {

@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "guest_mem.h"
-#include "layout.h"
+#include "loader/layout.h"
 
 struct backend_vm;   /* opaque, backend-private */
 struct backend_vcpu; /* opaque, backend-private */

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 
 #include "chyve_config.h"
-#include "cli.h"
+#include "config/cli.h"
 #include "err.h"
 #include "vm.h"
 

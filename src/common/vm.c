@@ -9,18 +9,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "affinity.h"
+#include "config/affinity.h"
 #include "arch.h"
 #include "backend.h"
-#include "boot_info.h"
-#include "bootargs.h"
+#include "boot/boot_info.h"
+#include "boot/bootargs.h"
 #include "err.h"
-#include "devtree.h"
-#include "files.h"
-#include "image.h"
-#include "hypercall.h"
+#include "boot/devtree.h"
+#include "files/files.h"
+#include "loader/image.h"
+#include "hypercall/hypercall.h"
 #include "log.h"
-#include "stats.h"
+#include "stats/stats.h"
 #include "vm.h"
 
 /* A kernel file larger than this is not a Hermit kernel anyone builds. */

@@ -8,9 +8,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "elf.h"
+#include "loader/elf.h"
 #include "guest_mem.h"
-#include "layout.h"
+#include "loader/layout.h"
 
 struct backend_vm;
 struct backend_vcpu;

@@ -18,7 +18,7 @@
 #include "err.h"
 #include "host.h"
 #include "log.h"
-#include "sandbox.h"
+#include "files/sandbox.h"
 
 /* ---- openat2 ------------------------------------------------------------------------------ */
 

@@ -13,7 +13,7 @@
 #include "aarch64.h"
 #include "aarch64_boot.h"
 #include "err.h"
-#include "hypercall.h"
+#include "hypercall/hypercall.h"
 #include "kvm_priv.h"
 #include "log.h"
 

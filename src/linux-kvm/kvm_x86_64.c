@@ -6,7 +6,7 @@
 #include <sys/ioctl.h>
 
 #include "err.h"
-#include "hypercall.h"
+#include "hypercall/hypercall.h"
 #include "kvm_priv.h"
 #include "log.h"
 #include "vm.h"

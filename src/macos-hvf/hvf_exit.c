@@ -7,7 +7,7 @@
 
 #include "err.h"
 #include "hvf_priv.h"
-#include "layout.h"
+#include "loader/layout.h"
 
 /* TTBR0_EL1 without ASID (bits 63:48) and CnP (bit 0): the table address for a 48-bit space. */
 #define TTBR_BADDR_MASK 0x0000FFFFFFFFFFFEull

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bootargs.h"
-#include "cli.h"
+#include "boot/bootargs.h"
+#include "config/cli.h"
 #include "fuzz.h"
 #include "log.h"
 

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bootargs.h"
-#include "cli.h"
+#include "boot/bootargs.h"
+#include "config/cli.h"
 #include "fuzz.h"
 #include "log.h"
 

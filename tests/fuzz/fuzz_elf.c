@@ -2,7 +2,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "elf.h"
+#include "loader/elf.h"
 #include "fuzz.h"
 #include "guest_mem.h"
 #include "log.h"

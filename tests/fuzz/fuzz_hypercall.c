@@ -16,9 +16,9 @@
 
 #include "fake_backend.h"
 #include "fake_guest.h"
-#include "files.h"
+#include "files/files.h"
 #include "fuzz.h"
-#include "hypercall.h"
+#include "hypercall/hypercall.h"
 #include "log.h"
 
 #define GUEST_SIZE (64u << 10)

@@ -7,7 +7,7 @@
 #include <zlib.h>
 
 #include "fuzz.h"
-#include "image.h"
+#include "loader/image.h"
 #include "log.h"
 
 /* gzip'd copy of in[0, len) into out (capacity cap); its length, or 0. */

@@ -4,7 +4,7 @@
 
 #include "fuzz.h"
 #include "log.h"
-#include "tar.h"
+#include "loader/tar.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

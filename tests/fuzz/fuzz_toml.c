@@ -3,9 +3,9 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "image.h"
+#include "loader/image.h"
 #include "log.h"
-#include "toml.h"
+#include "loader/toml.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -10,7 +10,7 @@
 #include "fake_hvf.h"
 #include "guest_mem.h"
 #include "hvf_priv.h"
-#include "layout.h"
+#include "loader/layout.h"
 #include "vm.h"
 
 #define BASE 0x10000000ull

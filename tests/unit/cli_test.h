@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "config/cli.h"
 #include "err.h"
 
 #define MIB (1ull << 20)

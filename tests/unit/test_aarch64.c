@@ -12,10 +12,10 @@
 #include "aarch64.h"
 #include "aarch64_boot.h"
 #include "arch.h"
-#include "devtree.h"
+#include "boot/devtree.h"
 #include "err.h"
 #include "guest_mem.h"
-#include "layout.h"
+#include "loader/layout.h"
 
 #define MIB (1ull << 20)
 #define GIB (1ull << 30)

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "arch.h"
-#include "boot_info.h"
+#include "boot/boot_info.h"
 
 static struct layout sample_layout(void)
 {

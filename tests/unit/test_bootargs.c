@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bootargs.h"
+#include "boot/bootargs.h"
 #include "err.h"
 
 /* bootargs_build() takes argv-style char *const *; literals are const under -Wwrite-strings. */

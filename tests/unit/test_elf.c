@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "elf.h"
+#include "loader/elf.h"
 #include "elf_builder.h"
 #include "err.h"
 #include "guest_mem.h"

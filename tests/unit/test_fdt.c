@@ -7,8 +7,8 @@
 #include <libfdt.h>
 
 #include "err.h"
-#include "devtree.h"
-#include "layout.h"
+#include "boot/devtree.h"
+#include "loader/layout.h"
 
 static uint8_t blob[LAYOUT_FDT_MAX];
 

@@ -9,9 +9,9 @@
 #include <unistd.h>
 
 #include "err.h"
-#include "fdtable.h"
-#include "file_abi.h"
-#include "filemap.h"
+#include "files/fdtable.h"
+#include "files/file_abi.h"
+#include "files/filemap.h"
 
 /* ---- cleaning ------------------------------------------------------------------------------ */
 

@@ -15,8 +15,8 @@
 #include <unistd.h>
 
 #include "err.h"
-#include "file_abi.h"
-#include "files.h"
+#include "files/file_abi.h"
+#include "files/files.h"
 #include "log.h"
 #include "fixture.h"
 

@@ -13,9 +13,9 @@
 #include "err.h"
 #include "fake_backend.h"
 #include "fake_guest.h"
-#include "files.h"
-#include "hc_file.h"
-#include "hypercall.h"
+#include "files/files.h"
+#include "hypercall/hc_file.h"
+#include "hypercall/hypercall.h"
 
 #define SIZE (2ull << 20)
 #define VA0 0x100000000ull /* two virtual pages onto non-adjacent physical ones */

@@ -9,7 +9,7 @@
 
 #include "fake_backend.h"
 #include "fake_guest.h"
-#include "hypercall.h"
+#include "hypercall/hypercall.h"
 #include "vm.h"
 
 #define MIB (1ull << 20)

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "err.h"
-#include "image.h"
+#include "loader/image.h"
 #include "fixture.h"
 
 /* ---- gunzip -------------------------------------------------------------------------------- */

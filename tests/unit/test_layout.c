@@ -5,7 +5,7 @@
 
 #include "arch.h"
 #include "err.h"
-#include "layout.h"
+#include "loader/layout.h"
 
 #define MIB (1ull << 20)
 #define GIB (1ull << 30)

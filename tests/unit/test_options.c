@@ -9,7 +9,7 @@
 #include <sched.h>
 #include <sys/stat.h>
 
-#include "affinity.h"
+#include "config/affinity.h"
 
 TestSuite(options, .fini = cli_teardown);
 

@@ -6,7 +6,7 @@
 #include "arch.h"
 #include "err.h"
 #include "guest_mem.h"
-#include "layout.h"
+#include "loader/layout.h"
 
 #define MIB (1ull << 20)
 #define GIB (1ull << 30)

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "resolve.h"
+#include "files/resolve.h"
 
 static char tmp[256];
 static int root; /* <tmp>/root, beneath which everything is resolved */

@@ -13,8 +13,8 @@
 #include "chyve_config.h"
 #include "err.h"
 #include "fake_backend.h"
-#include "hypercall.h"
-#include "stats.h"
+#include "hypercall/hypercall.h"
+#include "stats/stats.h"
 #include "yaml_lookup.h"
 
 static struct stats *s;

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "err.h"
-#include "tar.h"
+#include "loader/tar.h"
 #include "fixture.h"
 
 static struct tarb tb;

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "err.h"
-#include "toml.h"
+#include "loader/toml.h"
 
 static struct toml_doc doc;
 

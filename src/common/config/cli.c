@@ -1,0 +1,475 @@
+/*
+ * cli.c: chyve's command line with uhyve's option names, env vars and defaults (ABI §9.1, §9.2),
+ * merged with the configuration file (config.c): command line > environment > file > defaults.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config/affinity.h"
+#include "config/cli.h"
+#include "config/config.h"
+#include "err.h"
+#include "log.h"
+
+/* Grouped like uhyve's help; the headings name the configuration file sections. */
+const char cli_usage[] =
+    "Usage: chyve [OPTIONS] <KERNEL> [ARGS]...\n"
+    "\n"
+    "Runs a Hermit unikernel in a lightweight virtual machine.\n"
+    "\n"
+    "Arguments:\n"
+    "  <KERNEL>   the Hermit kernel (ELF) to run\n"
+    "  [ARGS]...  passed to the guest unchanged: kernel arguments, then \"--\" and\n"
+    "             the application's arguments\n"
+    "\n"
+    "Run options (configuration file section [uhyve]):\n"
+    "  -o, --output <FILE>         write the guest's output to FILE, which must not\n"
+    "                              exist; `none` discards it [default: stdout]\n"
+    "      --stats                 print run statistics on stderr at the end\n"
+    "      --stats-file <FILE>     also write the statistics to FILE as YAML\n"
+    "      --file-mapping <HOST:GUEST>\n"
+    "                              make the host file or directory HOST visible to\n"
+    "                              the guest at GUEST (repeatable)\n"
+    "      --tempdir <DIR>         where the directory for files the guest creates\n"
+    "                              goes [default: ${TMPDIR:-/tmp}/chyve-<uid>]\n"
+    "      --file-isolation <MODE>\n"
+    "                              restrict chyve's own file access with Landlock:\n"
+    "                              normal, none or strict [default: normal]\n"
+    "      --io-mode <MODE>        open files the guest creates with O_DIRECT and/or\n"
+    "                              O_SYNC: host=direct, host=sync, host=direct,sync\n"
+    "      --hermit-image-mode <MODE>\n"
+    "                              how a Hermit image's files reach the guest: only\n"
+    "                              external (served by chyve) [default: external]\n"
+    "\n"
+    "Memory options (configuration file section [memory]):\n"
+    "  -m, --memory-size <SIZE>    guest memory, e.g. 64MiB, 1GiB, 2G; at least\n"
+    "                              16MiB and a multiple of 2MiB\n"
+    "                              [env: HERMIT_MEMORY_SIZE] [default: 64MiB]\n"
+    "      --no-aslr               load the kernel at the lowest address instead of\n"
+    "                              a random one\n"
+    "      --thp                   back guest memory with transparent huge pages\n"
+    "      --ksm                   let the host merge identical guest pages (KSM)\n"
+    "\n"
+    "CPU options (configuration file section [cpu]):\n"
+    "  -c, --cpu-count <N>         number of vCPUs, 1 to 64\n"
+    "                              [env: HERMIT_CPU_COUNT] [default: 1]\n"
+    "  -a, --affinity <CPUS>       pin vCPU i to the i-th host CPU of the list, e.g.\n"
+    "                              0-3,5 or \"0 1 2\": one host CPU per vCPU\n"
+    "      --cpu-pm                let the guest idle the host CPU (no exits for\n"
+    "                              HLT, PAUSE, MWAIT)\n"
+    "      --pit                   give the guest an i8254 timer (PIT)\n"
+    "\n"
+    "Guest options (configuration file section [guest]):\n"
+    "  -e, --env-vars <KEY=VALUE>  a variable of the guest's environment (repeatable;\n"
+    "                              also --env); `host` passes chyve's environment\n"
+    "                              [default: host]\n"
+    "\n"
+    "General options:\n"
+    "      --config <FILE>         read options from FILE (.ini, .yaml or .yml)\n"
+    "                              instead of ./chyve.{ini,yaml,yml} or\n"
+    "                              $XDG_CONFIG_HOME/chyve/chyve.{ini,yaml,yml}\n"
+    "                              [env: HERMIT_CONFIG]\n"
+    "  -v, --verbose               more diagnostics on stderr: -v info, -vv debug,\n"
+    "                              -vvv trace [env: CHYVE_LOG]\n"
+    "  -h, --help                  print this help\n"
+    "  -V, --version               print the version\n"
+    "\n"
+    "The command line wins over the environment, which wins over the configuration\n"
+    "file. Refused with a reason: --gdb-port (no GDB stub), --net (no network\n"
+    "device), --trace-dir (no tracing).\n";
+
+/* Unit table of sizes: single letters and *iB are powers of 1024, kB/MB/GB/TB of 1000. */
+static const struct {
+    const char *name;
+    uint64_t factor;
+} size_units[] = {
+    {"", 1},
+    {"b", 1},
+    {"k", 1ull << 10},
+    {"kib", 1ull << 10},
+    {"kb", 1000ull},
+    {"m", 1ull << 20},
+    {"mib", 1ull << 20},
+    {"mb", 1000000ull},
+    {"g", 1ull << 30},
+    {"gib", 1ull << 30},
+    {"gb", 1000000000ull},
+    {"t", 1ull << 40},
+    {"tib", 1ull << 40},
+    {"tb", 1000000000000ull},
+};
+
+int cli_parse_size(const char *s, uint64_t *out)
+{
+    const char *p = s;
+    uint64_t whole = 0;
+    int digits = 0;
+    while (isdigit((unsigned char)*p)) {
+        if (whole > (UINT64_MAX - 9) / 10)
+            return err_set("invalid memory size '%s': too large", s);
+        whole = whole * 10 + (uint64_t)(*p++ - '0');
+        digits++;
+    }
+    /* An optional fraction, kept as numerator/denominator so 1.5GiB is exact. */
+    uint64_t frac = 0, denom = 1;
+    if (*p == '.') {
+        p++;
+        while (isdigit((unsigned char)*p)) {
+            if (denom < 1000000000ull) {
+                frac = frac * 10 + (uint64_t)(*p - '0');
+                denom *= 10;
+            }
+            p++;
+            digits++;
+        }
+    }
+    if (digits == 0)
+        return err_set("invalid memory size '%s': expected a number such as 64MiB", s);
+    while (*p == ' ')
+        p++;
+    char unit[8];
+    size_t ulen = strlen(p);
+    if (ulen >= sizeof(unit))
+        return err_set("invalid memory size '%s': unknown unit '%s'", s, p);
+    for (size_t i = 0; i <= ulen; i++)
+        unit[i] = (char)tolower((unsigned char)p[i]);
+    for (size_t i = 0; i < sizeof(size_units) / sizeof(size_units[0]); i++) {
+        if (strcmp(unit, size_units[i].name) != 0)
+            continue;
+        uint64_t f = size_units[i].factor;
+        if (whole > UINT64_MAX / f)
+            return err_set("invalid memory size '%s': too large", s);
+        uint64_t v = whole * f;
+        uint64_t part = (f / denom) * frac + ((f % denom) * frac) / denom;
+        if (v + part < v)
+            return err_set("invalid memory size '%s': too large", s);
+        *out = v + part;
+        return 0;
+    }
+    return err_set("invalid memory size '%s': unknown unit '%s' (use B, KiB, MiB, GiB, TiB, K, M, "
+                   "G, KB, MB, GB)",
+                   s, p);
+}
+
+int cli_list_push(struct cli_list *l, const char *s)
+{
+    if (l->n + 1 >= l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 8;
+        char **v = realloc(l->v, cap * sizeof(char *));
+        if (!v)
+            return err_set("out of memory");
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = (char *)s;
+    l->v[l->n] = NULL;
+    return 0;
+}
+
+static void list_free(struct cli_list *l)
+{
+    free(l->v);
+    memset(l, 0, sizeof(*l));
+}
+
+/* The value of variable name in envp, or NULL. */
+static const char *env_get(char **envp, const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; envp && envp[i]; i++)
+        if (!strncmp(envp[i], name, n) && envp[i][n] == '=')
+            return envp[i] + n + 1;
+    return NULL;
+}
+
+/* Applies one command-line option; refuses options this build does not have. */
+static int apply_cli(struct cli *c, enum opt_id o, const char *val, char dash_name)
+{
+    const char *why = opt_unsupported(o);
+    if (why) {
+        if (dash_name)
+            return err_set("option '-%c' is not supported: %s", dash_name, why);
+        return err_set("option '--%s' is not supported: %s", opt_defs[o].long_name, why);
+    }
+    return opt_apply(c, o, val, OPT_SRC_CLI);
+}
+
+/* The option whose long name (or alias) is the first nlen bytes of name, or -1. */
+static int find_long(const char *name, size_t nlen)
+{
+    for (int k = 0; k < OPT_COUNT; k++) {
+        const char *l = opt_defs[k].long_name, *a = opt_defs[k].alias;
+        if ((l && strlen(l) == nlen && !strncmp(name, l, nlen)) ||
+            (a && strlen(a) == nlen && !strncmp(name, a, nlen)))
+            return k;
+    }
+    return -1;
+}
+
+static int find_short(char ch)
+{
+    for (int k = 0; k < OPT_COUNT; k++)
+        if (opt_defs[k].short_name == ch)
+            return k;
+    return -1;
+}
+
+/* One --long[=value] option at argv[*i]; may consume argv[*i + 1]. */
+static int parse_long(struct cli *c, int argc, char **argv, int *i)
+{
+    const char *a = argv[*i], *name = a + 2, *eq = strchr(name, '=');
+    size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
+    int o = find_long(name, nlen);
+    if (o < 0)
+        return err_set("unknown option '%.*s' (see chyve --help)", (int)nlen + 2, a);
+    const struct opt_def *d = &opt_defs[o];
+    if (opt_unsupported((enum opt_id)o)) /* before its value: --gdb-port takes an optional one */
+        return apply_cli(c, (enum opt_id)o, NULL, 0);
+    bool takes = d->kind != OPT_FLAG;
+    if (eq && !takes)
+        return err_set("option '--%s' takes no value", d->long_name);
+    const char *val = eq ? eq + 1 : NULL;
+    if (takes && !val) {
+        if (++*i >= argc)
+            return err_set("option '--%s' needs a value", d->long_name);
+        val = argv[*i];
+    }
+    return apply_cli(c, (enum opt_id)o, val, 0);
+}
+
+/* A cluster of short options at argv[*i]: -vv, -m64MiB, -m 64MiB. May consume argv[*i + 1]. */
+static int parse_short(struct cli *c, int argc, char **argv, int *i)
+{
+    for (const char *p = argv[*i] + 1; *p; p++) {
+        int o = find_short(*p);
+        if (o < 0)
+            return err_set("unknown option '-%c' (see chyve --help)", *p);
+        if (opt_unsupported((enum opt_id)o))
+            return apply_cli(c, (enum opt_id)o, NULL, *p);
+        if (opt_defs[o].kind == OPT_FLAG) {
+            if (apply_cli(c, (enum opt_id)o, NULL, *p) != 0)
+                return -1;
+            continue;
+        }
+        const char *val;
+        if (p[1])
+            val = p + 1;
+        else if (++*i < argc)
+            val = argv[*i];
+        else
+            return err_set("option '-%c' needs a value", *p);
+        return apply_cli(c, (enum opt_id)o, val, *p);
+    }
+    return 0;
+}
+
+/* Parses the options before KERNEL; returns the index of KERNEL in argv, or -1. */
+static int parse_options(struct cli *c, int argc, char **argv)
+{
+    int i = 1;
+    for (; i < argc && c->action == CLI_RUN; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--") == 0)
+            return i + 1;
+        if (a[0] != '-' || a[1] == '\0')
+            return i;
+        int rc = a[1] == '-' ? parse_long(c, argc, argv, &i) : parse_short(c, argc, argv, &i);
+        if (rc != 0)
+            return -1;
+    }
+    return i;
+}
+
+/* HERMIT_* variables fill what the command line left unset (they are not even parsed then). */
+static int apply_env(struct cli *c, char **envp)
+{
+    static const struct {
+        const char *name;
+        enum opt_id opt;
+    } vars[] = {
+        {"HERMIT_MEMORY_SIZE", OPT_MEMORY},
+        {"HERMIT_CPU_COUNT", OPT_CPUS},
+        {"HERMIT_CONFIG", OPT_CONFIG},
+        {"HERMIT_GDB_PORT", OPT_GDB_PORT},
+    };
+    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+        const char *v = env_get(envp, vars[i].name);
+        if (!v || !*v || c->src[vars[i].opt] > OPT_SRC_ENV)
+            continue;
+        const char *why = opt_unsupported(vars[i].opt);
+        if (why)
+            return err_set("%s: not supported: %s", vars[i].name, why);
+        if (opt_apply(c, vars[i].opt, v, OPT_SRC_ENV) != 0)
+            return opt_err_prefix("%s: ", vars[i].name);
+    }
+    return 0;
+}
+
+/*
+ * Checks the affinity list against the vCPU count and the host; fills cfg.affinity. Errors start
+ * with "affinity: " or, for a list from the file, "FILE:LINE: key 'affinity': ".
+ */
+static int finish_affinity(struct cli *c)
+{
+    if (c->naffinity == 0)
+        return 0;
+    if (c->naffinity != c->cfg.ncpus)
+        err_set("%zu host CPU%s for %u vCPU%s: give exactly one per vCPU", c->naffinity,
+                c->naffinity == 1 ? "" : "s", c->cfg.ncpus, c->cfg.ncpus == 1 ? "" : "s");
+    else if (affinity_check_host(c->affinity, c->naffinity) == 0)
+        c->cfg.affinity = c->affinity;
+    if (!c->cfg.affinity)
+        return c->src[OPT_AFFINITY] == OPT_SRC_FILE
+                   ? opt_err_prefix("%s:%u: key 'affinity': ", c->config_path, c->affinity_line)
+                   : opt_err_prefix("affinity: ");
+    c->cfg.naffinity = c->naffinity;
+    return 0;
+}
+
+/* True if list l has an entry with the same KEY as "KEY=VALUE" entry e. */
+static bool has_key(const struct cli_list *l, const char *e)
+{
+    size_t klen = strcspn(e, "=");
+    for (size_t i = 0; i < l->n; i++)
+        if (!strncmp(l->v[i], e, klen) && l->v[i][klen] == '=')
+            return true;
+    return false;
+}
+
+/*
+ * The guest environment: `host` anywhere, or no entries at all, gives chyve's environment;
+ * otherwise the command line's entries, then the file's entries for keys the command line
+ * does not set.
+ */
+static int finish_env(struct cli *c, char **envp)
+{
+    size_t nhost = 0;
+    while (envp && envp[nhost])
+        nhost++;
+    const struct cli_list *cl = &c->env_vars[0], *fl = &c->env_vars[1];
+    c->env = calloc(cl->n + fl->n + nhost + 1, sizeof(char *));
+    if (!c->env)
+        return err_set("out of memory");
+    size_t n = 0;
+    bool host = c->env_host[0] || c->env_host[1];
+    if (host && cl->n + fl->n > 0)
+        log_warn("-e host passes the whole host environment; other -e values are ignored");
+    if (host || cl->n + fl->n == 0) {
+        for (; n < nhost; n++)
+            c->env[n] = envp[n];
+    } else {
+        for (size_t i = 0; i < cl->n; i++)
+            c->env[n++] = cl->v[i];
+        for (size_t i = 0; i < fl->n; i++)
+            if (!has_key(cl, fl->v[i]))
+                c->env[n++] = fl->v[i];
+    }
+    c->cfg.env = c->env;
+    c->cfg.nenv = n;
+    return 0;
+}
+
+/* File mappings: the command line's, then the file's. */
+static int finish_maps(struct cli *c)
+{
+    size_t n0 = c->file_maps[0].n, n1 = c->file_maps[1].n;
+    if (n0 + n1 == 0)
+        return 0;
+    c->maps = calloc(n0 + n1 + 1, sizeof(char *));
+    if (!c->maps)
+        return err_set("out of memory");
+    for (size_t i = 0; i < n0; i++)
+        c->maps[i] = c->file_maps[0].v[i];
+    for (size_t i = 0; i < n1; i++)
+        c->maps[n0 + i] = c->file_maps[1].v[i];
+    c->cfg.file_maps = c->maps;
+    c->cfg.nfile_maps = n0 + n1;
+    return 0;
+}
+
+int cli_parse(struct cli *c, int argc, char **argv, char **envp)
+{
+    memset(c, 0, sizeof(*c));
+    c->cfg.mem_size = 64ull << 20;
+    c->cfg.ncpus = 1;
+    c->cfg.aslr = true;
+    c->cfg.out_fd = STDOUT_FILENO;
+    c->action = CLI_RUN;
+
+    const char *level = env_get(envp, "CHYVE_LOG");
+    if (level && *level && log_set_level_name(level) != 0)
+        return opt_err_prefix("CHYVE_LOG: ");
+    int k = parse_options(c, argc, argv);
+    if (k < 0)
+        return -1;
+    if (c->action != CLI_RUN)
+        return 0;
+    if (c->verbosity > 0) {
+        int lvl = LOG_WARN + c->verbosity;
+        log_threshold = lvl > LOG_TRACE ? LOG_TRACE : (enum log_level)lvl;
+    }
+    if (apply_env(c, envp) != 0 || config_load(c, env_get(envp, "XDG_CONFIG_HOME")) != 0)
+        return -1;
+    if (k >= argc)
+        return err_set("no kernel given (usage: chyve [OPTIONS] <KERNEL> [ARGS]...)");
+    c->cfg.kernel_path = argv[k];
+    c->cfg.args = argv + k + 1;
+    c->cfg.nargs = (size_t)(argc - k - 1);
+    if (c->cfg.nargs == 0 && c->kernel_args_file.n > 0) {
+        c->cfg.args = c->kernel_args_file.v;
+        c->cfg.nargs = c->kernel_args_file.n;
+    }
+    return finish_affinity(c) != 0 || finish_env(c, envp) != 0 || finish_maps(c) != 0 ? -1 : 0;
+}
+
+int cli_open_output(struct cli *c)
+{
+    /* The statistics file first: a failure then leaves no empty -o file behind. */
+    const char *sf = c->cfg.stats_file;
+    if (sf) {
+        int fd = open(sf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+        if (fd < 0)
+            return err_set("cannot create statistics file '%s': %s", sf, strerror(errno));
+        close(fd);
+    }
+    if (!c->output)
+        return 0;
+    if (!strcmp(c->output, "none") || !strcmp(c->output, "None")) {
+        c->cfg.out_fd = -1;
+        return 0;
+    }
+    int fd = open(c->output, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd < 0 && errno == EEXIST)
+        return err_set("output file '%s' already exists (chyve does not overwrite it)",
+                       c->output);
+    if (fd < 0)
+        return err_set("cannot create output file '%s': %s", c->output, strerror(errno));
+    c->cfg.out_fd = fd;
+    c->out_open = true;
+    return 0;
+}
+
+void cli_free(struct cli *c)
+{
+    if (c->out_open)
+        close(c->cfg.out_fd);
+    c->out_open = false;
+    for (size_t i = 0; i < c->owned.n; i++)
+        free(c->owned.v[i]);
+    list_free(&c->owned);
+    for (int k = 0; k < 2; k++) {
+        list_free(&c->env_vars[k]);
+        list_free(&c->file_maps[k]);
+    }
+    list_free(&c->kernel_args_file);
+    free(c->env);
+    free(c->maps);
+    c->env = NULL;
+    c->maps = NULL;
+}

@@ -1,0 +1,191 @@
+/* files.c: a run's file state: creation, Hermit images, mount points, isolation, teardown. */
+#define _GNU_SOURCE /* O_PATH, O_DIRECT */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "files/files_priv.h"
+#include "log.h"
+#include "files/sandbox.h"
+
+#ifdef O_PATH
+#define RULE_OPEN_FLAGS (O_PATH | O_NOFOLLOW | O_CLOEXEC)
+#else
+#define RULE_OPEN_FLAGS (O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC)
+#endif
+
+/* Lets the table's fds and chyve's own fit under RLIMIT_NOFILE, where the hard limit allows. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    rlim_t want = FDTAB_MAX_OPEN + 256;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+        return;
+    rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ? rl.rlim_max : want;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        log_debug("cannot raise the open-file limit: %s", strerror(errno));
+}
+
+int files_create(const struct vm_config *cfg, struct files **out)
+{
+    *out = NULL;
+    struct files *f = calloc(1, sizeof(*f));
+    if (!f)
+        return err_set("out of memory");
+    pthread_mutex_init(&f->lock, NULL);
+    filemap_init(&f->map);
+    f->tmp.parent = f->tmp.fd = -1;
+    if (fdtab_create(&f->fds) != 0)
+        goto fail;
+    for (size_t i = 0; i < cfg->nfile_maps; i++)
+        if (filemap_map_host(&f->map, cfg->file_maps[i]) != 0)
+            goto fail;
+    if (tempdir_create(&f->tmp, cfg->tempdir) != 0)
+        goto fail;
+#ifdef O_DIRECT
+    if (cfg->io_direct)
+        f->create_flags |= O_DIRECT;
+#else
+    if (cfg->io_direct)
+        log_warn("--io-mode host=direct: this host has no O_DIRECT; ignored");
+#endif
+    if (cfg->io_sync)
+        f->create_flags |= O_SYNC;
+    raise_fd_limit();
+    *out = f;
+    return 0;
+fail:
+    files_destroy(f);
+    return -1;
+}
+
+int files_add_image(struct files *f, const uint8_t *gz, size_t len, const char *name,
+                    const struct vm_config *cfg, const struct vm_config **run,
+                    const uint8_t **kernel, size_t *kernel_len)
+{
+    if (f->img)
+        return err_set("only one Hermit image per run");
+    struct image *img = calloc(1, sizeof(*img));
+    if (!img)
+        return err_set("out of memory");
+    if (image_open(gz, len, name, img) != 0) {
+        free(img);
+        return -1;
+    }
+    f->img = img;
+    for (size_t i = 0; i < img->nentries; i++) {
+        const struct tar_entry *e = &img->entries[i];
+        if (!e->dir && filemap_add_virtual(&f->map, e->name, e->data, e->size) != 0) {
+            char why[300];
+            snprintf(why, sizeof(why), "%s", err_msg());
+            return err_set("Hermit image '%s': %s", name, why);
+        }
+    }
+    if (image_apply(img, cfg, run) != 0) {
+        char why[300];
+        snprintf(why, sizeof(why), "%s", err_msg());
+        return err_set("Hermit image '%s': %s", name, why);
+    }
+    *kernel = img->kernel;
+    *kernel_len = img->kernel_len;
+    log_info("Hermit image '%s': kernel '%s' (%zu bytes), %zu entries", name, img->cfg.kernel,
+             img->kernel_len, img->nentries);
+    return 0;
+}
+
+const char *const *files_mounts(struct files *f)
+{
+    return f ? filemap_mounts(&f->map) : NULL;
+}
+
+/* Rules for the sandbox, with the fds opened only for it. */
+struct rules {
+    struct sandbox_rule r[FILEMAP_MAX_NODES / 16];
+    int own[FILEMAP_MAX_NODES / 16]; /* fd to close afterwards, or -1 */
+    size_t n;
+    bool full;
+    unsigned mapped; /* user mappings seen */
+};
+
+static void add_rule(struct rules *rs, int fd, enum sandbox_access a, const char *what, bool own)
+{
+    if (rs->n == sizeof(rs->r) / sizeof(rs->r[0])) {
+        rs->full = true;
+        if (own)
+            close(fd);
+        return;
+    }
+    rs->r[rs->n] = (struct sandbox_rule){fd, a, what};
+    rs->own[rs->n++] = own ? fd : -1;
+}
+
+/*
+ * A mapped host path: a directory allows everything beneath it; an existing file itself, and its
+ * removal from its directory (the guest may unlink it); a missing file its directory (where the
+ * guest may create it).
+ */
+static void rule_for_node(struct fm_node *n, void *ctx)
+{
+    struct rules *rs = ctx;
+    if (n->kind != FM_HOST || n->temp)
+        return;
+    rs->mapped++;
+    struct stat st;
+    if (n->dirfd >= 0) {
+        add_rule(rs, n->dirfd, SANDBOX_TREE, n->host, false);
+    } else if (fstatat(n->parentfd, n->base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        int fd = openat(n->parentfd, n->base, RULE_OPEN_FLAGS);
+        if (fd >= 0)
+            add_rule(rs, fd, S_ISDIR(st.st_mode) ? SANDBOX_TREE : SANDBOX_FILE, n->host, true);
+        if (!S_ISDIR(st.st_mode))
+            add_rule(rs, n->parentfd, SANDBOX_REMOVE_FILE, n->host, false);
+    } else {
+        add_rule(rs, n->parentfd, SANDBOX_TREE, n->host, false);
+    }
+}
+
+int files_isolate(struct files *f, const struct vm_config *cfg)
+{
+    if (cfg->isolation == VM_ISOLATION_NONE)
+        return 0;
+    struct rules *rs = calloc(1, sizeof(*rs));
+    if (!rs)
+        return err_set("out of memory");
+    filemap_for_each(&f->map, rule_for_node, rs);
+    add_rule(rs, f->tmp.fd, SANDBOX_TREE, "the temporary directory", false);
+    add_rule(rs, f->tmp.parent, SANDBOX_REMOVE_DIR, "the temporary directory's parent", false);
+    if (cfg->stats_file) {
+        int fd = open(cfg->stats_file, RULE_OPEN_FLAGS);
+        if (fd >= 0)
+            add_rule(rs, fd, SANDBOX_FILE, cfg->stats_file, true);
+    }
+    int rc = rs->full ? err_set("file isolation: too many mapped paths (at most %zu)",
+                                sizeof(rs->r) / sizeof(rs->r[0]) - 3)
+                      : sandbox_apply(cfg->isolation, rs->r, rs->n, rs->mapped > 0);
+    for (size_t i = 0; i < rs->n; i++)
+        if (rs->own[i] >= 0)
+            close(rs->own[i]);
+    free(rs);
+    return rc;
+}
+
+void files_destroy(struct files *f)
+{
+    if (!f)
+        return;
+    fdtab_destroy(f->fds);
+    filemap_fini(&f->map);
+    tempdir_remove(&f->tmp);
+    if (f->img) {
+        image_free(f->img);
+        free(f->img);
+    }
+    pthread_mutex_destroy(&f->lock);
+    free(f);
+}

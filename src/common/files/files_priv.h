@@ -1,0 +1,35 @@
+/* files_priv.h: the state behind files.h, shared by files.c (lifecycle) and fileops.c. */
+#ifndef CHYVE_FILES_PRIV_H
+#define CHYVE_FILES_PRIV_H
+
+#include <errno.h>
+#include <pthread.h>
+
+#include "files/fdtable.h"
+#include "files/filemap.h"
+#include "files/files.h"
+#include "loader/image.h"
+#include "files/tempdir.h"
+
+struct files {
+    pthread_mutex_t lock;   /* every operation holds it: vCPUs share map, table and cursors */
+    struct filemap map;
+    struct fdtab *fds;
+    struct tempdir tmp;
+    struct image *img;      /* the Hermit image whose files the map shows, or NULL */
+    int create_flags;       /* O_DIRECT / O_SYNC for files created in the temporary directory */
+};
+
+/* A negative host errno as a negative Hermit errno; leaving a mapping (EXDEV) is EACCES. */
+static inline int32_t files_herr(int neg)
+{
+    return neg == -EXDEV ? -H_EACCES : -file_abi_errno(-neg);
+}
+
+/* Looks up guest fd `fd` and takes f's lock; NULL (lock not held) if f is NULL or fd not open. */
+struct fd_entry *files_fd_locked(struct files *f, int32_t fd);
+
+/* Fills e as a virtual-directory fd of n: its children's records, sorted by name (filedir.c). */
+int32_t files_virt_dir(const struct fm_node *n, struct fd_entry *e);
+
+#endif

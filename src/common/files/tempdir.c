@@ -1,0 +1,142 @@
+/* tempdir.c: one run's private temporary directory: creation, fresh names, recursive removal. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "log.h"
+#include "files/tempdir.h"
+
+#define RM_MAX_DEPTH 1024 /* deeper trees are left behind with a warning */
+
+/* Opens (creating if missing) the default parent $TMPDIR-or-/tmp/chyve-<uid>, checked. */
+static int open_default_parent(char *path, size_t cap)
+{
+    const char *base = getenv("TMPDIR");
+    if (!base || base[0] != '/')
+        base = "/tmp";
+    if ((size_t)snprintf(path, cap, "%s/chyve-%u", base, (unsigned)geteuid()) >= cap)
+        return err_set("temporary directory path under '%s' is too long", base);
+    if (mkdir(path, 0700) != 0 && errno != EEXIST)
+        return err_set("cannot create the temporary directory '%s': %s", path, strerror(errno));
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return err_set("cannot open the temporary directory '%s': %s", path, strerror(errno));
+    struct stat st;
+    /* In a shared /tmp someone else may have made it first: it must be ours and private. */
+    if (fstat(fd, &st) != 0 || st.st_uid != geteuid() || (st.st_mode & 07777) != 0700) {
+        close(fd);
+        return err_set("temporary directory '%s' must be owned by uid %u and have mode 0700", path,
+                       (unsigned)geteuid());
+    }
+    return fd;
+}
+
+int tempdir_create(struct tempdir *t, const char *parent)
+{
+    memset(t, 0, sizeof(*t));
+    t->parent = t->fd = -1;
+    char ppath[4096];
+    if (parent) {
+        snprintf(ppath, sizeof(ppath), "%s", parent);
+        t->parent = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (t->parent < 0)
+            return err_set("--tempdir '%s': %s", parent, strerror(errno));
+    } else {
+        t->parent = open_default_parent(ppath, sizeof(ppath));
+        if (t->parent < 0)
+            return -1;
+    }
+    for (int tries = 0; tries < 16; tries++) {
+        uint8_t r[6];
+        if (getentropy(r, sizeof(r)) != 0)
+            return err_set("no randomness for the temporary directory name: %s", strerror(errno));
+        snprintf(t->name, sizeof(t->name), "run-%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3],
+                 r[4], r[5]);
+        if (mkdirat(t->parent, t->name, 0700) == 0)
+            break;
+        int e = errno;
+        t->name[0] = '\0';
+        if (e != EEXIST)
+            return err_set("cannot create a directory in '%s': %s", ppath, strerror(e));
+    }
+    if (!t->name[0])
+        return err_set("cannot find a free temporary directory name in '%s'", ppath);
+    t->fd = openat(t->parent, t->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    size_t n = strlen(ppath) + strlen(t->name) + 2;
+    t->path = malloc(n);
+    if (t->fd < 0 || !t->path) {
+        int e = errno;
+        tempdir_remove(t);
+        return err_set("cannot open the temporary directory in '%s': %s", ppath, strerror(e));
+    }
+    snprintf(t->path, n, "%s/%s", ppath, t->name);
+    return 0;
+}
+
+void tempdir_name(struct tempdir *t, char prefix, char out[32])
+{
+    snprintf(out, 32, "%c%" PRIu64, prefix, ++t->counter);
+}
+
+/* Removes everything inside directory fd (never following symlinks). Returns 0 or -1. */
+static int remove_contents(int fd, unsigned depth)
+{
+    if (depth > RM_MAX_DEPTH)
+        return -1;
+    int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = dfd < 0 ? NULL : fdopendir(dfd);
+    if (!d) {
+        if (dfd >= 0)
+            close(dfd);
+        return -1;
+    }
+    int rc = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        struct stat st;
+        if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            rc = -1;
+            continue;
+        }
+        if (S_ISDIR(st.st_mode)) {
+            int sub = openat(fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (sub < 0 || remove_contents(sub, depth + 1) != 0)
+                rc = -1;
+            if (sub >= 0)
+                close(sub);
+            if (unlinkat(fd, de->d_name, AT_REMOVEDIR) != 0)
+                rc = -1;
+        } else if (unlinkat(fd, de->d_name, 0) != 0) {
+            rc = -1;
+        }
+    }
+    closedir(d);
+    return rc;
+}
+
+void tempdir_remove(struct tempdir *t)
+{
+    if (t->fd >= 0) {
+        if (remove_contents(t->fd, 0) != 0 || unlinkat(t->parent, t->name, AT_REMOVEDIR) != 0)
+            log_warn("could not remove all of the temporary directory '%s'",
+                     t->path ? t->path : t->name);
+        close(t->fd);
+    } else if (t->parent >= 0 && t->name[0]) {
+        unlinkat(t->parent, t->name, AT_REMOVEDIR); /* created but never opened */
+    }
+    if (t->parent >= 0)
+        close(t->parent);
+    free(t->path);
+    t->parent = t->fd = -1;
+    t->path = NULL;
+    t->name[0] = '\0';
+}

@@ -1,0 +1,193 @@
+/* stats.c: counting what a run does, per vCPU and without locks, and printing it as a table. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "err.h"
+#include "hypercall/hypercall.h"
+#include "log.h"
+#include "stats/stats.h"
+
+static const struct {
+    uint16_t addr;
+    const char *name;
+} hc_kinds[STATS_HC_KINDS - 1] = {
+    {HC_V1_FILE_WRITE, "v1.FileWrite"},
+    {HC_V1_FILE_OPEN, "v1.FileOpen"},
+    {HC_V1_FILE_CLOSE, "v1.FileClose"},
+    {HC_V1_FILE_READ, "v1.FileRead"},
+    {HC_V1_EXIT, "v1.Exit"},
+    {HC_V1_FILE_LSEEK, "v1.FileLseek"},
+    {HC_V1_CMDSIZE, "v1.Cmdsize"},
+    {HC_V1_CMDVAL, "v1.Cmdval"},
+    {HC_V1_SERIAL_BYTE, "v1.SerialWriteByte"},
+    {HC_V1_FILE_UNLINK, "v1.FileUnlink"},
+    {HC_V1_SERIAL_BUFFER, "v1.SerialWriteBuffer"},
+    {HC_V2_EXIT, "v2.Exit"},
+    {HC_V2_SERIAL_BYTE, "v2.SerialWriteByte"},
+    {HC_V2_SERIAL_BUFFER, "v2.SerialWriteBuffer"},
+    {HC_V2_SERIAL_READ_BUFFER, "v2.SerialReadBuffer"},
+    {HC_V2_FILE_WRITE, "v2.FileWrite"},
+    {HC_V2_FILE_OPEN, "v2.FileOpen"},
+    {HC_V2_FILE_CLOSE, "v2.FileClose"},
+    {HC_V2_FILE_READ, "v2.FileRead"},
+    {HC_V2_FILE_LSEEK, "v2.FileLseek"},
+    {HC_V2_FILE_UNLINK, "v2.FileUnlink"},
+    {HC_V2_GETDENTS, "v2.Getdents"},
+    {HC_V2_FILE_STAT, "v2.FileStat"},
+    {HC_V2_FILE_FSTAT, "v2.FileFstat"},
+    {HC_V2_MKDIR, "v2.Mkdir"},
+};
+#define HC_OTHER (STATS_HC_KINDS - 1)
+
+uint64_t stats_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+struct stats *stats_new(unsigned ncpus)
+{
+    struct stats *s = calloc(1, sizeof(*s));
+    if (!s) {
+        err_set("out of memory for statistics");
+        return NULL;
+    }
+    s->ncpus = ncpus > VM_MAX_CPUS ? VM_MAX_CPUS : ncpus;
+    s->t_start = stats_now_ns();
+    return s;
+}
+
+void stats_free(struct stats *s)
+{
+    free(s);
+}
+
+unsigned stats_hc_kind(uint64_t addr)
+{
+    for (unsigned k = 0; k < HC_OTHER; k++)
+        if (hc_kinds[k].addr == addr)
+            return k;
+    return HC_OTHER;
+}
+
+const char *stats_hc_name(unsigned kind)
+{
+    return kind < HC_OTHER ? hc_kinds[kind].name : "other";
+}
+
+void stats_hypercall(struct stats *s, unsigned cpu, uint64_t addr)
+{
+    if (cpu < s->ncpus)
+        s->cpu[cpu].hypercalls[stats_hc_kind(addr)]++;
+}
+
+void stats_vcpu_done(struct stats *s, unsigned cpu, struct backend_vcpu *v, uint64_t start_ns)
+{
+    if (cpu >= s->ncpus)
+        return;
+    struct stats_vcpu *c = &s->cpu[cpu];
+    c->run_ns = stats_now_ns() - start_ns;
+    backend_vcpu_stats(v, c->exits);
+    c->ran = true;
+}
+
+/* Exit reasons the backend counts, as printed. */
+static const char *const exit_names[VCPU_STAT_COUNT] = {
+    [VCPU_STAT_IO_IN] = "port reads (PCI)", [VCPU_STAT_IO_OUT] = "port writes",
+    [VCPU_STAT_MMIO_READ] = "MMIO reads",   [VCPU_STAT_MMIO_WRITE] = "MMIO writes",
+    [VCPU_STAT_HLT] = "HLT",                [VCPU_STAT_EMULATED] = "emulated instructions",
+    [VCPU_STAT_OTHER] = "other exits",
+};
+
+/* Which counter a table row shows. */
+enum row_kind { ROW_EXITS, ROW_HYPERCALLS, ROW_HC, ROW_EXIT };
+
+static uint64_t hc_sum(const struct stats_vcpu *c)
+{
+    uint64_t n = 0;
+    for (unsigned k = 0; k < STATS_HC_KINDS; k++)
+        n += c->hypercalls[k];
+    return n;
+}
+
+static uint64_t cell(const struct stats_vcpu *c, enum row_kind kind, unsigned i)
+{
+    uint64_t n = 0;
+    switch (kind) {
+    case ROW_EXITS:
+        for (unsigned e = 0; e < VCPU_STAT_COUNT; e++)
+            n += c->exits[e];
+        return n + hc_sum(c);
+    case ROW_HYPERCALLS:
+        return hc_sum(c);
+    case ROW_HC:
+        return c->hypercalls[i];
+    case ROW_EXIT:
+        return c->exits[i];
+    }
+    return 0;
+}
+
+/* One row: label, total, one column per vCPU; rows of kind ROW_HC/ROW_EXIT only if non-zero. */
+static void row(const struct stats *s, FILE *f, const char *label, enum row_kind kind, unsigned i)
+{
+    uint64_t total = 0;
+    for (unsigned c = 0; c < s->ncpus; c++)
+        total += cell(&s->cpu[c], kind, i);
+    if (total == 0 && (kind == ROW_HC || kind == ROW_EXIT))
+        return;
+    fprintf(f, "  %-30s %12llu", label, (unsigned long long)total);
+    for (unsigned c = 0; c < s->ncpus; c++)
+        fprintf(f, " %10llu", (unsigned long long)cell(&s->cpu[c], kind, i));
+    fputc('\n', f);
+}
+
+void stats_print(const struct stats *s, const struct stats_outcome *o, FILE *f)
+{
+    fprintf(f, "chyve: run statistics\n");
+    fprintf(f, "  boot to exit: %.3f ms (setup %.3f ms), ", (double)(s->t_end - s->t_start) / 1e6,
+            (double)(s->t_run - s->t_start) / 1e6);
+    if (o->failed)
+        fprintf(f, "VM failed: %s\n", o->error);
+    else
+        fprintf(f, "guest exit code %d\n", o->exit_code);
+    fprintf(f, "  %-30s %12s", "", "total");
+    for (unsigned c = 0; c < s->ncpus; c++) {
+        char name[16];
+        snprintf(name, sizeof(name), "cpu%u", c);
+        fprintf(f, " %10s", name);
+    }
+    fputc('\n', f);
+    uint64_t total_ns = 0;
+    for (unsigned c = 0; c < s->ncpus; c++)
+        total_ns += s->cpu[c].run_ns;
+    fprintf(f, "  %-30s %12.3f", "run time (ms)", (double)total_ns / 1e6);
+    for (unsigned c = 0; c < s->ncpus; c++)
+        fprintf(f, " %10.3f", (double)s->cpu[c].run_ns / 1e6);
+    fputc('\n', f);
+    row(s, f, "exits", ROW_EXITS, 0);
+    row(s, f, "  hypercalls", ROW_HYPERCALLS, 0);
+    for (unsigned k = 0; k < STATS_HC_KINDS; k++) {
+        char label[40];
+        snprintf(label, sizeof(label), "    %s", stats_hc_name(k));
+        row(s, f, label, ROW_HC, k);
+    }
+    for (unsigned e = 0; e < VCPU_STAT_COUNT; e++) {
+        char label[40];
+        snprintf(label, sizeof(label), "  %s", exit_names[e]);
+        row(s, f, label, ROW_EXIT, e);
+    }
+}
+
+void stats_report(const struct stats *s, const struct vm_config *cfg,
+                  const struct stats_outcome *o)
+{
+    if (cfg->stats) {
+        stats_print(s, o, stderr);
+        fflush(stderr);
+    }
+    if (cfg->stats_file && stats_write_yaml(s, o, cfg->stats_file) != 0)
+        log_error("%s", err_msg());
+}
