@@ -6,6 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The guest page size chyve builds and walks page tables with (4 KiB on x86_64 and aarch64). */
+#define GUEST_PAGE_SIZE 0x1000ull
+
 /* One contiguous region of guest-physical RAM [base, base + size) backed by host memory. */
 struct guest_mem {
     uint8_t *host; /* host mapping of the first byte; private to guest_mem.c */
