@@ -19,54 +19,13 @@
 #include "files/files.h"
 #include "loader/image.h"
 #include "hypercall/hypercall.h"
+#include "hypercall/uhyve_abi.h"
 #include "log.h"
 #include "stats/stats.h"
 #include "vm.h"
 
 /* A kernel file larger than this is not a Hermit kernel anyone builds. */
 #define KERNEL_FILE_MAX (1ull << 30)
-
-void vm_console_write(struct vm *vm, const void *buf, size_t len)
-{
-    int fd = vm->cfg->out_fd;
-    if (fd < 0 || len == 0)
-        return;
-    const uint8_t *p = buf;
-    pthread_mutex_lock(&vm->out_lock);
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            /* A closed pipe or a full disk must not stop the guest; say so once. */
-            static atomic_bool warned;
-            if (!atomic_exchange(&warned, true))
-                log_warn("cannot write guest output: %s", n < 0 ? strerror(errno) : "short write");
-            break;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    pthread_mutex_unlock(&vm->out_lock);
-}
-
-void vm_stop(struct vm *vm, int code, const char *msg)
-{
-    pthread_mutex_lock(&vm->stop_lock);
-    if (!atomic_load(&vm->stopping)) {
-        vm->exit_code = code;
-        vm->failed = msg != NULL;
-        if (msg)
-            snprintf(vm->fail_msg, sizeof(vm->fail_msg), "%s", msg);
-        atomic_store(&vm->stopping, true);
-        for (unsigned i = 0; i < VM_MAX_CPUS; i++) {
-            struct backend_vcpu *v = atomic_load(&vm->vcpus[i]);
-            if (v)
-                backend_vcpu_kick(v);
-        }
-    }
-    pthread_mutex_unlock(&vm->stop_lock);
-}
 
 /* Reads the whole kernel file into a malloc'd buffer. */
 static int read_kernel(const char *path, uint8_t **buf, size_t *len)
@@ -138,7 +97,7 @@ static int write_boot_data(struct vm *vm)
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     struct boot_info_params bp = {
-        .serial_port = vm->kernel.uhyve_if >= 2 ? HC_V2_SERIAL_PORT : HC_V1_SERIAL_PORT,
+        .serial_port = vm->kernel.uhyve_if >= 2 ? UHYVE_V2_SERIAL_PORT : UHYVE_V1_SERIAL_PORT,
         .has_pci = backend_has_pci,
         .num_cpus = cfg->ncpus,
         .cpu_freq_khz = tsc_khz,

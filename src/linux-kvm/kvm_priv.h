@@ -78,13 +78,6 @@ uint64_t kvm_aarch64_trap_window(void);
 /* Longest x86 instruction. */
 #define X86_INSN_MAX 15
 
-/*
- * Copies len bytes between buf and guest-virtual va, translating through the page tables at cr3
- * one page at a time. All pages are translated before anything is copied. 0, or -1 with err_msg().
- */
-int kvm_x86_virt_copy(const struct guest_mem *m, uint64_t cr3, uint64_t va, void *buf,
-                      size_t len, bool to_guest);
-
 /* Offset and size of XSAVE state component i (i >= 2) in the standard format, from the CPUID
  * table the guest sees (leaf 0xD, sub-leaf i). 0, or -1 if the component is unknown. */
 int kvm_x86_xsave_layout(const struct backend_vm *vm, unsigned i, uint32_t *offset,

@@ -6,6 +6,7 @@
 #include <sys/ioctl.h>
 
 #include "err.h"
+#include "guest_virt.h"
 #include "hypercall/hypercall.h"
 #include "kvm_priv.h"
 #include "log.h"
@@ -340,12 +341,12 @@ static size_t fetch_insn(struct backend_vcpu *v, const struct kvm_regs *regs,
                          const struct kvm_sregs *sregs, uint8_t *buf)
 {
     const struct guest_mem *m = v->vm->mem;
-    if (kvm_x86_virt_copy(m, sregs->cr3, regs->rip, buf, X86_INSN_MAX, false) == 0) {
+    if (guest_virt_copy(m, sregs->cr3, regs->rip, buf, X86_INSN_MAX, false) == 0) {
         return X86_INSN_MAX;
     }
-    size_t first = 0x1000 - (regs->rip & 0xFFF); /* the next page may be unmapped */
+    size_t first = GUEST_PAGE_SIZE - (regs->rip & (GUEST_PAGE_SIZE - 1)); /* the next page may be unmapped */
     if (first < X86_INSN_MAX &&
-        kvm_x86_virt_copy(m, sregs->cr3, regs->rip, buf, first, false) == 0) {
+        guest_virt_copy(m, sregs->cr3, regs->rip, buf, first, false) == 0) {
         return first;
     }
     return 0;

@@ -7,12 +7,10 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
-#include "arch.h"
+#include "guest_virt.h"
 #include "err.h"
 #include "kvm_priv.h"
 #include "log.h"
-
-#define PAGE 0x1000ull
 
 #define CR0_TS (1ull << 3)
 #define CR4_OSXSAVE (1ull << 18)
@@ -46,45 +44,6 @@ struct xinsn {
     bool rex_w;   /* XSAVE64 / XRSTOR64 */
     uint64_t ea;  /* memory operand (linear = effective in 64-bit mode without FS/GS) */
 };
-
-/* Translates every page of [va, va + len) before copying, so a bad page changes nothing. */
-int kvm_x86_virt_copy(const struct guest_mem *m, uint64_t cr3, uint64_t va, void *buf,
-                      size_t len, bool to_guest)
-{
-    if (len > UINT64_MAX - va) {
-        return err_set("guest-virtual range 0x%llx + %zu wraps around", (unsigned long long)va,
-                       len);
-    }
-    for (int pass = 0; pass < 2; pass++) {
-        uint64_t cur = va;
-        size_t done = 0;
-        while (done < len) {
-            size_t chunk = (size_t)(PAGE - (cur & (PAGE - 1)));
-            if (chunk > len - done) {
-                chunk = len - done;
-            }
-            uint64_t pa;
-            if (arch_virt_to_phys(m, cr3, cur, &pa) != 0) {
-                return err_set("guest-virtual address 0x%llx is not mapped",
-                               (unsigned long long)cur);
-            }
-            uint8_t *b = (uint8_t *)buf + done;
-            int r;
-            if (pass == 0) {
-                r = guest_mem_ptr(m, pa, chunk) != NULL ? 0 : -1;
-            } else {
-                r = to_guest ? guest_mem_write(m, pa, b, chunk) : guest_mem_read(m, pa, b, chunk);
-            }
-            if (r != 0) {
-                return err_set("guest-virtual address 0x%llx maps to 0x%llx, outside guest RAM",
-                               (unsigned long long)cur, (unsigned long long)pa);
-            }
-            cur += chunk;
-            done += chunk;
-        }
-    }
-    return 0;
-}
 
 /* General register `n` (ModRM/SIB numbering, REX-extended). */
 static uint64_t gpr(const struct kvm_regs *r, unsigned n)
@@ -284,7 +243,7 @@ static int emulate_xsave(struct backend_vcpu *v, const struct kvm_sregs *s, uint
     if (area == NULL) {
         return err_set("out of memory for the XSAVE area");
     }
-    int r = kvm_x86_virt_copy(v->vm->mem, s->cr3, ea, area, ext, false);
+    int r = guest_virt_copy(v->vm->mem, s->cr3, ea, area, ext, false);
     if (r == 0) {
         if (rfbm & XF_X87) {
             memcpy(area, k, XS_X87_END);
@@ -304,7 +263,7 @@ static int emulate_xsave(struct backend_vcpu *v, const struct kvm_sregs *s, uint
         }
         uint64_t bv = get64(area + XS_HEADER);
         put64(area + XS_HEADER, (bv & ~rfbm) | (get64(k + XS_HEADER) & rfbm));
-        r = kvm_x86_virt_copy(v->vm->mem, s->cr3, ea, area, ext, true);
+        r = guest_virt_copy(v->vm->mem, s->cr3, ea, area, ext, true);
     }
     free(area);
     return r;
@@ -315,7 +274,7 @@ static int emulate_xrstor(struct backend_vcpu *v, const struct kvm_sregs *s, uin
                           uint64_t rfbm, uint64_t xcr0, uint8_t *k, size_t ksize)
 {
     uint8_t hdr[XS_MIN];
-    if (kvm_x86_virt_copy(v->vm->mem, s->cr3, ea, hdr, sizeof(hdr), false) != 0) {
+    if (guest_virt_copy(v->vm->mem, s->cr3, ea, hdr, sizeof(hdr), false) != 0) {
         return -1;
     }
     uint64_t bv = get64(hdr + XS_HEADER), comp = get64(hdr + XS_HEADER + 8);
@@ -340,7 +299,7 @@ static int emulate_xrstor(struct backend_vcpu *v, const struct kvm_sregs *s, uin
     if (area == NULL) {
         return err_set("out of memory for the XSAVE area");
     }
-    if (kvm_x86_virt_copy(v->vm->mem, s->cr3, ea, area, ext, false) != 0) {
+    if (guest_virt_copy(v->vm->mem, s->cr3, ea, area, ext, false) != 0) {
         free(area);
         return -1;
     }

@@ -4,7 +4,7 @@
  */
 #include "rt.h"
 
-static struct hc1_cmdsize sizes;
+static struct uhyve_cmdsize sizes;
 
 /* Allocates one buffer per announced size and returns the array of their addresses. */
 static uint64_t *alloc_slots(int n, const int32_t *sz, const char *what)
@@ -43,13 +43,13 @@ static void print_slot(bool env, int i, const uint64_t *slots, const int32_t *sz
 
 int guest_main(void)
 {
-    hc1_raw(HC1_CMDSIZE, hc1_addr(&sizes));
+    hc1_raw(UHYVE_V1_CMDSIZE, hc1_addr(&sizes));
     int argc = sizes.argc, envc = sizes.envc;
     if (argc < 0 || argc > 128 || envc < 0 || envc > 128) {
         rt_printf("FAIL: Cmdsize gave argc %d envc %d\n", argc, envc);
         return 1;
     }
-    volatile struct hc1_cmdval val;
+    volatile struct uhyve_cmdval val;
     uint64_t *argv = alloc_slots(argc, sizes.argsz, "argv");
     uint64_t *envp = alloc_slots(envc, sizes.envsz, "env");
     if (!argv || !envp) {
@@ -58,7 +58,7 @@ int guest_main(void)
     }
     val.argv = (uintptr_t)argv;
     val.envp = (uintptr_t)envp;
-    hc1_raw(HC1_CMDVAL, hc1_addr(&val));
+    hc1_raw(UHYVE_V1_CMDVAL, hc1_addr(&val));
     rt_printf("argc=%d\n", argc);
     for (int i = 0; i < argc; i++)
         print_slot(false, i, argv, sizes.argsz);

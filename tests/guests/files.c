@@ -158,7 +158,7 @@ static void list_dir(const char *path, uint64_t bufsize)
 
 static void show_stat(const char *path, bool lstat)
 {
-    struct hf_attr a;
+    struct uhyve_file_attr a;
     memset(&a, 0, sizeof(a));
     int32_t r = hf_stat(path, lstat, &a);
     if (r != 0)
@@ -182,7 +182,7 @@ static int dirs(const char *dir, const char *virt)
     show_stat(a, false);
     show_stat(sub, false);
     int32_t fd = hf_open(b, O_RDONLY, 0);
-    struct hf_attr at;
+    struct uhyve_file_attr at;
     show("fstat", hf_fstat(fd, &at));
     SAY("fstat: mode 0x%x size %ld\n", (unsigned)at.mode, (long)at.size);
     hf_close(fd);
@@ -311,7 +311,7 @@ static int escape(void)
         }
     }
     show_stat("/data/abs_link", false);
-    struct hf_attr a;
+    struct uhyve_file_attr a;
     show("lstat /data/abs_link", hf_stat("/data/abs_link", true, &a));
     SAY("lstat type: 0x%x\n", (unsigned)(a.mode & 0170000));
     show_stat("/data/dir_link/canary.txt", false);

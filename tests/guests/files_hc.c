@@ -1,64 +1,6 @@
 /* files_hc.c: guest-side file hypercalls (v1 ports, v2 addresses) and the FDT mount list. */
 #include "files_hc.h"
 
-#define HC1_FILE_READ 0x500
-#define HC1_FILE_LSEEK 0x580
-#define HC1_FILE_UNLINK 0x840
-#define HC2_FILE_READ 0x1130
-#define HC2_FILE_LSEEK 0x1140
-#define HC2_FILE_UNLINK 0x1150
-#define HC2_GETDENTS 0x1160
-#define HC2_FILE_STAT 0x1170
-#define HC2_FILE_FSTAT 0x1180
-#define HC2_MKDIR 0x1190
-
-struct __attribute__((packed)) hc1_read {
-    int32_t fd;
-    uint64_t buf, len;
-    int64_t ret;
-};
-struct __attribute__((packed)) hc1_lseek {
-    int32_t fd;
-    int64_t offset;
-    int32_t whence;
-};
-struct __attribute__((packed)) hc1_unlink {
-    uint64_t name;
-    int32_t ret;
-};
-struct hc2_lseek {
-    int64_t offset;
-    uint32_t whence;
-    int32_t fd;
-};
-struct hc2_getdents {
-    int32_t fd, pad;
-    uint64_t buf, len;
-    uint32_t tag, pad2;
-    uint64_t payload; /* bytes written, or the errno in the low 32 bits */
-};
-struct hc2_mkdir {
-    uint64_t path, len;
-    uint32_t tag;
-    int32_t err;
-};
-struct hc2_stat {
-    uint64_t name;
-    uint32_t kind, pad;
-    uint64_t attr;
-    uint32_t tag;
-    int32_t err;
-};
-struct hc2_fstat {
-    int32_t fd, pad;
-    uint64_t attr;
-    uint32_t tag;
-    int32_t err;
-};
-_Static_assert(sizeof(struct hc1_read) == 28, "ReadParams");
-_Static_assert(sizeof(struct hc2_getdents) == 40, "GetdentParams");
-_Static_assert(sizeof(struct hc2_stat) == 32, "StatParams");
-
 int32_t hf_open(const char *path, int32_t flags, int32_t mode)
 {
     return rt_v2 ? hc2_file_open(path, flags, mode) : hc1_file_open(path, flags, mode);
@@ -72,12 +14,12 @@ int32_t hf_close(int32_t fd)
 int64_t hf_read(int32_t fd, void *buf, uint64_t len)
 {
     if (rt_v2) {
-        volatile struct hc2_write b = {len, 0x5A5A5A5A, (uintptr_t)buf, fd, 0};
-        hc2_raw(HC2_FILE_READ, (uintptr_t)&b);
+        volatile struct uhyve_rw_v2 b = {len, 0x5A5A5A5A, (uintptr_t)buf, fd, 0};
+        hc2_raw(UHYVE_V2_FILE_READ, (uintptr_t)&b);
         return b.ret;
     }
-    volatile struct hc1_read b = {fd, (uintptr_t)buf, len, 0x5A5A5A5A};
-    hc1_raw(HC1_FILE_READ, hc1_addr(&b));
+    volatile struct uhyve_read_v1 b = {fd, (uintptr_t)buf, len, 0x5A5A5A5A};
+    hc1_raw(UHYVE_V1_FILE_READ, hc1_addr(&b));
     return b.ret;
 }
 
@@ -92,61 +34,61 @@ int64_t hf_write(int32_t fd, const void *buf, uint64_t len)
 int64_t hf_lseek(int32_t fd, int64_t off, uint32_t whence)
 {
     if (rt_v2) {
-        volatile struct hc2_lseek b = {off, whence, fd};
-        hc2_raw(HC2_FILE_LSEEK, (uintptr_t)&b);
+        volatile struct uhyve_lseek_v2 b = {off, whence, fd};
+        hc2_raw(UHYVE_V2_FILE_LSEEK, (uintptr_t)&b);
         return b.offset;
     }
-    volatile struct hc1_lseek b = {fd, off, (int32_t)whence};
-    hc1_raw(HC1_FILE_LSEEK, hc1_addr(&b));
+    volatile struct uhyve_lseek_v1 b = {fd, off, (int32_t)whence};
+    hc1_raw(UHYVE_V1_FILE_LSEEK, hc1_addr(&b));
     return b.offset;
 }
 
 int32_t hf_unlink(const char *path)
 {
-    volatile struct hc1_unlink b = {(uintptr_t)path, 0x5A5A5A5A};
+    volatile struct uhyve_unlink b = {(uintptr_t)path, 0x5A5A5A5A};
     if (rt_v2)
-        hc2_raw(HC2_FILE_UNLINK, (uintptr_t)&b);
+        hc2_raw(UHYVE_V2_FILE_UNLINK, (uintptr_t)&b);
     else
-        hc1_raw(HC1_FILE_UNLINK, hc1_addr(&b));
+        hc1_raw(UHYVE_V1_FILE_UNLINK, hc1_addr(&b));
     return b.ret;
 }
 
 /* A v2 {tag, errno} result: 0 on Success (1), -errno on Error (2), -999 if untouched. */
 static int32_t result(uint32_t tag, int32_t err)
 {
-    return tag == 1 ? 0 : tag == 2 ? -err : -999;
+    return tag == UHYVE_RESULT_SUCCESS ? 0 : tag == UHYVE_RESULT_ERROR ? -err : -999;
 }
 
 int32_t hf_mkdir(const char *path)
 {
-    volatile struct hc2_mkdir b = {(uintptr_t)path, strlen(path), 0, 0};
-    hc2_raw(HC2_MKDIR, (uintptr_t)&b);
-    return result(b.tag, b.err);
+    volatile struct uhyve_mkdir b = {(uintptr_t)path, strlen(path), {0, 0}};
+    hc2_raw(UHYVE_V2_MKDIR, (uintptr_t)&b);
+    return result(b.result.tag, b.result.err);
 }
 
-int32_t hf_stat(const char *path, bool lstat, struct hf_attr *a)
+int32_t hf_stat(const char *path, bool lstat, struct uhyve_file_attr *a)
 {
-    volatile struct hc2_stat b = {(uintptr_t)path, lstat ? 1 : 0, 0, (uintptr_t)a, 0, 0};
-    hc2_raw(HC2_FILE_STAT, (uintptr_t)&b);
-    return result(b.tag, b.err);
+    volatile struct uhyve_stat b = {(uintptr_t)path, lstat ? 1 : 0, 0, (uintptr_t)a, {0, 0}};
+    hc2_raw(UHYVE_V2_FILE_STAT, (uintptr_t)&b);
+    return result(b.result.tag, b.result.err);
 }
 
-int32_t hf_fstat(int32_t fd, struct hf_attr *a)
+int32_t hf_fstat(int32_t fd, struct uhyve_file_attr *a)
 {
-    volatile struct hc2_fstat b = {fd, 0, (uintptr_t)a, 0, 0};
-    hc2_raw(HC2_FILE_FSTAT, (uintptr_t)&b);
-    return result(b.tag, b.err);
+    volatile struct uhyve_fstat b = {fd, 0, (uintptr_t)a, {0, 0}};
+    hc2_raw(UHYVE_V2_FILE_FSTAT, (uintptr_t)&b);
+    return result(b.result.tag, b.result.err);
 }
 
 int64_t hf_getdents(int32_t fd, void *buf, uint64_t len)
 {
-    volatile struct hc2_getdents b = {fd, 0, (uintptr_t)buf, len, 0, 0, 0};
-    hc2_raw(HC2_GETDENTS, (uintptr_t)&b);
-    if (b.tag == 1)
-        return (int64_t)b.payload;
-    if (b.tag == 2)
+    volatile struct uhyve_getdents b = {fd, 0, (uintptr_t)buf, len, 0, 0, {0}};
+    hc2_raw(UHYVE_V2_GETDENTS, (uintptr_t)&b);
+    if (b.tag == UHYVE_GETDENTS_SUCCESS)
+        return (int64_t)b.result.bytes;
+    if (b.tag == UHYVE_GETDENTS_END)
         return 0;
-    return b.tag == 3 ? -(int64_t)(int32_t)(uint32_t)b.payload : -999;
+    return b.tag == UHYVE_GETDENTS_ERROR ? -(int64_t)b.result.err : -999;
 }
 
 /* ---- /uhyve,mounts ------------------------------------------------------------------------- */

@@ -17,18 +17,7 @@
 #define O_APPEND 0x400
 #define O_DIRECTORY 0x10000
 
-/* FileAttr (120 bytes, ABI §6.3) */
-struct hf_attr {
-    uint64_t dev, ino, nlink;
-    uint32_t mode, uid, gid, pad;
-    uint64_t rdev;
-    int64_t size, blksize, blocks;
-    struct {
-        int64_t sec;
-        int32_t nsec, pad;
-    } atim, mtim, ctim;
-};
-_Static_assert(sizeof(struct hf_attr) == 120, "FileAttr");
+/* FileAttr is struct uhyve_file_attr (hypercall/uhyve_abi.h). */
 
 int32_t hf_open(const char *path, int32_t flags, int32_t mode);
 int32_t hf_close(int32_t fd);
@@ -42,8 +31,8 @@ int32_t hf_unlink(const char *path);
 
 /* v2 only: 0 or -errno (getdents: bytes, 0 at the end, or -errno). */
 int32_t hf_mkdir(const char *path);
-int32_t hf_stat(const char *path, bool lstat, struct hf_attr *a);
-int32_t hf_fstat(int32_t fd, struct hf_attr *a);
+int32_t hf_stat(const char *path, bool lstat, struct uhyve_file_attr *a);
+int32_t hf_fstat(int32_t fd, struct uhyve_file_attr *a);
 int64_t hf_getdents(int32_t fd, void *buf, uint64_t len);
 
 /* The i-th string of the FDT's /uhyve,mounts "mounts" list, or NULL. */

@@ -24,12 +24,12 @@ static const char leak[] = "LEAK: this buffer must never reach the console\n";
 
 #ifdef HOSTILE_V2
 #define IFACE "v2"
-static const uint16_t addr_of[K_COUNT] = {HC2_SERIAL_BUFFER, HC2_FILE_WRITE, HC2_FILE_OPEN,
-                                          HC2_FILE_CLOSE, 0, 0, 0};
+static const uint16_t addr_of[K_COUNT] = {UHYVE_V2_SERIAL_BUFFER, UHYVE_V2_FILE_WRITE, UHYVE_V2_FILE_OPEN,
+                                          UHYVE_V2_FILE_CLOSE, 0, 0, 0};
 #else
 #define IFACE "v1"
-static const uint16_t addr_of[K_COUNT] = {HC1_SERIAL_BUFFER, HC1_FILE_WRITE, HC1_FILE_OPEN,
-                                          HC1_FILE_CLOSE, HC1_CMDSIZE, HC1_CMDVAL, HC1_EXIT};
+static const uint16_t addr_of[K_COUNT] = {UHYVE_V1_SERIAL_BUFFER, UHYVE_V1_FILE_WRITE, UHYVE_V1_FILE_OPEN,
+                                          UHYVE_V1_FILE_CLOSE, UHYVE_V1_CMDSIZE, UHYVE_V1_CMDVAL, UHYVE_V1_EXIT};
 #endif
 
 /* Issues hypercall k with data (a block address); v1 can only carry 32 bits. */
@@ -206,7 +206,7 @@ static void serial_buffer_hostile(void)
 static long file_write(int32_t fd, uint64_t buf, uint64_t len)
 {
 #ifdef HOSTILE_V2
-    static volatile struct hc2_write b;
+    static volatile struct uhyve_rw_v2 b;
     b.len = len;
     b.ret = 0x5A5A5A5A;
     b.buf = buf;
@@ -214,7 +214,7 @@ static long file_write(int32_t fd, uint64_t buf, uint64_t len)
     call(K_WRITE, phys(&b));
     return (long)b.ret;
 #else
-    static volatile struct hc1_write b;
+    static volatile struct uhyve_write_v1 b;
     b.fd = fd;
     b.buf = buf;
     b.len = len;
@@ -268,7 +268,7 @@ static void file_write_hostile(void)
 }
 
 /* FileOpen / FileClose use the packed v1 blocks on both interfaces. */
-static long file_open_at(uint64_t block_phys, volatile struct hc1_open *b, uint64_t name)
+static long file_open_at(uint64_t block_phys, volatile struct uhyve_open *b, uint64_t name)
 {
     b->name = name;
     b->flags = 0;
@@ -280,7 +280,7 @@ static long file_open_at(uint64_t block_phys, volatile struct hc1_open *b, uint6
 
 static long file_open(uint64_t name)
 {
-    static volatile struct hc1_open b;
+    static volatile struct uhyve_open b;
     return file_open_at(phys(&b), &b, name);
 }
 
@@ -310,13 +310,13 @@ static void file_open_hostile(void)
     expect("FileOpen 8 KiB name", (uintptr_t)longname, file_open((uintptr_t)longname), -H_EFAULT,
            -36 /* ENAMETOOLONG */);
     /* a block that ends exactly at the end of RAM is valid: ret lands in its last 4 bytes */
-    volatile struct hc1_open *b = (volatile struct hc1_open *)(last + RT_PAGE - 40);
+    volatile struct uhyve_open *b = (volatile struct uhyve_open *)(last + RT_PAGE - 40);
     long r = file_open_at(last_phys(RT_PAGE - 40), b, (uintptr_t)path);
     /* the block is only 20 bytes, so it ends at end - 20: check, then one flush at the end */
     memcpy(last_expect + RT_PAGE - 40, (const void *)b, sizeof(*b));
     expect("FileOpen block near the end of RAM", last_phys(RT_PAGE - 40), r, -H_ENOENT,
            -H_ENOENT);
-    b = (volatile struct hc1_open *)(last + RT_PAGE - 20);
+    b = (volatile struct uhyve_open *)(last + RT_PAGE - 20);
     r = file_open_at(last_phys(RT_PAGE - 20), b, (uintptr_t)path);
     memcpy(last_expect + RT_PAGE - 20, (const void *)b, sizeof(*b));
     expect("FileOpen block ending at the end of RAM", last_phys(RT_PAGE - 20), r, -H_ENOENT,
@@ -324,7 +324,7 @@ static void file_open_hostile(void)
     check_last("FileOpen");
 }
 
-static long file_close_at(uint64_t block_phys, volatile struct hc1_close *b, int32_t fd)
+static long file_close_at(uint64_t block_phys, volatile struct uhyve_close *b, int32_t fd)
 {
     b->fd = fd;
     b->ret = 0x5A5A5A5A;
@@ -334,12 +334,12 @@ static long file_close_at(uint64_t block_phys, volatile struct hc1_close *b, int
 
 static void file_close_hostile(void)
 {
-    static volatile struct hc1_close b;
+    static volatile struct uhyve_close b;
     static const int32_t bad[] = {-1, 1000, INT32_MIN_, 3};
     for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         expect("FileClose fd", (uint64_t)(uint32_t)bad[i], file_close_at(phys(&b), &b, bad[i]),
                -H_EBADF, -H_EBADF);
-    volatile struct hc1_close *e = (volatile struct hc1_close *)(last + RT_PAGE - 8);
+    volatile struct uhyve_close *e = (volatile struct uhyve_close *)(last + RT_PAGE - 8);
     long r = file_close_at(last_phys(RT_PAGE - 8), e, -1);
     memcpy(last_expect + RT_PAGE - 8, (const void *)e, sizeof(*e));
     expect("FileClose block ending at the end of RAM", last_phys(RT_PAGE - 8), r, -H_EBADF,
@@ -350,7 +350,7 @@ static void file_close_hostile(void)
 }
 
 #ifndef HOSTILE_V2
-static struct hc1_cmdsize sizes;
+static struct uhyve_cmdsize sizes;
 
 /* Cmdsize at the very end of RAM, and Cmdval arrays and slots pointing out of RAM. */
 static bool exit_mode; /* argv[1] == "exit": also send Exit with bad blocks */
@@ -369,7 +369,7 @@ static void cmdline_hostile(void)
     memcpy(last_expect + RT_PAGE - sizeof(sizes), &sizes, sizeof(sizes));
     check_last("Cmdsize ending at the end of RAM");
 
-    static volatile struct hc1_cmdval val;
+    static volatile struct uhyve_cmdval val;
     uint64_t *argv = rt_alloc(8 * 128, 8), *envp = rt_alloc(8 * 128, 8);
     /* arrays outside RAM */
     static const uint64_t bad_arrays[] = {0xFFFFFFFFFFFFFFF8ull, 0xFFFFFFFFull};

@@ -14,7 +14,7 @@
 #include "fake_backend.h"
 #include "fake_guest.h"
 #include "files/files.h"
-#include "hypercall/hc_file.h"
+#include "guest_virt.h"
 #include "hypercall/hypercall.h"
 
 #define SIZE (2ull << 20)
@@ -78,13 +78,13 @@ Test(hcf, v1_read_and_write_through_guest_page_tables)
     static const char msg[] = "0123456789abcdef|second page holds this!";
     fg_wbytes(&g, PA0 + 0xff0, msg, 16);
     fg_wbytes(&g, PA1, msg + 16, 24);
-    int32_t fd = open_path(HC_V1_FILE_OPEN, "/data/v1.txt", 0x42);
+    int32_t fd = open_path(UHYVE_V1_FILE_OPEN, "/data/v1.txt", 0x42);
     cr_assert_geq(fd, 3);
     /* WriteParams {i32 fd, u64 buf, u64 len} */
     fg_w32(&g, 0x3000, (uint32_t)fd);
     fg_w64(&g, 0x3004, VA0 + 0xff0);
     fg_w64(&g, 0x300c, 40);
-    hc(HC_V1_FILE_WRITE, 0x3000);
+    hc(UHYVE_V1_FILE_WRITE, 0x3000);
     char p[300], buf[64] = {0};
     snprintf(p, sizeof(p), "%s/v1.txt", tmp);
     FILE *f = fopen(p, "r");
@@ -95,7 +95,7 @@ Test(hcf, v1_read_and_write_through_guest_page_tables)
     fg_w32(&g, 0x3000, (uint32_t)fd);
     fg_w64(&g, 0x3004, 10);
     fg_w32(&g, 0x300c, 0);
-    hc(HC_V1_FILE_LSEEK, 0x3000);
+    hc(UHYVE_V1_FILE_LSEEK, 0x3000);
     cr_assert_eq(fg_r64(&g, 0x3004), 10);
     /* ReadParams {i32 fd, u64 buf, u64 len, i64 ret}: 30 bytes into VA0 + 0xffa, across pages */
     fg_fill(&g, PA0 + 0xff0, 0, 16);
@@ -103,7 +103,7 @@ Test(hcf, v1_read_and_write_through_guest_page_tables)
     fg_w32(&g, 0x3000, (uint32_t)fd);
     fg_w64(&g, 0x3004, VA0 + 0xffa);
     fg_w64(&g, 0x300c, 100);
-    hc(HC_V1_FILE_READ, 0x3000);
+    hc(UHYVE_V1_FILE_READ, 0x3000);
     cr_assert_eq(fg_r64(&g, 0x3014), 30);
     char got[30];
     cr_assert_eq(guest_mem_read(&g.vm.mem, PA0 + 0xffa, got, 6), 0);
@@ -112,7 +112,7 @@ Test(hcf, v1_read_and_write_through_guest_page_tables)
     cr_assert_eq(fg_r8(&g, PA1 + 24), 0);
 }
 
-/* Counts the chunks hc_for_each_virt_chunk hands out. */
+/* Counts the chunks guest_virt_for_each hands out. */
 static int count_chunk(void *ctx, uint8_t *p, uint64_t n)
 {
     (void)p;
@@ -130,8 +130,7 @@ Test(hcf, physically_adjacent_pages_are_one_chunk)
         fg_pt_map4k(&pt, VA0 + i * 0x1000, (i < 8 ? 0x80000 : 0x100000) + (i % 8) * 0x1000);
     fake_pt_root = pt.root;
     int c[2] = {0, 0};
-    cr_assert_eq(hc_for_each_virt_chunk(&g.vm, fake_vcpu, VA0 + 0x800, 15 * 0x1000, count_chunk,
-                                        c),
+    cr_assert_eq(guest_virt_for_each(&g.vm.mem, pt.root, VA0 + 0x800, 15 * 0x1000, count_chunk, c),
                  0);
     cr_assert_eq(c[0], 2);
     cr_assert_eq(c[1], 15 * 0x1000);
@@ -143,9 +142,9 @@ Test(hcf, v2_getdents_stat_fstat_mkdir_success)
     fg_wbytes(&g, 0x2100, "/data/d", 8);
     fg_w64(&g, 0x2000, 0x2100);
     fg_w64(&g, 0x2010, 0);
-    hc(HC_V2_MKDIR, 0x2000);
+    hc(UHYVE_V2_MKDIR, 0x2000);
     cr_assert_eq(fg_r32(&g, 0x2010), 1);
-    hc(HC_V2_MKDIR, 0x2000);
+    hc(UHYVE_V2_MKDIR, 0x2000);
     cr_assert_eq(fg_r32(&g, 0x2010), 2);
     cr_assert_eq(fg_r32(&g, 0x2014), 17);
 
@@ -155,23 +154,23 @@ Test(hcf, v2_getdents_stat_fstat_mkdir_success)
     fg_w32(&g, 0x2008, 0);
     fg_w64(&g, 0x2010, 0x4000);
     fg_w64(&g, 0x2018, 0);
-    hc(HC_V2_FILE_STAT, 0x2000);
+    hc(UHYVE_V2_FILE_STAT, 0x2000);
     cr_assert_eq(fg_r32(&g, 0x2018), 1);
     cr_assert_eq(fg_r32(&g, 0x4000 + 24) & 0170000, 0040000);
     cr_assert_eq(fg_r32(&g, 0x4000 + 36), 0);
     /* attr outside RAM: EFAULT, nothing written */
     fg_w64(&g, 0x2010, SIZE - 100);
-    hc(HC_V2_FILE_STAT, 0x2000);
+    hc(UHYVE_V2_FILE_STAT, 0x2000);
     cr_assert_eq(fg_r32(&g, 0x2018), 2);
     cr_assert_eq(fg_r32(&g, 0x201c), 14);
 
     /* FstatParams {i32 fd, u64 attr, {tag, errno}} of an open directory */
-    int32_t fd = open_path(HC_V2_FILE_OPEN, "/data/d", 0x10000);
+    int32_t fd = open_path(UHYVE_V2_FILE_OPEN, "/data/d", 0x10000);
     cr_assert_geq(fd, 3);
     fg_w32(&g, 0x2000, (uint32_t)fd);
     fg_w64(&g, 0x2008, 0x4000);
     fg_w64(&g, 0x2010, 0);
-    hc(HC_V2_FILE_FSTAT, 0x2000);
+    hc(UHYVE_V2_FILE_FSTAT, 0x2000);
     cr_assert_eq(fg_r32(&g, 0x2010), 1);
 
     /* GetdentParams {i32 fd, u64 buf, u64 len, {u32 tag, pad, u64 bytes | i32 errno}} */
@@ -179,13 +178,13 @@ Test(hcf, v2_getdents_stat_fstat_mkdir_success)
     fg_w64(&g, 0x2008, 0x5000);
     fg_w64(&g, 0x2010, 4096);
     fg_fill(&g, 0x2018, 0, 16);
-    hc(HC_V2_GETDENTS, 0x2000);
+    hc(UHYVE_V2_GETDENTS, 0x2000);
     cr_assert_eq(fg_r32(&g, 0x2018), 1);
     cr_assert_eq(fg_r64(&g, 0x2020), 48, "'.' and '..' are 24 bytes each");
-    hc(HC_V2_GETDENTS, 0x2000);
+    hc(UHYVE_V2_GETDENTS, 0x2000);
     cr_assert_eq(fg_r32(&g, 0x2018), 2, "end of directory");
     fg_w64(&g, 0x2008, SIZE - 8);
-    hc(HC_V2_GETDENTS, 0x2000);
+    hc(UHYVE_V2_GETDENTS, 0x2000);
     cr_assert_eq(fg_r32(&g, 0x2018), 3);
     cr_assert_eq(fg_r32(&g, 0x2020), 14);
 }
@@ -195,10 +194,10 @@ Test(hcf, paths_too_long_or_outside_ram)
     fg_fill(&g, 0x10000, 'a', 8192);
     fg_w64(&g, 0x2000, 0x10000);
     fg_w32(&g, 0x2008, 0);
-    hc(HC_V2_FILE_OPEN, 0x2000);
+    hc(UHYVE_V2_FILE_OPEN, 0x2000);
     cr_assert_eq((int32_t)fg_r32(&g, 0x2010), -36);
     fg_fill(&g, SIZE - 100, 'a', 100);
     fg_w64(&g, 0x2000, SIZE - 100);
-    hc(HC_V2_FILE_OPEN, 0x2000);
+    hc(UHYVE_V2_FILE_OPEN, 0x2000);
     cr_assert_eq((int32_t)fg_r32(&g, 0x2010), -14);
 }

@@ -106,7 +106,7 @@ Test(hc, v2_unassigned_address_is_unknown)
 Test(hc, v1_exit_code)
 {
     fg_w32(&g, 0x1000, 42);
-    cr_assert_eq(hc(HC_V1_EXIT, 0x1000), HC_STOP);
+    cr_assert_eq(hc(UHYVE_V1_EXIT, 0x1000), HC_STOP);
     cr_assert(atomic_load(&g.vm.stopping));
     cr_assert_not(g.vm.failed);
     cr_assert_eq(g.vm.exit_code, 42);
@@ -116,7 +116,7 @@ Test(hc, v1_exit_code)
 Test(hc, v1_exit_negative_code)
 {
     fg_w32(&g, 0x1000, (uint32_t)-3);
-    cr_assert_eq(hc(HC_V1_EXIT, 0x1000), HC_STOP);
+    cr_assert_eq(hc(UHYVE_V1_EXIT, 0x1000), HC_STOP);
     cr_assert_not(g.vm.failed);
     cr_assert_eq(g.vm.exit_code, -3);
 }
@@ -124,28 +124,28 @@ Test(hc, v1_exit_negative_code)
 Test(hc, v1_exit_block_at_last_4_bytes)
 {
     fg_w32(&g, SIZE - 4, 0x80000000u);
-    cr_assert_eq(hc(HC_V1_EXIT, SIZE - 4), HC_STOP);
+    cr_assert_eq(hc(UHYVE_V1_EXIT, SIZE - 4), HC_STOP);
     cr_assert_not(g.vm.failed);
     cr_assert_eq(g.vm.exit_code, INT32_MIN);
 }
 
 Test(hc, v1_exit_block_out_of_range_fails_the_vm)
 {
-    cr_assert_eq(hc(HC_V1_EXIT, SIZE - 2), HC_STOP);
+    cr_assert_eq(hc(UHYVE_V1_EXIT, SIZE - 2), HC_STOP);
     expect_failed_with("guest Exit hypercall has its parameter block at 0x1ffffe, outside guest "
                        "memory");
 }
 
 Test(hc, v2_exit_low_32_bits)
 {
-    cr_assert_eq(hc(HC_V2_EXIT, 0xABCD000000000007ull), HC_STOP);
+    cr_assert_eq(hc(UHYVE_V2_EXIT, 0xABCD000000000007ull), HC_STOP);
     cr_assert_not(g.vm.failed);
     cr_assert_eq(g.vm.exit_code, 7);
 }
 
 Test(hc, v2_exit_negative)
 {
-    cr_assert_eq(hc(HC_V2_EXIT, 0x00000000FFFFFFFEull), HC_STOP);
+    cr_assert_eq(hc(UHYVE_V2_EXIT, 0x00000000FFFFFFFEull), HC_STOP);
     cr_assert_not(g.vm.failed);
     cr_assert_eq(g.vm.exit_code, -2);
 }
@@ -153,7 +153,7 @@ Test(hc, v2_exit_negative)
 Test(hc, v2_exit_data_is_not_an_address)
 {
     /* A v2 Exit whose value is outside RAM is still just the code. */
-    cr_assert_eq(hc(HC_V2_EXIT, 0x12345678), HC_STOP);
+    cr_assert_eq(hc(UHYVE_V2_EXIT, 0x12345678), HC_STOP);
     cr_assert_not(g.vm.failed);
     cr_assert_eq(g.vm.exit_code, 0x12345678);
 }
@@ -163,7 +163,7 @@ Test(hc, exit_kicks_published_vcpus_and_first_stop_wins)
     atomic_store(&g.vm.vcpus[0], fake_vcpu);
     atomic_store(&g.vm.vcpus[5], fake_vcpu);
     fake_kicks = 0;
-    cr_assert_eq(hc(HC_V2_EXIT, 3), HC_STOP);
+    cr_assert_eq(hc(UHYVE_V2_EXIT, 3), HC_STOP);
     cr_assert_eq(fake_kicks, 2);
     /* A later failure on another vCPU does not change the outcome. */
     cr_assert_eq(hc(0x640, 0), HC_STOP);
@@ -198,12 +198,12 @@ Test(hc, unknown_huge_address_fails_naming_it)
 
 Test(hc, serial_byte_v1_and_v2)
 {
-    cr_assert_eq(hc(HC_V1_SERIAL_BYTE, 'A'), HC_CONTINUE);
-    cr_assert_eq(hc(HC_V1_SERIAL_BYTE, 0x12345642), HC_CONTINUE); /* 32-bit OUT: low byte */
-    cr_assert_eq(hc(HC_V2_SERIAL_BYTE, 0xFFFFFFFFFFFF0043ull), HC_CONTINUE);
-    cr_assert_eq(hc(HC_V1_SERIAL_BYTE, '\n'), HC_CONTINUE);
-    cr_assert_eq(hc(HC_V1_SERIAL_BYTE, 0), HC_CONTINUE);
-    cr_assert_eq(hc(HC_V1_SERIAL_BYTE, 0xff), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V1_SERIAL_BYTE, 'A'), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V1_SERIAL_BYTE, 0x12345642), HC_CONTINUE); /* 32-bit OUT: low byte */
+    cr_assert_eq(hc(UHYVE_V2_SERIAL_BYTE, 0xFFFFFFFFFFFF0043ull), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V1_SERIAL_BYTE, '\n'), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V1_SERIAL_BYTE, 0), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V1_SERIAL_BYTE, 0xff), HC_CONTINUE);
     expect_output("ABC\n\0\xff", 6);
     expect_running();
 }
@@ -211,7 +211,7 @@ Test(hc, serial_byte_v1_and_v2)
 Test(hc, serial_output_discarded_with_out_fd_minus_1)
 {
     g.cfg.out_fd = -1;
-    cr_assert_eq(hc(HC_V1_SERIAL_BYTE, 'A'), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V1_SERIAL_BYTE, 'A'), HC_CONTINUE);
     g.cfg.out_fd = fileno(g.out);
     expect_no_output();
 }
@@ -226,8 +226,8 @@ Test(hc, console_on_closed_pipe_does_not_stop_the_guest)
     fg_wbytes(&g, 0x3000, "lost", 4);
     fg_w64(&g, 0x2000, 4);
     fg_w64(&g, 0x2008, 0x3000);
-    cr_assert_eq(hc(HC_V2_SERIAL_BUFFER, 0x2000), HC_CONTINUE);
-    cr_assert_eq(hc(HC_V1_SERIAL_BYTE, 'x'), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V2_SERIAL_BUFFER, 0x2000), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V1_SERIAL_BYTE, 'x'), HC_CONTINUE);
     expect_running();
     close(p[1]);
 }
@@ -239,7 +239,7 @@ Test(hc, serial_buffer_v1_field_order)
     fg_wbytes(&g, 0x3000, "hello, world", 12);
     fg_w64(&g, 0x2000, 0x3000); /* buf */
     fg_w64(&g, 0x2008, 5);      /* len */
-    cr_assert_eq(hc(HC_V1_SERIAL_BUFFER, 0x2000), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V1_SERIAL_BUFFER, 0x2000), HC_CONTINUE);
     expect_output("hello", 5);
     expect_running();
 }
@@ -249,7 +249,7 @@ Test(hc, serial_buffer_v2_field_order)
     fg_wbytes(&g, 0x3000, "hello, world", 12);
     fg_w64(&g, 0x2000, 12);     /* len */
     fg_w64(&g, 0x2008, 0x3000); /* buf */
-    cr_assert_eq(hc(HC_V2_SERIAL_BUFFER, 0x2000), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V2_SERIAL_BUFFER, 0x2000), HC_CONTINUE);
     expect_output("hello, world", 12);
     expect_running();
 }
@@ -260,7 +260,7 @@ Test(hc, serial_buffer_bytes_unchanged)
     fg_wbytes(&g, 0x3000, raw, sizeof(raw) - 1);
     fg_w64(&g, 0x2000, sizeof(raw) - 1);
     fg_w64(&g, 0x2008, 0x3000);
-    cr_assert_eq(hc(HC_V2_SERIAL_BUFFER, 0x2000), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V2_SERIAL_BUFFER, 0x2000), HC_CONTINUE);
     expect_output(raw, sizeof(raw) - 1);
 }
 
@@ -269,7 +269,7 @@ Test(hc, serial_buffer_ending_at_end_of_ram)
     fg_wbytes(&g, SIZE - 4, "last", 4);
     fg_w64(&g, 0x2000, SIZE - 4);
     fg_w64(&g, 0x2008, 4);
-    cr_assert_eq(hc(HC_V1_SERIAL_BUFFER, 0x2000), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V1_SERIAL_BUFFER, 0x2000), HC_CONTINUE);
     expect_output("last", 4);
 }
 
@@ -277,7 +277,7 @@ Test(hc, serial_buffer_len_zero)
 {
     fg_w64(&g, 0x2000, SIZE); /* buf at the very end, len 0: valid, nothing to print */
     fg_w64(&g, 0x2008, 0);
-    cr_assert_eq(hc(HC_V1_SERIAL_BUFFER, 0x2000), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V1_SERIAL_BUFFER, 0x2000), HC_CONTINUE);
     expect_no_output();
     expect_running();
 }
@@ -296,10 +296,10 @@ Test(hc, serial_buffer_out_of_range_writes_nothing_and_continues)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         fg_w64(&g, 0x2000, bad[i][0]);
         fg_w64(&g, 0x2008, bad[i][1]);
-        cr_assert_eq(hc(HC_V1_SERIAL_BUFFER, 0x2000), HC_CONTINUE, "case %zu", i);
+        cr_assert_eq(hc(UHYVE_V1_SERIAL_BUFFER, 0x2000), HC_CONTINUE, "case %zu", i);
         fg_w64(&g, 0x2000, bad[i][1]);
         fg_w64(&g, 0x2008, bad[i][0]);
-        cr_assert_eq(hc(HC_V2_SERIAL_BUFFER, 0x2000), HC_CONTINUE, "v2 case %zu", i);
+        cr_assert_eq(hc(UHYVE_V2_SERIAL_BUFFER, 0x2000), HC_CONTINUE, "v2 case %zu", i);
     }
     expect_no_output();
     expect_running();
@@ -307,10 +307,10 @@ Test(hc, serial_buffer_out_of_range_writes_nothing_and_continues)
 
 Test(hc, serial_buffer_block_out_of_range_continues)
 {
-    cr_assert_eq(hc(HC_V1_SERIAL_BUFFER, SIZE - 8), HC_CONTINUE);
-    cr_assert_eq(hc(HC_V2_SERIAL_BUFFER, SIZE - 15), HC_CONTINUE);
-    cr_assert_eq(hc(HC_V2_SERIAL_BUFFER, UINT64_MAX - 7), HC_CONTINUE);
-    cr_assert_eq(hc(HC_V1_SERIAL_BUFFER, 0xFFFFFFFF), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V1_SERIAL_BUFFER, SIZE - 8), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V2_SERIAL_BUFFER, SIZE - 15), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V2_SERIAL_BUFFER, UINT64_MAX - 7), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V1_SERIAL_BUFFER, 0xFFFFFFFF), HC_CONTINUE);
     expect_no_output();
     expect_running();
 }
@@ -335,7 +335,7 @@ Test(hc, serial_read_buffer_reads_stdin)
     fg_w64(&g, 0x2000, 8);      /* maxlen */
     fg_w64(&g, 0x2008, 0x5555); /* len (out) */
     fg_w64(&g, 0x2010, 0x3000); /* buf */
-    cr_assert_eq(hc(HC_V2_SERIAL_READ_BUFFER, 0x2000), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V2_SERIAL_READ_BUFFER, 0x2000), HC_CONTINUE);
     cr_assert_eq(fg_r64(&g, 0x2008), 2);
     cr_assert_eq(fg_r8(&g, 0x3000), 'h');
     cr_assert_eq(fg_r8(&g, 0x3001), 'i');
@@ -349,7 +349,7 @@ Test(hc, serial_read_buffer_bad_buffer_gives_len_0)
     fg_w64(&g, 0x2000, 8);
     fg_w64(&g, 0x2008, 0x5555);
     fg_w64(&g, 0x2010, SIZE - 4);
-    cr_assert_eq(hc(HC_V2_SERIAL_READ_BUFFER, 0x2000), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V2_SERIAL_READ_BUFFER, 0x2000), HC_CONTINUE);
     cr_assert_eq(fg_r64(&g, 0x2008), 0);
     expect_running();
 }
@@ -361,7 +361,7 @@ Test(hc_nzbase, serial_buffer_uses_physical_addresses)
     fg_wbytes(&g, NZ_BASE + 0x3000, "based", 5);
     fg_w64(&g, NZ_BASE + 0x2000, 5);
     fg_w64(&g, NZ_BASE + 0x2008, NZ_BASE + 0x3000);
-    cr_assert_eq(hc(HC_V2_SERIAL_BUFFER, NZ_BASE + 0x2000), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V2_SERIAL_BUFFER, NZ_BASE + 0x2000), HC_CONTINUE);
     expect_output("based", 5);
 }
 
@@ -371,8 +371,8 @@ Test(hc_nzbase, offsets_are_not_addresses)
     fg_wbytes(&g, NZ_BASE + 0x3000, "based", 5);
     fg_w64(&g, NZ_BASE + 0x2000, 5);
     fg_w64(&g, NZ_BASE + 0x2008, 0x3000);
-    cr_assert_eq(hc(HC_V2_SERIAL_BUFFER, 0x2000), HC_CONTINUE);
-    cr_assert_eq(hc(HC_V2_SERIAL_BUFFER, NZ_BASE + 0x2000), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V2_SERIAL_BUFFER, 0x2000), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V2_SERIAL_BUFFER, NZ_BASE + 0x2000), HC_CONTINUE);
     expect_no_output();
     expect_running();
 }
@@ -380,21 +380,21 @@ Test(hc_nzbase, offsets_are_not_addresses)
 Test(hc_nzbase, v1_exit)
 {
     fg_w32(&g, NZ_BASE + 0x10, 9);
-    cr_assert_eq(hc(HC_V1_EXIT, NZ_BASE + 0x10), HC_STOP);
+    cr_assert_eq(hc(UHYVE_V1_EXIT, NZ_BASE + 0x10), HC_STOP);
     cr_assert_not(g.vm.failed);
     cr_assert_eq(g.vm.exit_code, 9);
 }
 
 Test(hc_nzbase, v1_exit_below_base_fails)
 {
-    cr_assert_eq(hc(HC_V1_EXIT, 0x10), HC_STOP);
+    cr_assert_eq(hc(UHYVE_V1_EXIT, 0x10), HC_STOP);
     expect_failed_with("guest Exit hypercall has its parameter block at 0x10, outside guest "
                        "memory");
 }
 
 Test(hc_nzbase, v1_exit_past_end_fails)
 {
-    cr_assert_eq(hc(HC_V1_EXIT, NZ_BASE + SIZE), HC_STOP);
+    cr_assert_eq(hc(UHYVE_V1_EXIT, NZ_BASE + SIZE), HC_STOP);
     expect_failed_with("guest Exit hypercall has its parameter block at 0x40200000, outside "
                        "guest memory");
 }
@@ -416,7 +416,7 @@ Test(hc_cmd, cmdsize_exact)
 {
     use_small_cmdline();
     fg_fill(&g, 0x4000, 0xAA, 1032 + 16);
-    cr_assert_eq(hc(HC_V1_CMDSIZE, 0x4000), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V1_CMDSIZE, 0x4000), HC_CONTINUE);
     cr_assert_eq(fg_r32(&g, 0x4000), 4); /* kernel path + 3 args */
     cr_assert_eq(fg_r32(&g, 0x4004), sizeof("/boot/kernel"));
     cr_assert_eq(fg_r32(&g, 0x4008), sizeof("first"));
@@ -438,7 +438,7 @@ Test(hc_cmd, cmdsize_exact)
 Test(hc_cmd, cmdsize_no_args_no_env)
 {
     fg_fill(&g, 0x4000, 0xAA, 1032);
-    cr_assert_eq(hc(HC_V1_CMDSIZE, 0x4000), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V1_CMDSIZE, 0x4000), HC_CONTINUE);
     cr_assert_eq(fg_r32(&g, 0x4000), 1);
     cr_assert_eq(fg_r32(&g, 0x4004), sizeof("/boot/kernel"));
     cr_assert_eq(fg_r32(&g, 0x4008), 0);
@@ -450,10 +450,10 @@ Test(hc_cmd, cmdsize_block_out_of_range_writes_nothing)
 {
     use_small_cmdline();
     fg_fill(&g, SIZE - 1024, 0xAA, 1024);
-    cr_assert_eq(hc(HC_V1_CMDSIZE, SIZE - 1024), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V1_CMDSIZE, SIZE - 1024), HC_CONTINUE);
     for (uint64_t i = 0; i < 1024; i++)
         cr_assert_eq(fg_r8(&g, SIZE - 1024 + i), 0xAA, "byte %llu", (unsigned long long)i);
-    cr_assert_eq(hc(HC_V1_CMDSIZE, UINT64_MAX - 100), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V1_CMDSIZE, UINT64_MAX - 100), HC_CONTINUE);
     expect_running();
 }
 
@@ -491,7 +491,7 @@ Test(hc_cmd, cmdval_writes_exact_strings_no_shift)
     cmdval_arrays(0x7000, 0xA000, 3); /* one spare slot past envc */
     fg_w64(&g, 0x5000, 0x6000);
     fg_w64(&g, 0x5008, 0x7000);
-    cr_assert_eq(hc(HC_V1_CMDVAL, 0x5000), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V1_CMDVAL, 0x5000), HC_CONTINUE);
     expect_str_at(0x8000, "/boot/kernel");
     expect_str_at(0x8100, "first");
     expect_str_at(0x8200, "--");
@@ -512,7 +512,7 @@ Test(hc_cmd, cmdval_array_out_of_ram_is_skipped)
     fg_w64(&g, SIZE - 8, 0x8000);
     fg_w64(&g, 0x5000, SIZE - 8);
     fg_w64(&g, 0x5008, UINT64_MAX - 7); /* env array wraps around */
-    cr_assert_eq(hc(HC_V1_CMDVAL, 0x5000), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V1_CMDVAL, 0x5000), HC_CONTINUE);
     expect_str_at(0x8000, "/boot/kernel");
     expect_running();
 }
@@ -526,7 +526,7 @@ Test(hc_cmd, cmdval_buffer_out_of_ram_is_skipped_others_written)
     fg_w64(&g, 0x6010, UINT64_MAX - 1); /* wraps */
     fg_w64(&g, 0x5000, 0x6000);
     fg_w64(&g, 0x5008, 0x100000000ull); /* env array beyond RAM */
-    cr_assert_eq(hc(HC_V1_CMDVAL, 0x5000), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V1_CMDVAL, 0x5000), HC_CONTINUE);
     expect_str_at(0x8000, "/boot/kernel");
     expect_untouched(SIZE - 2, 2);
     expect_str_at(0x8300, "-x");
@@ -536,8 +536,8 @@ Test(hc_cmd, cmdval_buffer_out_of_ram_is_skipped_others_written)
 Test(hc_cmd, cmdval_block_out_of_range_continues)
 {
     use_small_cmdline();
-    cr_assert_eq(hc(HC_V1_CMDVAL, SIZE - 8), HC_CONTINUE);
-    cr_assert_eq(hc(HC_V1_CMDVAL, UINT64_MAX), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V1_CMDVAL, SIZE - 8), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V1_CMDVAL, UINT64_MAX), HC_CONTINUE);
     expect_running();
 }
 
@@ -567,7 +567,7 @@ static void use_many(void)
 Test(hc_cmd, cmdsize_caps_at_128)
 {
     use_many();
-    cr_assert_eq(hc(HC_V1_CMDSIZE, 0x4000), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V1_CMDSIZE, 0x4000), HC_CONTINUE);
     cr_assert_eq(fg_r32(&g, 0x4000), 128);
     cr_assert_eq(fg_r32(&g, 0x4004), sizeof("/boot/kernel"));
     for (uint64_t i = 1; i < 128; i++)
@@ -587,7 +587,7 @@ Test(hc_cmd, cmdval_caps_at_128)
     cmdval_arrays(0x12000, 0x40000 + 0xE000, MANY_ENV);
     fg_w64(&g, 0x5000, 0x10000);
     fg_w64(&g, 0x5008, 0x12000);
-    cr_assert_eq(hc(HC_V1_CMDVAL, 0x5000), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V1_CMDVAL, 0x5000), HC_CONTINUE);
     expect_str_at(0x20000, "/boot/kernel");
     for (uint64_t i = 1; i < 128; i++)
         expect_str_at(0x20000 + 0x100 * i, many_args[i - 1]);
@@ -640,7 +640,7 @@ Test(hc, v1_file_write_virtual_buffer_across_pages)
     map_two_pages(0);
     put_msg40(0);
     v1_write_block(0x2000, 1, VA0 + 0xff0, 40);
-    cr_assert_eq(hc(HC_V1_FILE_WRITE, 0x2000), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V1_FILE_WRITE, 0x2000), HC_CONTINUE);
     expect_output(MSG40, 40);
     expect_running();
 }
@@ -650,10 +650,10 @@ Test(hc, v1_file_write_fd2_and_bad_fd)
     map_two_pages(0);
     put_msg40(0);
     v1_write_block(0x2000, 7, VA0 + 0xff0, 40);
-    cr_assert_eq(hc(HC_V1_FILE_WRITE, 0x2000), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V1_FILE_WRITE, 0x2000), HC_CONTINUE);
     expect_no_output();
     v1_write_block(0x2000, 2, VA0 + 0xff0 + 16, 4);
-    cr_assert_eq(hc(HC_V1_FILE_WRITE, 0x2000), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V1_FILE_WRITE, 0x2000), HC_CONTINUE);
     expect_output("|sec", 4);
     expect_running();
 }
@@ -663,7 +663,7 @@ Test(hc_nzbase, v1_file_write_virtual_buffer_across_pages)
     map_two_pages(NZ_BASE);
     put_msg40(NZ_BASE);
     v1_write_block(NZ_BASE + 0x2000, 1, VA0 + 0xff0, 40);
-    cr_assert_eq(hc(HC_V1_FILE_WRITE, NZ_BASE + 0x2000), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V1_FILE_WRITE, NZ_BASE + 0x2000), HC_CONTINUE);
     expect_output(MSG40, 40);
     expect_running();
 }
@@ -684,7 +684,7 @@ Test(hc, v1_file_write_into_unmapped_page)
     /* Starts 8 bytes before the end of page 1; page 2 is not mapped. */
     v1_write_block(0x2000, 1, VA0 + 0x1ff8, 16);
     fg_wbytes(&g, PA1 + 0xff8, "ABCDEFGH", 8);
-    cr_assert_eq(hc(HC_V1_FILE_WRITE, 0x2000), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V1_FILE_WRITE, 0x2000), HC_CONTINUE);
     expect_output_prefix("ABCDEFGH", 8);
     expect_running();
 }
@@ -701,23 +701,23 @@ Test(hc, v1_file_write_unmapped_or_bad_translation_writes_nothing)
         0xffff800000000000ull, 0x0000800000000000ull /* non-canonical */};
     for (size_t i = 0; i < sizeof(vas) / sizeof(vas[0]); i++) {
         v1_write_block(0x2000, 1, vas[i], 8);
-        cr_assert_eq(hc(HC_V1_FILE_WRITE, 0x2000), HC_CONTINUE, "case %zu", i);
+        cr_assert_eq(hc(UHYVE_V1_FILE_WRITE, 0x2000), HC_CONTINUE, "case %zu", i);
     }
     /* va + len wraps around */
     v1_write_block(0x2000, 1, VA0, UINT64_MAX - 0x10);
-    cr_assert_eq(hc(HC_V1_FILE_WRITE, 0x2000), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V1_FILE_WRITE, 0x2000), HC_CONTINUE);
     /* page-table root outside guest RAM */
     fake_pt_root = 0x7fff0000;
     v1_write_block(0x2000, 1, VA0, 8);
-    cr_assert_eq(hc(HC_V1_FILE_WRITE, 0x2000), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V1_FILE_WRITE, 0x2000), HC_CONTINUE);
     expect_no_output();
     expect_running();
 }
 
 Test(hc, v1_file_write_block_out_of_range_continues)
 {
-    cr_assert_eq(hc(HC_V1_FILE_WRITE, SIZE - 19), HC_CONTINUE);
-    cr_assert_eq(hc(HC_V1_FILE_WRITE, UINT64_MAX - 3), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V1_FILE_WRITE, SIZE - 19), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V1_FILE_WRITE, UINT64_MAX - 3), HC_CONTINUE);
     expect_no_output();
     expect_running();
 }
@@ -732,7 +732,7 @@ Test(hc, v1_file_read_virtual_buffer_across_pages)
     fg_w64(&g, 0x2004, VA0 + 0xff0);
     fg_w64(&g, 0x200c, 40);
     fg_w64(&g, 0x2014, 0x5555);
-    cr_assert_eq(hc(HC_V1_FILE_READ, 0x2000), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V1_FILE_READ, 0x2000), HC_CONTINUE);
     cr_assert_eq((int64_t)fg_r64(&g, 0x2014), 40);
     char got[40];
     cr_assert_eq(guest_mem_read(&g.vm.mem, PA0 + 0xff0, got, 16), 0);
@@ -749,11 +749,11 @@ Test(hc, v1_file_read_bad_fd_and_unmapped)
     fg_w32(&g, 0x2000, 5);
     fg_w64(&g, 0x2004, VA0);
     fg_w64(&g, 0x200c, 4);
-    cr_assert_eq(hc(HC_V1_FILE_READ, 0x2000), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V1_FILE_READ, 0x2000), HC_CONTINUE);
     cr_assert_eq((int64_t)fg_r64(&g, 0x2014), -9);
     fg_w32(&g, 0x2000, 0);
     fg_w64(&g, 0x2004, VA0 + 0x2000); /* unmapped */
-    cr_assert_eq(hc(HC_V1_FILE_READ, 0x2000), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V1_FILE_READ, 0x2000), HC_CONTINUE);
     cr_assert_eq((int64_t)fg_r64(&g, 0x2014), -14);
     expect_running();
 }
@@ -779,10 +779,10 @@ Test(hc, v2_file_write_fd1_fd2)
 {
     fg_wbytes(&g, 0x3000, "out!err!", 8);
     v2_rw_block(0x2000, 1, 0x3000, 4);
-    cr_assert_eq(hc(HC_V2_FILE_WRITE, 0x2000), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V2_FILE_WRITE, 0x2000), HC_CONTINUE);
     cr_assert_eq(v2_ret(0x2000), 4);
     v2_rw_block(0x2000, 2, 0x3004, 4);
-    cr_assert_eq(hc(HC_V2_FILE_WRITE, 0x2000), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V2_FILE_WRITE, 0x2000), HC_CONTINUE);
     cr_assert_eq(v2_ret(0x2000), 4);
     expect_output("out!err!", 8);
     /* the other fields are left alone */
@@ -796,10 +796,10 @@ Test(hc, v2_file_write_bad_fd_is_ebadf)
 {
     fg_wbytes(&g, 0x3000, "nope", 4);
     v2_rw_block(0x2000, 7, 0x3000, 4);
-    cr_assert_eq(hc(HC_V2_FILE_WRITE, 0x2000), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V2_FILE_WRITE, 0x2000), HC_CONTINUE);
     cr_assert_eq(v2_ret(0x2000), -9);
     v2_rw_block(0x2000, -1, 0x3000, 4);
-    cr_assert_eq(hc(HC_V2_FILE_WRITE, 0x2000), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V2_FILE_WRITE, 0x2000), HC_CONTINUE);
     cr_assert_eq(v2_ret(0x2000), -9);
     expect_no_output();
     expect_running();
@@ -812,12 +812,12 @@ Test(hc, v2_file_write_bad_buffer_is_efault)
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         v2_rw_block(0x2000, 1, bad[i][0], bad[i][1]);
-        cr_assert_eq(hc(HC_V2_FILE_WRITE, 0x2000), HC_CONTINUE);
+        cr_assert_eq(hc(UHYVE_V2_FILE_WRITE, 0x2000), HC_CONTINUE);
         cr_assert_eq(v2_ret(0x2000), -14, "case %zu: ret %lld", i, (long long)v2_ret(0x2000));
     }
     /* A length larger than guest RAM (here one that does not even fit the i64 result) is EFAULT. */
     v2_rw_block(0x2000, 1, 0x3000, UINT64_MAX - 0x2fff);
-    cr_assert_eq(hc(HC_V2_FILE_WRITE, 0x2000), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V2_FILE_WRITE, 0x2000), HC_CONTINUE);
     cr_assert_eq(v2_ret(0x2000), -14);
     expect_no_output();
     expect_running();
@@ -826,7 +826,7 @@ Test(hc, v2_file_write_bad_buffer_is_efault)
 Test(hc, v2_file_write_block_out_of_range_continues)
 {
     fg_fill(&g, SIZE - 16, 0xAA, 16);
-    cr_assert_eq(hc(HC_V2_FILE_WRITE, SIZE - 16), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V2_FILE_WRITE, SIZE - 16), HC_CONTINUE);
     expect_untouched(SIZE - 16, 16);
     expect_no_output();
     expect_running();
@@ -837,19 +837,19 @@ Test(hc, v2_file_read_fd0_and_bad_fd)
     stdin_from("xyz", 3);
     fg_fill(&g, 0x3000, 0xAA, 16);
     v2_rw_block(0x2000, 5, 0x3000, 10);
-    cr_assert_eq(hc(HC_V2_FILE_READ, 0x2000), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V2_FILE_READ, 0x2000), HC_CONTINUE);
     cr_assert_eq(v2_ret(0x2000), -9);
     expect_untouched(0x3000, 16);
     v2_rw_block(0x2000, 0, SIZE - 4, 10);
-    cr_assert_eq(hc(HC_V2_FILE_READ, 0x2000), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V2_FILE_READ, 0x2000), HC_CONTINUE);
     cr_assert_eq(v2_ret(0x2000), -14);
     v2_rw_block(0x2000, 0, 0x3000, 10);
-    cr_assert_eq(hc(HC_V2_FILE_READ, 0x2000), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V2_FILE_READ, 0x2000), HC_CONTINUE);
     cr_assert_eq(v2_ret(0x2000), 3);
     cr_assert_eq(memcmp(guest_mem_ptr(&g.vm.mem, 0x3000, 3), "xyz", 3), 0);
     expect_untouched(0x3003, 13);
     v2_rw_block(0x2000, 0, 0x3000, 10); /* at EOF */
-    cr_assert_eq(hc(HC_V2_FILE_READ, 0x2000), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V2_FILE_READ, 0x2000), HC_CONTINUE);
     cr_assert_eq(v2_ret(0x2000), 0);
     expect_running();
 }
@@ -862,10 +862,10 @@ static void read_fd0_both(int64_t *r1, int64_t *r2)
     fg_w64(&g, 0x2004, VA0);
     fg_w64(&g, 0x200c, 8);
     fg_w64(&g, 0x2014, 0x5555);
-    cr_assert_eq(hc(HC_V1_FILE_READ, 0x2000), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V1_FILE_READ, 0x2000), HC_CONTINUE);
     *r1 = (int64_t)fg_r64(&g, 0x2014);
     v2_rw_block(0x3000, 0, 0x4000, 8);
-    cr_assert_eq(hc(HC_V2_FILE_READ, 0x3000), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V2_FILE_READ, 0x3000), HC_CONTINUE);
     *r2 = v2_ret(0x3000);
     expect_running();
 }
@@ -897,7 +897,7 @@ Test(hc, file_read_host_error_stdin_directory_is_eisdir)
 
 Test(hc, file_open_enoent_and_bad_name)
 {
-    static const uint64_t ports[] = {HC_V1_FILE_OPEN, HC_V2_FILE_OPEN};
+    static const uint64_t ports[] = {UHYVE_V1_FILE_OPEN, UHYVE_V2_FILE_OPEN};
     fg_wbytes(&g, 0x3000, "/etc/passwd", 12);
     fg_wbytes(&g, SIZE - 3, "abc", 3); /* no NUL before the end of RAM */
     for (size_t i = 0; i < 2; i++) {
@@ -918,13 +918,13 @@ Test(hc, file_open_enoent_and_bad_name)
                          (unsigned long long)ports[i], k);
         }
     }
-    cr_assert_eq(hc(HC_V1_FILE_OPEN, SIZE - 19), HC_CONTINUE); /* block out of range */
+    cr_assert_eq(hc(UHYVE_V1_FILE_OPEN, SIZE - 19), HC_CONTINUE); /* block out of range */
     expect_running();
 }
 
 Test(hc, file_close)
 {
-    static const uint64_t ports[] = {HC_V1_FILE_CLOSE, HC_V2_FILE_CLOSE};
+    static const uint64_t ports[] = {UHYVE_V1_FILE_CLOSE, UHYVE_V2_FILE_CLOSE};
     static const struct {
         int32_t fd, ret;
     } cases[] = {{0, 0}, {1, 0}, {2, 0}, {3, -9}, {5, -9}, {-1, -9}, {INT32_MAX, -9}};
@@ -947,7 +947,7 @@ Test(hc, v1_lseek_errors_are_minus_1)
         fg_w32(&g, 0x2000, (uint32_t)fds[i]);
         fg_w64(&g, 0x2004, 100);
         fg_w32(&g, 0x200c, 1);
-        cr_assert_eq(hc(HC_V1_FILE_LSEEK, 0x2000), HC_CONTINUE);
+        cr_assert_eq(hc(UHYVE_V1_FILE_LSEEK, 0x2000), HC_CONTINUE);
         cr_assert_eq((int64_t)fg_r64(&g, 0x2004), -1, "fd %d", fds[i]);
         cr_assert_eq(fg_r32(&g, 0x200c), 1);
     }
@@ -960,18 +960,18 @@ Test(hc, v2_lseek)
     fg_w64(&g, 0x2000, 100);
     fg_w32(&g, 0x2008, 0);
     fg_w32(&g, 0x200c, 5);
-    cr_assert_eq(hc(HC_V2_FILE_LSEEK, 0x2000), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V2_FILE_LSEEK, 0x2000), HC_CONTINUE);
     cr_assert_eq((int64_t)fg_r64(&g, 0x2000), -9);
     fg_w64(&g, 0x2000, 100);
     fg_w32(&g, 0x200c, 1);
-    cr_assert_eq(hc(HC_V2_FILE_LSEEK, 0x2000), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V2_FILE_LSEEK, 0x2000), HC_CONTINUE);
     cr_assert_eq((int64_t)fg_r64(&g, 0x2000), -29); /* ESPIPE: the console cannot seek */
     expect_running();
 }
 
 Test(hc, file_unlink)
 {
-    static const uint64_t ports[] = {HC_V1_FILE_UNLINK, HC_V2_FILE_UNLINK};
+    static const uint64_t ports[] = {UHYVE_V1_FILE_UNLINK, UHYVE_V2_FILE_UNLINK};
     fg_wbytes(&g, 0x3000, "/tmp/x", 7);
     for (size_t p = 0; p < 2; p++) {
         /* UnlinkParams (packed): {u64 name, i32 ret} */
@@ -995,7 +995,7 @@ Test(hc, v2_getdents_ebadf)
     fg_w64(&g, 0x2008, 0x3000); /* buf */
     fg_w64(&g, 0x2010, 64);     /* len */
     fg_fill(&g, 0x2018, 0, 16); /* result: None */
-    cr_assert_eq(hc(HC_V2_GETDENTS, 0x2000), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V2_GETDENTS, 0x2000), HC_CONTINUE);
     cr_assert_eq(fg_r32(&g, 0x2018), 3); /* Error */
     cr_assert_eq(fg_r32(&g, 0x2020), 9); /* EBADF, positive */
     expect_untouched(0x3000, 64);
@@ -1010,13 +1010,13 @@ Test(hc, v2_stat)
     fg_w32(&g, 0x2008, 0);      /* kind */
     fg_w64(&g, 0x2010, 0x4000); /* attr */
     fg_w64(&g, 0x2018, 0);      /* result: None */
-    cr_assert_eq(hc(HC_V2_FILE_STAT, 0x2000), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V2_FILE_STAT, 0x2000), HC_CONTINUE);
     cr_assert_eq(fg_r32(&g, 0x2018), 2);
     cr_assert_eq(fg_r32(&g, 0x201c), 2); /* ENOENT */
     expect_untouched(0x4000, 120);
     fg_w64(&g, 0x2000, SIZE + 8);
     fg_w64(&g, 0x2018, 0);
-    cr_assert_eq(hc(HC_V2_FILE_STAT, 0x2000), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V2_FILE_STAT, 0x2000), HC_CONTINUE);
     cr_assert_eq(fg_r32(&g, 0x2018), 2);
     cr_assert_eq(fg_r32(&g, 0x201c), 14); /* EFAULT */
     expect_running();
@@ -1029,7 +1029,7 @@ Test(hc, v2_fstat_stdio_is_ebadf)
         fg_w32(&g, 0x2000, (uint32_t)fd);
         fg_w64(&g, 0x2008, 0x4000);
         fg_w64(&g, 0x2010, 0);
-        cr_assert_eq(hc(HC_V2_FILE_FSTAT, 0x2000), HC_CONTINUE);
+        cr_assert_eq(hc(UHYVE_V2_FILE_FSTAT, 0x2000), HC_CONTINUE);
         cr_assert_eq(fg_r32(&g, 0x2010), 2, "fd %d", fd);
         cr_assert_eq(fg_r32(&g, 0x2014), 9, "fd %d", fd);
         expect_untouched(0x4000, 120);
@@ -1043,12 +1043,12 @@ Test(hc, v2_mkdir)
     fg_w64(&g, 0x2000, 0x3000);
     fg_w64(&g, 0x2008, 11);
     fg_w64(&g, 0x2010, 0);
-    cr_assert_eq(hc(HC_V2_MKDIR, 0x2000), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V2_MKDIR, 0x2000), HC_CONTINUE);
     cr_assert_eq(fg_r32(&g, 0x2010), 2);
     cr_assert_eq(fg_r32(&g, 0x2014), 2);
     fg_w64(&g, 0x2000, UINT64_MAX - 4);
     fg_w64(&g, 0x2010, 0);
-    cr_assert_eq(hc(HC_V2_MKDIR, 0x2000), HC_CONTINUE);
+    cr_assert_eq(hc(UHYVE_V2_MKDIR, 0x2000), HC_CONTINUE);
     cr_assert_eq(fg_r32(&g, 0x2010), 2);
     cr_assert_eq(fg_r32(&g, 0x2014), 14);
     expect_running();
@@ -1058,8 +1058,8 @@ Test(hc, v2_result_blocks_partly_outside_ram_untouched)
 {
     static const struct {
         uint64_t addr, size;
-    } calls[] = {{HC_V2_GETDENTS, 40}, {HC_V2_FILE_STAT, 32},  {HC_V2_FILE_FSTAT, 24},
-                 {HC_V2_MKDIR, 24},    {HC_V2_FILE_LSEEK, 16}, {HC_V2_FILE_READ, 32}};
+    } calls[] = {{UHYVE_V2_GETDENTS, 40}, {UHYVE_V2_FILE_STAT, 32},  {UHYVE_V2_FILE_FSTAT, 24},
+                 {UHYVE_V2_MKDIR, 24},    {UHYVE_V2_FILE_LSEEK, 16}, {UHYVE_V2_FILE_READ, 32}};
     for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
         uint64_t at = SIZE - calls[i].size + 4; /* last 4 bytes of the block are past RAM */
         fg_fill(&g, at, 0xAA, calls[i].size - 4);

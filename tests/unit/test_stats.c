@@ -36,12 +36,12 @@ static void make_run(void)
     s->t_run = s->t_start + 2500000;   /* setup 2.5 ms */
     s->t_end = s->t_start + 12345678; /* boot to exit 12.345678 ms */
     for (int i = 0; i < 5; i++)
-        stats_hypercall(s, 0, HC_V1_SERIAL_BYTE);
+        stats_hypercall(s, 0, UHYVE_V1_SERIAL_BYTE);
     for (int i = 0; i < 3; i++)
-        stats_hypercall(s, 0, HC_V1_SERIAL_BUFFER);
-    stats_hypercall(s, 0, HC_V1_EXIT);
+        stats_hypercall(s, 0, UHYVE_V1_SERIAL_BUFFER);
+    stats_hypercall(s, 0, UHYVE_V1_EXIT);
     for (int i = 0; i < 4; i++)
-        stats_hypercall(s, 1, HC_V2_SERIAL_BYTE);
+        stats_hypercall(s, 1, UHYVE_V2_SERIAL_BYTE);
     stats_hypercall(s, 1, 0x9990); /* not a hypercall */
     stats_vcpu_done(s, 0, fake_vcpu, stats_now_ns());
     stats_vcpu_done(s, 1, fake_vcpu, stats_now_ns());
@@ -53,15 +53,15 @@ static void make_run(void)
 
 Test(stats, hypercall_kinds)
 {
-    cr_assert_str_eq(stats_hc_name(stats_hc_kind(HC_V1_FILE_WRITE)), "v1.FileWrite");
-    cr_assert_str_eq(stats_hc_name(stats_hc_kind(HC_V1_SERIAL_BUFFER)), "v1.SerialWriteBuffer");
-    cr_assert_str_eq(stats_hc_name(stats_hc_kind(HC_V2_SERIAL_BUFFER)), "v2.SerialWriteBuffer");
-    cr_assert_str_eq(stats_hc_name(stats_hc_kind(HC_V2_MKDIR)), "v2.Mkdir");
+    cr_assert_str_eq(stats_hc_name(stats_hc_kind(UHYVE_V1_FILE_WRITE)), "v1.FileWrite");
+    cr_assert_str_eq(stats_hc_name(stats_hc_kind(UHYVE_V1_SERIAL_BUFFER)), "v1.SerialWriteBuffer");
+    cr_assert_str_eq(stats_hc_name(stats_hc_kind(UHYVE_V2_SERIAL_BUFFER)), "v2.SerialWriteBuffer");
+    cr_assert_str_eq(stats_hc_name(stats_hc_kind(UHYVE_V2_MKDIR)), "v2.Mkdir");
     cr_assert_str_eq(stats_hc_name(stats_hc_kind(0x1040)), "other");
     cr_assert_str_eq(stats_hc_name(stats_hc_kind(UINT64_MAX)), "other");
     /* every kind has its own name */
-    for (unsigned a = 0; a < STATS_HC_KINDS; a++)
-        for (unsigned b = a + 1; b < STATS_HC_KINDS; b++)
+    for (unsigned a = 0; a < stats_hc_kinds(); a++)
+        for (unsigned b = a + 1; b < stats_hc_kinds(); b++)
             cr_assert_str_neq(stats_hc_name(a), stats_hc_name(b));
 }
 
@@ -69,14 +69,14 @@ Test(stats, counts_per_vcpu)
 {
     make_run();
     cr_assert_eq(s->ncpus, 2);
-    cr_assert_eq(s->cpu[0].hypercalls[stats_hc_kind(HC_V1_SERIAL_BYTE)], 5);
-    cr_assert_eq(s->cpu[0].hypercalls[stats_hc_kind(HC_V1_EXIT)], 1);
-    cr_assert_eq(s->cpu[1].hypercalls[stats_hc_kind(HC_V1_SERIAL_BYTE)], 0);
-    cr_assert_eq(s->cpu[1].hypercalls[stats_hc_kind(HC_V2_SERIAL_BYTE)], 4);
-    cr_assert_eq(s->cpu[1].hypercalls[STATS_HC_KINDS - 1], 1);
+    cr_assert_eq(s->cpu[0].hypercalls[stats_hc_kind(UHYVE_V1_SERIAL_BYTE)], 5);
+    cr_assert_eq(s->cpu[0].hypercalls[stats_hc_kind(UHYVE_V1_EXIT)], 1);
+    cr_assert_eq(s->cpu[1].hypercalls[stats_hc_kind(UHYVE_V1_SERIAL_BYTE)], 0);
+    cr_assert_eq(s->cpu[1].hypercalls[stats_hc_kind(UHYVE_V2_SERIAL_BYTE)], 4);
+    cr_assert_eq(s->cpu[1].hypercalls[stats_hc_kinds() - 1], 1);
     cr_assert(s->cpu[0].ran && s->cpu[1].ran && !s->cpu[2].ran);
-    stats_hypercall(s, 2, HC_V1_EXIT); /* a vCPU the run does not have: ignored */
-    cr_assert_eq(s->cpu[2].hypercalls[stats_hc_kind(HC_V1_EXIT)], 0);
+    stats_hypercall(s, 2, UHYVE_V1_EXIT); /* a vCPU the run does not have: ignored */
+    cr_assert_eq(s->cpu[2].hypercalls[stats_hc_kind(UHYVE_V1_EXIT)], 0);
 }
 
 Test(stats, table)

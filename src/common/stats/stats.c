@@ -8,38 +8,6 @@
 #include "log.h"
 #include "stats/stats.h"
 
-static const struct {
-    uint16_t addr;
-    const char *name;
-} hc_kinds[STATS_HC_KINDS - 1] = {
-    {HC_V1_FILE_WRITE, "v1.FileWrite"},
-    {HC_V1_FILE_OPEN, "v1.FileOpen"},
-    {HC_V1_FILE_CLOSE, "v1.FileClose"},
-    {HC_V1_FILE_READ, "v1.FileRead"},
-    {HC_V1_EXIT, "v1.Exit"},
-    {HC_V1_FILE_LSEEK, "v1.FileLseek"},
-    {HC_V1_CMDSIZE, "v1.Cmdsize"},
-    {HC_V1_CMDVAL, "v1.Cmdval"},
-    {HC_V1_SERIAL_BYTE, "v1.SerialWriteByte"},
-    {HC_V1_FILE_UNLINK, "v1.FileUnlink"},
-    {HC_V1_SERIAL_BUFFER, "v1.SerialWriteBuffer"},
-    {HC_V2_EXIT, "v2.Exit"},
-    {HC_V2_SERIAL_BYTE, "v2.SerialWriteByte"},
-    {HC_V2_SERIAL_BUFFER, "v2.SerialWriteBuffer"},
-    {HC_V2_SERIAL_READ_BUFFER, "v2.SerialReadBuffer"},
-    {HC_V2_FILE_WRITE, "v2.FileWrite"},
-    {HC_V2_FILE_OPEN, "v2.FileOpen"},
-    {HC_V2_FILE_CLOSE, "v2.FileClose"},
-    {HC_V2_FILE_READ, "v2.FileRead"},
-    {HC_V2_FILE_LSEEK, "v2.FileLseek"},
-    {HC_V2_FILE_UNLINK, "v2.FileUnlink"},
-    {HC_V2_GETDENTS, "v2.Getdents"},
-    {HC_V2_FILE_STAT, "v2.FileStat"},
-    {HC_V2_FILE_FSTAT, "v2.FileFstat"},
-    {HC_V2_MKDIR, "v2.Mkdir"},
-};
-#define HC_OTHER (STATS_HC_KINDS - 1)
-
 uint64_t stats_now_ns(void)
 {
     struct timespec ts;
@@ -64,17 +32,20 @@ void stats_free(struct stats *s)
     free(s);
 }
 
+/* The kinds are the hypercall table's rows plus "other" (hypercall.h). */
+unsigned stats_hc_kinds(void)
+{
+    return hypercall_kinds();
+}
+
 unsigned stats_hc_kind(uint64_t addr)
 {
-    for (unsigned k = 0; k < HC_OTHER; k++)
-        if (hc_kinds[k].addr == addr)
-            return k;
-    return HC_OTHER;
+    return hypercall_kind(addr);
 }
 
 const char *stats_hc_name(unsigned kind)
 {
-    return kind < HC_OTHER ? hc_kinds[kind].name : "other";
+    return hypercall_kind_label(kind);
 }
 
 void stats_hypercall(struct stats *s, unsigned cpu, uint64_t addr)
@@ -107,7 +78,7 @@ enum row_kind { ROW_EXITS, ROW_HYPERCALLS, ROW_HC, ROW_EXIT };
 static uint64_t hc_sum(const struct stats_vcpu *c)
 {
     uint64_t n = 0;
-    for (unsigned k = 0; k < STATS_HC_KINDS; k++)
+    for (unsigned k = 0; k < stats_hc_kinds(); k++)
         n += c->hypercalls[k];
     return n;
 }
@@ -169,7 +140,7 @@ void stats_print(const struct stats *s, const struct stats_outcome *o, FILE *f)
     fputc('\n', f);
     row(s, f, "exits", ROW_EXITS, 0);
     row(s, f, "  hypercalls", ROW_HYPERCALLS, 0);
-    for (unsigned k = 0; k < STATS_HC_KINDS; k++) {
+    for (unsigned k = 0; k < stats_hc_kinds(); k++) {
         char label[40];
         snprintf(label, sizeof(label), "    %s", stats_hc_name(k));
         row(s, f, label, ROW_HC, k);

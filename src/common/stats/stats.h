@@ -10,10 +10,11 @@
 #include <stdio.h>
 
 #include "backend.h"
+#include "hypercall/hypercall.h"
 #include "vm.h"
 
-/* Hypercall kinds: the v1 ports and v2 addresses of ABI §6.2/§6.3, and one for anything else. */
-#define STATS_HC_KINDS 26
+/* Room for every hypercall kind: the rows of the hypercall table, and one for anything else. */
+#define STATS_HC_KINDS HC_KINDS_MAX
 
 /* One vCPU's counters; written only by that vCPU's thread (no locking), read after it ended. */
 struct stats_vcpu {
@@ -45,7 +46,11 @@ uint64_t stats_now_ns(void);
 struct stats *stats_new(unsigned ncpus);
 void stats_free(struct stats *s);
 
-/* The name of the hypercall at addr ("v1.SerialWriteByte"), and its kind index. */
+/*
+ * How many kinds are counted (<= STATS_HC_KINDS), the kind of the hypercall at addr, and the name
+ * of a kind ("v1.SerialWriteByte", "other").
+ */
+unsigned stats_hc_kinds(void);
 unsigned stats_hc_kind(uint64_t addr);
 const char *stats_hc_name(unsigned kind);
 

@@ -74,11 +74,11 @@ static void counters(struct out *o, const struct stats *s, const struct stats_vc
         run += v->run_ns;
         for (unsigned e = 0; e < VCPU_STAT_COUNT; e++)
             exits[e] += v->exits[e];
-        for (unsigned k = 0; k < STATS_HC_KINDS; k++)
+        for (unsigned k = 0; k < stats_hc_kinds(); k++)
             hc[k] += v->hypercalls[k];
     }
     uint64_t nhc = 0, nexits = 0;
-    for (unsigned k = 0; k < STATS_HC_KINDS; k++)
+    for (unsigned k = 0; k < stats_hc_kinds(); k++)
         nhc += hc[k];
     for (unsigned e = 0; e < VCPU_STAT_COUNT; e++)
         nexits += exits[e];
@@ -92,7 +92,7 @@ static void counters(struct out *o, const struct stats *s, const struct stats_vc
     map_end(o);
     str(o, "hypercalls"); /* only the kinds that occurred: a missing kind means 0 */
     map_begin(o);
-    for (unsigned k = 0; k < STATS_HC_KINDS; k++)
+    for (unsigned k = 0; k < stats_hc_kinds(); k++)
         if (hc[k])
             kv(o, stats_hc_name(k), hc[k]);
     map_end(o);

@@ -26,39 +26,39 @@ uint32_t hc1_addr(const volatile void *block)
 
 void hc1_serial_byte(char c)
 {
-    hc1_raw8(HC1_SERIAL_BYTE, (uint8_t)c);
+    hc1_raw8(UHYVE_V1_SERIAL_BYTE, (uint8_t)c);
 }
 
 void hc1_serial_buffer(const void *buf, uint64_t len)
 {
-    volatile struct hc1_serial_buffer b = {(uintptr_t)buf, len};
-    hc1_raw(HC1_SERIAL_BUFFER, hc1_addr(&b));
+    volatile struct uhyve_serial_buffer_v1 b = {(uintptr_t)buf, len};
+    hc1_raw(UHYVE_V1_SERIAL_BUFFER, hc1_addr(&b));
 }
 
 void hc1_file_write(int32_t fd, const void *buf, uint64_t len)
 {
-    volatile struct hc1_write b = {fd, (uintptr_t)buf, len};
-    hc1_raw(HC1_FILE_WRITE, hc1_addr(&b));
+    volatile struct uhyve_write_v1 b = {fd, (uintptr_t)buf, len};
+    hc1_raw(UHYVE_V1_FILE_WRITE, hc1_addr(&b));
 }
 
 int32_t hc1_file_open(const char *name, int32_t flags, int32_t mode)
 {
-    volatile struct hc1_open b = {(uintptr_t)name, flags, mode, 0x5A5A5A5A};
-    hc1_raw(HC1_FILE_OPEN, hc1_addr(&b));
+    volatile struct uhyve_open b = {(uintptr_t)name, flags, mode, 0x5A5A5A5A};
+    hc1_raw(UHYVE_V1_FILE_OPEN, hc1_addr(&b));
     return b.ret;
 }
 
 int32_t hc1_file_close(int32_t fd)
 {
-    volatile struct hc1_close b = {fd, 0x5A5A5A5A};
-    hc1_raw(HC1_FILE_CLOSE, hc1_addr(&b));
+    volatile struct uhyve_close b = {fd, 0x5A5A5A5A};
+    hc1_raw(UHYVE_V1_FILE_CLOSE, hc1_addr(&b));
     return b.ret;
 }
 
 void hc1_exit(int32_t code)
 {
-    volatile struct hc1_exit b = {code};
-    hc1_raw(HC1_EXIT, hc1_addr(&b));
+    volatile struct uhyve_exit_v1 b = {code};
+    hc1_raw(UHYVE_V1_EXIT, hc1_addr(&b));
 }
 
 #if defined(__x86_64__)
@@ -71,37 +71,37 @@ void hc2_raw(uint16_t addr, uint64_t data)
 
 void hc2_serial_byte(char c)
 {
-    hc2_raw(HC2_SERIAL_BYTE, (uint8_t)c);
+    hc2_raw(UHYVE_V2_SERIAL_BYTE, (uint8_t)c);
 }
 
 void hc2_serial_buffer(const void *buf, uint64_t len)
 {
-    volatile struct hc2_serial_buffer b = {len, (uintptr_t)buf};
-    hc2_raw(HC2_SERIAL_BUFFER, (uintptr_t)&b);
+    volatile struct uhyve_serial_buffer_v2 b = {len, (uintptr_t)buf};
+    hc2_raw(UHYVE_V2_SERIAL_BUFFER, (uintptr_t)&b);
 }
 
 int64_t hc2_file_write(int32_t fd, const void *buf, uint64_t len)
 {
-    volatile struct hc2_write b = {len, 0x5A5A5A5A, (uintptr_t)buf, fd, 0};
-    hc2_raw(HC2_FILE_WRITE, (uintptr_t)&b);
+    volatile struct uhyve_rw_v2 b = {len, 0x5A5A5A5A, (uintptr_t)buf, fd, 0};
+    hc2_raw(UHYVE_V2_FILE_WRITE, (uintptr_t)&b);
     return b.ret;
 }
 
 int32_t hc2_file_open(const char *name, int32_t flags, int32_t mode)
 {
-    volatile struct hc1_open b = {(uintptr_t)name, flags, mode, 0x5A5A5A5A};
-    hc2_raw(HC2_FILE_OPEN, (uintptr_t)&b);
+    volatile struct uhyve_open b = {(uintptr_t)name, flags, mode, 0x5A5A5A5A};
+    hc2_raw(UHYVE_V2_FILE_OPEN, (uintptr_t)&b);
     return b.ret;
 }
 
 int32_t hc2_file_close(int32_t fd)
 {
-    volatile struct hc1_close b = {fd, 0x5A5A5A5A};
-    hc2_raw(HC2_FILE_CLOSE, (uintptr_t)&b);
+    volatile struct uhyve_close b = {fd, 0x5A5A5A5A};
+    hc2_raw(UHYVE_V2_FILE_CLOSE, (uintptr_t)&b);
     return b.ret;
 }
 
 void hc2_exit(int32_t code)
 {
-    hc2_raw(HC2_EXIT, (uint64_t)(uint32_t)code);
+    hc2_raw(UHYVE_V2_EXIT, (uint64_t)(uint32_t)code);
 }

@@ -56,53 +56,8 @@ __attribute__((noreturn)) void rt_exit(int code);
 __attribute__((noreturn)) void rt_park(void);
 
 /* --- hypercalls, v1: OUT of a 32-bit guest-physical block address to a port (ABI §6.2) --- */
-#define HC1_FILE_WRITE 0x400
-#define HC1_FILE_OPEN 0x440
-#define HC1_FILE_CLOSE 0x480
-#define HC1_EXIT 0x540
-#define HC1_CMDSIZE 0x740
-#define HC1_CMDVAL 0x780
-#define HC1_SERIAL_BYTE 0x800
-#define HC1_SERIAL_BUFFER 0x880
-
-struct __attribute__((packed)) hc1_write {
-    int32_t fd;
-    uint64_t buf; /* guest-VIRTUAL */
-    uint64_t len;
-};
-struct __attribute__((packed)) hc1_open {
-    uint64_t name; /* guest-physical */
-    int32_t flags;
-    int32_t mode;
-    int32_t ret;
-};
-struct __attribute__((packed)) hc1_close {
-    int32_t fd;
-    int32_t ret;
-};
-struct __attribute__((packed)) hc1_exit {
-    int32_t code;
-};
-struct hc1_cmdsize { /* all i32: packed and natural layout coincide */
-    int32_t argc;
-    int32_t argsz[128];
-    int32_t envc;
-    int32_t envsz[128];
-};
-struct __attribute__((packed)) hc1_cmdval {
-    uint64_t argv; /* physical address of an array of physical buffer addresses */
-    uint64_t envp;
-};
-struct __attribute__((packed)) hc1_serial_buffer {
-    uint64_t buf; /* guest-physical */
-    uint64_t len;
-};
-
-_Static_assert(sizeof(struct hc1_write) == 20, "WriteParams");
-_Static_assert(sizeof(struct hc1_open) == 20, "OpenParams");
-_Static_assert(sizeof(struct hc1_close) == 8, "CloseParams");
-_Static_assert(sizeof(struct hc1_cmdsize) == 1032, "CmdsizeParams");
-_Static_assert(sizeof(struct hc1_cmdval) == 16, "CmdvalParams");
+/* Ports, addresses and parameter blocks are chyve's own definitions, shared with its handlers. */
+#include "hypercall/uhyve_abi.h"
 
 /* What a v1 hypercall carries: x86_64 OUTs 32 bits, aarch64 stores all of X8 (ABI §6.1). */
 #if defined(__aarch64__)
@@ -122,27 +77,6 @@ int32_t hc1_file_close(int32_t fd);
 void hc1_exit(int32_t code);
 
 /* --- hypercalls, v2: OUT to the v2 address, data in RDI (ABI §6.1, §6.3) --- */
-#define HC2_EXIT 0x1010
-#define HC2_SERIAL_BYTE 0x1020
-#define HC2_SERIAL_BUFFER 0x1030
-#define HC2_FILE_WRITE 0x1100
-#define HC2_FILE_OPEN 0x1110  /* v1 packed OpenParams */
-#define HC2_FILE_CLOSE 0x1120 /* v1 packed CloseParams */
-
-struct hc2_serial_buffer {
-    uint64_t len;
-    uint64_t buf; /* guest-physical */
-};
-struct hc2_write {
-    uint64_t len;
-    int64_t ret;
-    uint64_t buf; /* guest-physical */
-    int32_t fd;
-    int32_t pad;
-};
-
-_Static_assert(sizeof(struct hc2_write) == 32, "WriteParams v2");
-
 void hc2_raw(uint16_t addr, uint64_t data);
 void hc2_serial_byte(char c);
 void hc2_serial_buffer(const void *buf, uint64_t len);
