@@ -1,8 +1,8 @@
 /*
  * fuzz_hypercall.c: hypercall_handle() with hostile parameter blocks, buffers and page tables.
- * Input: byte 0 = number of calls (1-4); per call 1 selector byte (which v1 port / v2 address;
- * bit 7 = use the 32-bit data word as is, else its low 16 bits) and a 4-byte data word; then an
- * 8-byte page-table root; everything after that is guest RAM from address 0 (64 KiB, base 0).
+ * Input: byte 0 = number of calls (1-4); per call 1 selector byte (which row of the hypercall
+ * table, or an unknown address; bit 7 = use the 32-bit data word as is, else its low 16 bits)
+ * and a 4-byte data word; then an 8-byte page-table root; everything after that is guest RAM from address 0 (64 KiB, base 0).
  * The guest's files: a map of a per-process temp directory at /data; stdin is /dev/null.
  */
 #define _GNU_SOURCE /* nftw */
@@ -24,14 +24,16 @@
 #define GUEST_SIZE (64u << 10)
 #define HEADER 29
 
-static const uint64_t addrs[] = {
-    UHYVE_V1_FILE_WRITE, UHYVE_V1_FILE_OPEN, UHYVE_V1_FILE_CLOSE, UHYVE_V1_FILE_READ, UHYVE_V1_EXIT,
-    UHYVE_V1_FILE_LSEEK, UHYVE_V1_CMDSIZE, UHYVE_V1_CMDVAL, UHYVE_V1_SERIAL_BYTE, UHYVE_V1_FILE_UNLINK,
-    UHYVE_V1_SERIAL_BUFFER, UHYVE_V2_EXIT, UHYVE_V2_SERIAL_BYTE, UHYVE_V2_SERIAL_BUFFER,
-    UHYVE_V2_SERIAL_READ_BUFFER, UHYVE_V2_FILE_WRITE, UHYVE_V2_FILE_OPEN, UHYVE_V2_FILE_CLOSE,
-    UHYVE_V2_FILE_READ, UHYVE_V2_FILE_LSEEK, UHYVE_V2_FILE_UNLINK, UHYVE_V2_GETDENTS, UHYVE_V2_FILE_STAT,
-    UHYVE_V2_FILE_FSTAT, UHYVE_V2_MKDIR, 0x1000, 0x11a0, 0x3f8,
-};
+/* Besides every row of the hypercall table: addresses chyve must refuse. */
+static const uint64_t unknown_addrs[] = {0x1000, 0x11a0, 0x3f8};
+
+/* Selector n: the n-th row of the table, then the unknown addresses, round robin. */
+static uint64_t addr_of(unsigned n)
+{
+    size_t rows = hypercall_builtin.count;
+    n %= (unsigned)(rows + sizeof(unknown_addrs) / sizeof(unknown_addrs[0]));
+    return n < rows ? hypercall_builtin.entries[n].addr : unknown_addrs[n - rows];
+}
 
 static struct fake_guest g;
 static char dir[64], spec[80];
@@ -119,7 +121,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     unsigned ncalls = 1 + data[0] % 4;
     for (unsigned i = 0; i < ncalls; i++) {
         const uint8_t *c = data + 1 + 5 * i;
-        uint64_t addr = addrs[(c[0] & 0x7f) % (sizeof(addrs) / sizeof(addrs[0]))];
+        uint64_t addr = addr_of(c[0] & 0x7f);
         uint64_t d = le32(c + 1);
         if (!(c[0] & 0x80))
             d &= 0xffff;
