@@ -9,6 +9,7 @@
 #include "aarch64.h"
 #include "arch.h"
 #include "err.h"
+#include "le.h"
 
 #define A64_BLOCK_1G 0x0000FFFFC0000000ull /* level-1 block output address bits */
 #define A64_BLOCK_2M 0x0000FFFFFFE00000ull /* level-2 block output address bits */
@@ -26,20 +27,14 @@ static int desc_read(const struct guest_mem *m, uint64_t table, unsigned idx, ui
     if (guest_mem_read(m, table + (uint64_t)idx * 8, b, sizeof(b)) != 0) {
         return -1;
     }
-    uint64_t v = 0;
-    for (unsigned i = 0; i < 8; i++) {
-        v |= (uint64_t)b[i] << (8 * i);
-    }
-    *e = v;
+    *e = le64_get(b);
     return 0;
 }
 
 static int desc_write(struct guest_mem *m, uint64_t table, unsigned idx, uint64_t e)
 {
     uint8_t b[8];
-    for (unsigned i = 0; i < 8; i++) {
-        b[i] = (uint8_t)(e >> (8 * i));
-    }
+    le64_put(b, e);
     if (guest_mem_write(m, table + (uint64_t)idx * 8, b, sizeof(b)) != 0) {
         return err_set("translation table at 0x%llx lies outside guest RAM",
                        (unsigned long long)table);

@@ -5,6 +5,7 @@
 
 #include "arch.h"
 #include "err.h"
+#include "le.h"
 #include "x86.h"
 
 /* Bump allocator over the page-table pool [next, end) in guest RAM. */
@@ -13,15 +14,6 @@ struct pt_pool {
     uint64_t end;
 };
 
-static uint64_t le64(const uint8_t b[8])
-{
-    uint64_t v = 0;
-    for (unsigned i = 0; i < 8; i++) {
-        v |= (uint64_t)b[i] << (8 * i);
-    }
-    return v;
-}
-
 /* Reads the 8-byte entry `idx` of the table at gpa `table`; -1 if it lies outside guest RAM. */
 static int pte_read(const struct guest_mem *m, uint64_t table, unsigned idx, uint64_t *e)
 {
@@ -29,16 +21,14 @@ static int pte_read(const struct guest_mem *m, uint64_t table, unsigned idx, uin
     if (guest_mem_read(m, table + (uint64_t)idx * 8, b, sizeof(b)) != 0) {
         return -1;
     }
-    *e = le64(b);
+    *e = le64_get(b);
     return 0;
 }
 
 static int pte_write(struct guest_mem *m, uint64_t table, unsigned idx, uint64_t e)
 {
     uint8_t b[8];
-    for (unsigned i = 0; i < 8; i++) {
-        b[i] = (uint8_t)(e >> (8 * i));
-    }
+    le64_put(b, e);
     if (guest_mem_write(m, table + (uint64_t)idx * 8, b, sizeof(b)) != 0) {
         return err_set("page table at 0x%llx lies outside guest RAM", (unsigned long long)table);
     }

@@ -6,6 +6,7 @@
 
 #include "config/cli.h"
 #include "err.h"
+#include "le.h"
 #include "loader/image.h"
 #include "log.h"
 #include "loader/toml.h"
@@ -22,9 +23,7 @@ int image_gunzip(const uint8_t *gz, size_t len, size_t max, uint8_t **out, size_
     if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) /* 16: gzip wrapper only */
         return err_set("cannot start gzip decompression");
     /* The trailer's size (mod 2^32) is only a first guess: the buffer grows as needed. */
-    size_t cap = len >= 4 ? ((size_t)gz[len - 4] | (size_t)gz[len - 3] << 8 |
-                             (size_t)gz[len - 2] << 16 | (size_t)gz[len - 1] << 24)
-                          : 0;
+    size_t cap = len >= 4 ? (size_t)le32_get(gz + len - 4) : 0;
     cap = cap < 4096 ? 4096 : cap > max ? max + 1 : cap;
     uint8_t *buf = malloc(cap);
     size_t got = 0;
