@@ -45,12 +45,12 @@ static int desc_write(struct guest_mem *m, uint64_t table, unsigned idx, uint64_
 /* Zeroes the 4 KiB table at gpa t. */
 static int table_clear(struct guest_mem *m, uint64_t t)
 {
-    void *p = guest_mem_ptr(m, t, A64_PAGE);
+    void *p = guest_mem_ptr(m, t, GUEST_PAGE_SIZE);
     if (!p) {
         return err_set("translation table at 0x%llx lies outside guest RAM",
                        (unsigned long long)t);
     }
-    memset(p, 0, A64_PAGE);
+    memset(p, 0, GUEST_PAGE_SIZE);
     return 0;
 }
 
@@ -70,14 +70,14 @@ static int table_next(struct guest_mem *m, struct pt_pool *pool, uint64_t table,
         *next = e & A64_DESC_ADDR;
         return 0;
     }
-    if (pool->end - pool->next < A64_PAGE) {
+    if (pool->end - pool->next < GUEST_PAGE_SIZE) {
         return err_set("translation-table pool exhausted: the identity map needs more than %llu "
                        "tables (kernel too large)",
                        (unsigned long long)((LAYOUT_PT_POOL_END - LAYOUT_PT_POOL_OFFSET) /
-                                            A64_PAGE));
+                                            GUEST_PAGE_SIZE));
     }
     uint64_t t = pool->next;
-    pool->next += A64_PAGE;
+    pool->next += GUEST_PAGE_SIZE;
     if (table_clear(m, t) != 0 || desc_write(m, table, idx, t | A64_PT_MEM) != 0) {
         return -1;
     }
@@ -108,13 +108,13 @@ static int map_page(struct guest_mem *m, struct pt_pool *pool, uint64_t root, ui
 int arch_setup_guest(struct guest_mem *m, const struct layout *l)
 {
     const uint64_t base = l->guest_base, root = l->pt_root;
-    if ((base & (A64_PAGE - 1)) || (root & (A64_PAGE - 1))) {
+    if ((base & (GUEST_PAGE_SIZE - 1)) || (root & (GUEST_PAGE_SIZE - 1))) {
         return err_set("guest base 0x%llx or table root 0x%llx is not 4 KiB aligned",
                        (unsigned long long)base, (unsigned long long)root);
     }
     /* The identity map must stay clear of the window's VAs and inside the 48-bit TTBR0 range. */
     if (base < LAYOUT_TRAP_WINDOW || l->kernel_end < base ||
-        l->kernel_end > (1ull << A64_VA_BITS) - A64_PAGE) {
+        l->kernel_end > (1ull << A64_VA_BITS) - GUEST_PAGE_SIZE) {
         return err_set("kernel [0x%llx, 0x%llx) cannot be identity mapped on aarch64",
                        (unsigned long long)base, (unsigned long long)l->kernel_end);
     }
@@ -123,13 +123,13 @@ int arch_setup_guest(struct guest_mem *m, const struct layout *l)
         return -1;
     }
     struct pt_pool pool = {base + LAYOUT_PT_POOL_OFFSET, base + LAYOUT_PT_POOL_END};
-    for (uint64_t off = 0; off < LAYOUT_TRAP_WINDOW; off += A64_PAGE) {
+    for (uint64_t off = 0; off < LAYOUT_TRAP_WINDOW; off += GUEST_PAGE_SIZE) {
         if (map_page(m, &pool, root, off, base + off, A64_PT_MEM_NC) != 0) {
             return -1;
         }
     }
-    const uint64_t end = (l->kernel_end + A64_PAGE - 1) & ~(A64_PAGE - 1);
-    for (uint64_t a = base; a < end; a += A64_PAGE) {
+    const uint64_t end = (l->kernel_end + GUEST_PAGE_SIZE - 1) & ~(GUEST_PAGE_SIZE - 1);
+    for (uint64_t a = base; a < end; a += GUEST_PAGE_SIZE) {
         if (map_page(m, &pool, root, a, a, A64_PT_MEM) != 0) {
             return -1;
         }
@@ -165,7 +165,7 @@ int arch_virt_to_phys(const struct guest_mem *m, uint64_t root, uint64_t va, uin
                 return err_set("guest virtual address 0x%llx has an invalid level-3 descriptor",
                                (unsigned long long)va);
             }
-            *pa = (e & A64_DESC_ADDR) | (va & (A64_PAGE - 1));
+            *pa = (e & A64_DESC_ADDR) | (va & (GUEST_PAGE_SIZE - 1));
             return 0;
         }
         if (!table) {

@@ -38,11 +38,11 @@ static int pte_write(struct guest_mem *m, uint64_t table, unsigned idx, uint64_t
 /* Zeroes the 4 KiB table at gpa t. */
 static int table_clear(struct guest_mem *m, uint64_t t)
 {
-    void *p = guest_mem_ptr(m, t, X86_PAGE_SIZE);
+    void *p = guest_mem_ptr(m, t, GUEST_PAGE_SIZE);
     if (!p) {
         return err_set("page table at 0x%llx lies outside guest RAM", (unsigned long long)t);
     }
-    memset(p, 0, X86_PAGE_SIZE);
+    memset(p, 0, GUEST_PAGE_SIZE);
     return 0;
 }
 
@@ -61,13 +61,13 @@ static int table_next(struct guest_mem *m, struct pt_pool *pool, uint64_t table,
         *next = e & X86_PTE_ADDR;
         return 0;
     }
-    if (pool->end - pool->next < X86_PAGE_SIZE) {
+    if (pool->end - pool->next < GUEST_PAGE_SIZE) {
         return err_set(
             "page-table pool exhausted: the identity map needs more than %llu tables",
-            (unsigned long long)((LAYOUT_PT_POOL_END - LAYOUT_PT_POOL_OFFSET) / X86_PAGE_SIZE));
+            (unsigned long long)((LAYOUT_PT_POOL_END - LAYOUT_PT_POOL_OFFSET) / GUEST_PAGE_SIZE));
     }
     uint64_t t = pool->next;
-    pool->next += X86_PAGE_SIZE;
+    pool->next += GUEST_PAGE_SIZE;
     if (table_clear(m, t) != 0 || pte_write(m, table, idx, t | X86_PTE_P | X86_PTE_W) != 0) {
         return -1;
     }
@@ -106,7 +106,7 @@ int x86_write_page_tables(struct guest_mem *m, const struct layout *l)
                        (unsigned long long)l->kernel_end, (unsigned long long)base);
     }
     const uint64_t root = l->pt_root;
-    if (root & (X86_PAGE_SIZE - 1)) {
+    if (root & (GUEST_PAGE_SIZE - 1)) {
         return err_set("page-table root 0x%llx is not 4 KiB aligned", (unsigned long long)root);
     }
     if (table_clear(m, root) != 0 ||
@@ -173,6 +173,6 @@ int arch_virt_to_phys(const struct guest_mem *m, uint64_t root, uint64_t va, uin
     if (!walk_step(m, e & X86_PTE_ADDR, va, 12, &e)) {
         return -1;
     }
-    *pa = (e & X86_PTE_ADDR) | (va & (X86_PAGE_SIZE - 1));
+    *pa = (e & X86_PTE_ADDR) | (va & (GUEST_PAGE_SIZE - 1));
     return 0;
 }
