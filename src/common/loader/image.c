@@ -140,9 +140,7 @@ static int requirements(const struct toml_doc *d, struct image_config *c)
     const struct toml_entry *e = toml_get(d, "requirements", "memory");
     if (e && e->v.type == TOML_STRING) {
         if (cli_parse_size(e->v.s, &c->memory) != 0) {
-            char why[256];
-            snprintf(why, sizeof(why), "%s", err_msg());
-            return err_set("hermit.toml: line %u: requirements.memory: %s", e->line, why);
+            return err_prefix("hermit.toml: line %u: requirements.memory: ", e->line);
         }
     } else if (e && e->v.type == TOML_INT) {
         if (e->v.i < 0)
@@ -167,9 +165,7 @@ int image_parse_config(const char *text, size_t len, struct image_config *c)
     memset(c, 0, sizeof(*c));
     struct toml_doc d;
     if (toml_parse(text, len, &d) != 0) {
-        char why[256];
-        snprintf(why, sizeof(why), "%s", err_msg());
-        return err_set("hermit.toml: %s", why);
+        return err_prefix("hermit.toml: ");
     }
     const struct toml_entry *ver, *ker, *ka, *aa, *ev;
     int rc = get(&d, "", "version", TOML_STRING, true, &ver);
@@ -234,7 +230,6 @@ static const struct tar_entry *find(const struct image *img, const char *name)
 int image_open(const uint8_t *gz, size_t len, const char *name, struct image *img)
 {
     memset(img, 0, sizeof(*img));
-    char why[300];
     if (image_gunzip(gz, len, IMAGE_MAX_SIZE, &img->tar, &img->tar_len) != 0 ||
         tar_read(img->tar, img->tar_len, &img->entries, &img->nentries) != 0)
         goto fail;
@@ -265,9 +260,8 @@ int image_open(const uint8_t *gz, size_t len, const char *name, struct image *im
     img->kernel_len = (size_t)kern->size;
     return 0;
 fail:
-    snprintf(why, sizeof(why), "%s", err_msg());
     image_free(img);
-    return err_set("Hermit image '%s': %s", name, why);
+    return err_prefix("Hermit image '%s': ", name);
 }
 
 /* Position of the variable of "KEY=VALUE" entry e in v[0, n), or n. */
