@@ -5,6 +5,7 @@
 
 #include "err.h"
 #include "guest_mem.h"
+#include "host.h"
 
 int guest_mem_init(struct guest_mem *m, uint64_t base, uint64_t size)
 {
@@ -24,29 +25,24 @@ int guest_mem_init(struct guest_mem *m, uint64_t base, uint64_t size)
     return 0;
 }
 
-/* One madvise() over all of guest RAM; `what` names the option in the error. */
-static int advise(struct guest_mem *m, int advice, const char *what)
+/* One piece of advice over all of guest RAM; `what` names the option in the error. */
+static int advise(struct guest_mem *m, enum host_advice advice, const char *what)
 {
-    if (madvise(m->host, (size_t)m->size, advice) != 0)
-        return err_set("%s: the host refused madvise on guest memory: %s", what, strerror(errno));
+    int rc = host_advise_memory(m->host, (size_t)m->size, advice);
+    if (rc == HOST_UNAVAILABLE)
+        return err_set("--thp and --ksm need a Linux host");
+    if (rc < 0)
+        return err_set("%s: the host refused madvise on guest memory: %s", what, strerror(-rc));
     return 0;
 }
 
 int guest_mem_advise(struct guest_mem *m, bool huge, bool mergeable)
 {
-#if defined(MADV_HUGEPAGE) && defined(MADV_MERGEABLE)
-    if (huge && advise(m, MADV_HUGEPAGE, "--thp (transparent huge pages)") != 0)
+    if (huge && advise(m, HOST_ADVISE_HUGEPAGE, "--thp (transparent huge pages)") != 0)
         return -1;
-    if (mergeable && advise(m, MADV_MERGEABLE, "--ksm (kernel same-page merging)") != 0)
+    if (mergeable && advise(m, HOST_ADVISE_MERGEABLE, "--ksm (kernel same-page merging)") != 0)
         return -1;
     return 0;
-#else
-    (void)m;
-    (void)advise;
-    if (huge || mergeable)
-        return err_set("--thp and --ksm need a Linux host");
-    return 0;
-#endif
 }
 
 void guest_mem_fini(struct guest_mem *m)
