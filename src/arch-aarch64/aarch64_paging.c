@@ -4,38 +4,23 @@
  */
 #include <stdbool.h>
 #include <stdint.h>
-#include <string.h>
 
 #include "aarch64.h"
 #include "arch.h"
 #include "err.h"
-#include "le.h"
 
 #define A64_BLOCK_1G 0x0000FFFFC0000000ull /* level-1 block output address bits */
 #define A64_BLOCK_2M 0x0000FFFFFFE00000ull /* level-2 block output address bits */
 
-/* Bump allocator over the page-table pool [next, end) in guest RAM. */
-struct pt_pool {
-    uint64_t next;
-    uint64_t end;
-};
-
 /* Reads the little-endian 8-byte entry `idx` of the table at gpa `table`; -1 outside RAM. */
 static int desc_read(const struct guest_mem *m, uint64_t table, unsigned idx, uint64_t *e)
 {
-    uint8_t b[8];
-    if (guest_mem_read(m, table + (uint64_t)idx * 8, b, sizeof(b)) != 0) {
-        return -1;
-    }
-    *e = le64_get(b);
-    return 0;
+    return guest_mem_read_le64(m, table + (uint64_t)idx * 8, e);
 }
 
 static int desc_write(struct guest_mem *m, uint64_t table, unsigned idx, uint64_t e)
 {
-    uint8_t b[8];
-    le64_put(b, e);
-    if (guest_mem_write(m, table + (uint64_t)idx * 8, b, sizeof(b)) != 0) {
+    if (guest_mem_write_le64(m, table + (uint64_t)idx * 8, e) != 0) {
         return err_set("translation table at 0x%llx lies outside guest RAM",
                        (unsigned long long)table);
     }
@@ -45,12 +30,10 @@ static int desc_write(struct guest_mem *m, uint64_t table, unsigned idx, uint64_
 /* Zeroes the 4 KiB table at gpa t. */
 static int table_clear(struct guest_mem *m, uint64_t t)
 {
-    void *p = guest_mem_ptr(m, t, GUEST_PAGE_SIZE);
-    if (!p) {
+    if (guest_mem_zero(m, t, GUEST_PAGE_SIZE) != 0) {
         return err_set("translation table at 0x%llx lies outside guest RAM",
                        (unsigned long long)t);
     }
-    memset(p, 0, GUEST_PAGE_SIZE);
     return 0;
 }
 
@@ -58,7 +41,7 @@ static int table_clear(struct guest_mem *m, uint64_t t)
  * Returns in *next the table that entry `idx` of `table` points to, linking a fresh zeroed frame
  * from the pool if the entry is still invalid.
  */
-static int table_next(struct guest_mem *m, struct pt_pool *pool, uint64_t table, unsigned idx,
+static int table_next(struct guest_mem *m, struct guest_pt_pool *pool, uint64_t table, unsigned idx,
                       uint64_t *next)
 {
     uint64_t e;
@@ -70,14 +53,13 @@ static int table_next(struct guest_mem *m, struct pt_pool *pool, uint64_t table,
         *next = e & A64_DESC_ADDR;
         return 0;
     }
-    if (pool->end - pool->next < GUEST_PAGE_SIZE) {
+    uint64_t t;
+    if (guest_pt_pool_take(pool, &t) != 0) {
         return err_set("translation-table pool exhausted: the identity map needs more than %llu "
                        "tables (kernel too large)",
                        (unsigned long long)((LAYOUT_PT_POOL_END - LAYOUT_PT_POOL_OFFSET) /
                                             GUEST_PAGE_SIZE));
     }
-    uint64_t t = pool->next;
-    pool->next += GUEST_PAGE_SIZE;
     if (table_clear(m, t) != 0 || desc_write(m, table, idx, t | A64_PT_MEM) != 0) {
         return -1;
     }
@@ -86,7 +68,7 @@ static int table_next(struct guest_mem *m, struct pt_pool *pool, uint64_t table,
 }
 
 /* Maps the 4 KiB page va onto pa with leaf attributes `attrs` (levels 0-2 allocated on demand). */
-static int map_page(struct guest_mem *m, struct pt_pool *pool, uint64_t root, uint64_t va,
+static int map_page(struct guest_mem *m, struct guest_pt_pool *pool, uint64_t root, uint64_t va,
                     uint64_t pa, uint64_t attrs)
 {
     uint64_t t = root;
@@ -122,7 +104,7 @@ int arch_setup_guest(struct guest_mem *m, const struct layout *l)
         desc_write(m, root, A64_ENTRIES - 1, root | A64_PT_MEM | A64_DESC_SELF_REF) != 0) {
         return -1;
     }
-    struct pt_pool pool = {base + LAYOUT_PT_POOL_OFFSET, base + LAYOUT_PT_POOL_END};
+    struct guest_pt_pool pool = {base + LAYOUT_PT_POOL_OFFSET, base + LAYOUT_PT_POOL_END};
     for (uint64_t off = 0; off < LAYOUT_TRAP_WINDOW; off += GUEST_PAGE_SIZE) {
         if (map_page(m, &pool, root, off, base + off, A64_PT_MEM_NC) != 0) {
             return -1;

@@ -6,6 +6,7 @@
 #include "err.h"
 #include "guest_mem.h"
 #include "host.h"
+#include "le.h"
 
 int guest_mem_init(struct guest_mem *m, uint64_t base, uint64_t size)
 {
@@ -82,6 +83,31 @@ int guest_mem_write(const struct guest_mem *m, uint64_t gpa, const void *src, ui
     return 0;
 }
 
+int guest_mem_zero(const struct guest_mem *m, uint64_t gpa, uint64_t len)
+{
+    void *p = guest_mem_ptr(m, gpa, len);
+    if (!p)
+        return -1;
+    memset(p, 0, (size_t)len);
+    return 0;
+}
+
+int guest_mem_read_le64(const struct guest_mem *m, uint64_t gpa, uint64_t *v)
+{
+    uint8_t b[8];
+    if (guest_mem_read(m, gpa, b, sizeof(b)) != 0)
+        return -1;
+    *v = le64_get(b);
+    return 0;
+}
+
+int guest_mem_write_le64(const struct guest_mem *m, uint64_t gpa, uint64_t v)
+{
+    uint8_t b[8];
+    le64_put(b, v);
+    return guest_mem_write(m, gpa, b, sizeof(b));
+}
+
 long guest_mem_read_str(const struct guest_mem *m, uint64_t gpa, char *dst, size_t cap)
 {
     const char *p = guest_mem_ptr(m, gpa, 0);
@@ -96,4 +122,14 @@ long guest_mem_read_str(const struct guest_mem *m, uint64_t gpa, char *dst, size
     if (!nul)
         return -1;
     return (long)(nul - dst);
+}
+
+int guest_pt_pool_take(struct guest_pt_pool *pool, uint64_t *frame)
+{
+    /* A pool set up backwards (next > end) is empty, not endless. */
+    if (pool->next > pool->end || pool->end - pool->next < GUEST_PAGE_SIZE)
+        return -1;
+    *frame = pool->next;
+    pool->next += GUEST_PAGE_SIZE;
+    return 0;
 }

@@ -553,12 +553,10 @@ int elf_load(const struct kernel *k, const uint8_t *buf, size_t len, struct gues
             return err_set("cannot copy kernel segment %u to guest address 0x%" PRIx64, i, dest);
         }
         uint64_t bss = ph.memsz - ph.filesz;
-        void *zero = guest_mem_ptr(m, dest + ph.filesz, bss);
-        if (zero == NULL) {
+        if (guest_mem_zero(m, dest + ph.filesz, bss) != 0) {
             return err_set("cannot zero kernel segment %u at guest address 0x%" PRIx64, i,
                            dest + ph.filesz);
         }
-        memset(zero, 0, bss);
     }
     for (uint64_t i = 0; i < f.rela_count; i++) {
         const uint8_t *r = buf + f.rela_off + i * RELA_SIZE;
