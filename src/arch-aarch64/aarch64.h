@@ -27,7 +27,6 @@
 #define A64_PT_MEM_NC (A64_DESC_VALID | A64_DESC_TABLE | A64_DESC_ATTR(A64_ATTR_NORMAL_NC) |   \
                        A64_DESC_SH_INNER | A64_DESC_AF) /* 0x70F */
 
-#define A64_PAGE 0x1000ull
 #define A64_ENTRIES 512
 #define A64_VA_BITS 48
 

@@ -4,7 +4,6 @@
  */
 #include <stdbool.h>
 #include <stdint.h>
-#include <string.h>
 
 #include "aarch64.h"
 #include "arch.h"
@@ -13,34 +12,15 @@
 #define A64_BLOCK_1G 0x0000FFFFC0000000ull /* level-1 block output address bits */
 #define A64_BLOCK_2M 0x0000FFFFFFE00000ull /* level-2 block output address bits */
 
-/* Bump allocator over the page-table pool [next, end) in guest RAM. */
-struct pt_pool {
-    uint64_t next;
-    uint64_t end;
-};
-
 /* Reads the little-endian 8-byte entry `idx` of the table at gpa `table`; -1 outside RAM. */
 static int desc_read(const struct guest_mem *m, uint64_t table, unsigned idx, uint64_t *e)
 {
-    uint8_t b[8];
-    if (guest_mem_read(m, table + (uint64_t)idx * 8, b, sizeof(b)) != 0) {
-        return -1;
-    }
-    uint64_t v = 0;
-    for (unsigned i = 0; i < 8; i++) {
-        v |= (uint64_t)b[i] << (8 * i);
-    }
-    *e = v;
-    return 0;
+    return guest_mem_read_le64(m, table + (uint64_t)idx * 8, e);
 }
 
 static int desc_write(struct guest_mem *m, uint64_t table, unsigned idx, uint64_t e)
 {
-    uint8_t b[8];
-    for (unsigned i = 0; i < 8; i++) {
-        b[i] = (uint8_t)(e >> (8 * i));
-    }
-    if (guest_mem_write(m, table + (uint64_t)idx * 8, b, sizeof(b)) != 0) {
+    if (guest_mem_write_le64(m, table + (uint64_t)idx * 8, e) != 0) {
         return err_set("translation table at 0x%llx lies outside guest RAM",
                        (unsigned long long)table);
     }
@@ -50,12 +30,10 @@ static int desc_write(struct guest_mem *m, uint64_t table, unsigned idx, uint64_
 /* Zeroes the 4 KiB table at gpa t. */
 static int table_clear(struct guest_mem *m, uint64_t t)
 {
-    void *p = guest_mem_ptr(m, t, A64_PAGE);
-    if (!p) {
+    if (guest_mem_zero(m, t, GUEST_PAGE_SIZE) != 0) {
         return err_set("translation table at 0x%llx lies outside guest RAM",
                        (unsigned long long)t);
     }
-    memset(p, 0, A64_PAGE);
     return 0;
 }
 
@@ -63,7 +41,7 @@ static int table_clear(struct guest_mem *m, uint64_t t)
  * Returns in *next the table that entry `idx` of `table` points to, linking a fresh zeroed frame
  * from the pool if the entry is still invalid.
  */
-static int table_next(struct guest_mem *m, struct pt_pool *pool, uint64_t table, unsigned idx,
+static int table_next(struct guest_mem *m, struct guest_pt_pool *pool, uint64_t table, unsigned idx,
                       uint64_t *next)
 {
     uint64_t e;
@@ -75,14 +53,13 @@ static int table_next(struct guest_mem *m, struct pt_pool *pool, uint64_t table,
         *next = e & A64_DESC_ADDR;
         return 0;
     }
-    if (pool->end - pool->next < A64_PAGE) {
+    uint64_t t;
+    if (guest_pt_pool_take(pool, &t) != 0) {
         return err_set("translation-table pool exhausted: the identity map needs more than %llu "
                        "tables (kernel too large)",
                        (unsigned long long)((LAYOUT_PT_POOL_END - LAYOUT_PT_POOL_OFFSET) /
-                                            A64_PAGE));
+                                            GUEST_PAGE_SIZE));
     }
-    uint64_t t = pool->next;
-    pool->next += A64_PAGE;
     if (table_clear(m, t) != 0 || desc_write(m, table, idx, t | A64_PT_MEM) != 0) {
         return -1;
     }
@@ -91,7 +68,7 @@ static int table_next(struct guest_mem *m, struct pt_pool *pool, uint64_t table,
 }
 
 /* Maps the 4 KiB page va onto pa with leaf attributes `attrs` (levels 0-2 allocated on demand). */
-static int map_page(struct guest_mem *m, struct pt_pool *pool, uint64_t root, uint64_t va,
+static int map_page(struct guest_mem *m, struct guest_pt_pool *pool, uint64_t root, uint64_t va,
                     uint64_t pa, uint64_t attrs)
 {
     uint64_t t = root;
@@ -113,13 +90,13 @@ static int map_page(struct guest_mem *m, struct pt_pool *pool, uint64_t root, ui
 int arch_setup_guest(struct guest_mem *m, const struct layout *l)
 {
     const uint64_t base = l->guest_base, root = l->pt_root;
-    if ((base & (A64_PAGE - 1)) || (root & (A64_PAGE - 1))) {
+    if ((base & (GUEST_PAGE_SIZE - 1)) || (root & (GUEST_PAGE_SIZE - 1))) {
         return err_set("guest base 0x%llx or table root 0x%llx is not 4 KiB aligned",
                        (unsigned long long)base, (unsigned long long)root);
     }
     /* The identity map must stay clear of the window's VAs and inside the 48-bit TTBR0 range. */
     if (base < LAYOUT_TRAP_WINDOW || l->kernel_end < base ||
-        l->kernel_end > (1ull << A64_VA_BITS) - A64_PAGE) {
+        l->kernel_end > (1ull << A64_VA_BITS) - GUEST_PAGE_SIZE) {
         return err_set("kernel [0x%llx, 0x%llx) cannot be identity mapped on aarch64",
                        (unsigned long long)base, (unsigned long long)l->kernel_end);
     }
@@ -127,14 +104,14 @@ int arch_setup_guest(struct guest_mem *m, const struct layout *l)
         desc_write(m, root, A64_ENTRIES - 1, root | A64_PT_MEM | A64_DESC_SELF_REF) != 0) {
         return -1;
     }
-    struct pt_pool pool = {base + LAYOUT_PT_POOL_OFFSET, base + LAYOUT_PT_POOL_END};
-    for (uint64_t off = 0; off < LAYOUT_TRAP_WINDOW; off += A64_PAGE) {
+    struct guest_pt_pool pool = {base + LAYOUT_PT_POOL_OFFSET, base + LAYOUT_PT_POOL_END};
+    for (uint64_t off = 0; off < LAYOUT_TRAP_WINDOW; off += GUEST_PAGE_SIZE) {
         if (map_page(m, &pool, root, off, base + off, A64_PT_MEM_NC) != 0) {
             return -1;
         }
     }
-    const uint64_t end = (l->kernel_end + A64_PAGE - 1) & ~(A64_PAGE - 1);
-    for (uint64_t a = base; a < end; a += A64_PAGE) {
+    const uint64_t end = (l->kernel_end + GUEST_PAGE_SIZE - 1) & ~(GUEST_PAGE_SIZE - 1);
+    for (uint64_t a = base; a < end; a += GUEST_PAGE_SIZE) {
         if (map_page(m, &pool, root, a, a, A64_PT_MEM) != 0) {
             return -1;
         }
@@ -170,7 +147,7 @@ int arch_virt_to_phys(const struct guest_mem *m, uint64_t root, uint64_t va, uin
                 return err_set("guest virtual address 0x%llx has an invalid level-3 descriptor",
                                (unsigned long long)va);
             }
-            *pa = (e & A64_DESC_ADDR) | (va & (A64_PAGE - 1));
+            *pa = (e & A64_DESC_ADDR) | (va & (GUEST_PAGE_SIZE - 1));
             return 0;
         }
         if (!table) {

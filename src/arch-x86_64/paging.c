@@ -1,45 +1,20 @@
 /* paging.c: x86_64 initial identity page tables (ABI §3.4) and the guest page-table walk (§6.1). */
 #include <stdbool.h>
 #include <stdint.h>
-#include <string.h>
 
 #include "arch.h"
 #include "err.h"
 #include "x86.h"
 
-/* Bump allocator over the page-table pool [next, end) in guest RAM. */
-struct pt_pool {
-    uint64_t next;
-    uint64_t end;
-};
-
-static uint64_t le64(const uint8_t b[8])
-{
-    uint64_t v = 0;
-    for (unsigned i = 0; i < 8; i++) {
-        v |= (uint64_t)b[i] << (8 * i);
-    }
-    return v;
-}
-
 /* Reads the 8-byte entry `idx` of the table at gpa `table`; -1 if it lies outside guest RAM. */
 static int pte_read(const struct guest_mem *m, uint64_t table, unsigned idx, uint64_t *e)
 {
-    uint8_t b[8];
-    if (guest_mem_read(m, table + (uint64_t)idx * 8, b, sizeof(b)) != 0) {
-        return -1;
-    }
-    *e = le64(b);
-    return 0;
+    return guest_mem_read_le64(m, table + (uint64_t)idx * 8, e);
 }
 
 static int pte_write(struct guest_mem *m, uint64_t table, unsigned idx, uint64_t e)
 {
-    uint8_t b[8];
-    for (unsigned i = 0; i < 8; i++) {
-        b[i] = (uint8_t)(e >> (8 * i));
-    }
-    if (guest_mem_write(m, table + (uint64_t)idx * 8, b, sizeof(b)) != 0) {
+    if (guest_mem_write_le64(m, table + (uint64_t)idx * 8, e) != 0) {
         return err_set("page table at 0x%llx lies outside guest RAM", (unsigned long long)table);
     }
     return 0;
@@ -48,11 +23,9 @@ static int pte_write(struct guest_mem *m, uint64_t table, unsigned idx, uint64_t
 /* Zeroes the 4 KiB table at gpa t. */
 static int table_clear(struct guest_mem *m, uint64_t t)
 {
-    void *p = guest_mem_ptr(m, t, X86_PAGE_SIZE);
-    if (!p) {
+    if (guest_mem_zero(m, t, GUEST_PAGE_SIZE) != 0) {
         return err_set("page table at 0x%llx lies outside guest RAM", (unsigned long long)t);
     }
-    memset(p, 0, X86_PAGE_SIZE);
     return 0;
 }
 
@@ -60,7 +33,7 @@ static int table_clear(struct guest_mem *m, uint64_t t)
  * Returns in *next the table entry `idx` of `table` points to, taking a fresh zeroed frame from
  * the pool (and linking it as Present | Writable) if the entry is still empty.
  */
-static int table_next(struct guest_mem *m, struct pt_pool *pool, uint64_t table, unsigned idx,
+static int table_next(struct guest_mem *m, struct guest_pt_pool *pool, uint64_t table, unsigned idx,
                       uint64_t *next)
 {
     uint64_t e;
@@ -71,13 +44,12 @@ static int table_next(struct guest_mem *m, struct pt_pool *pool, uint64_t table,
         *next = e & X86_PTE_ADDR;
         return 0;
     }
-    if (pool->end - pool->next < X86_PAGE_SIZE) {
+    uint64_t t;
+    if (guest_pt_pool_take(pool, &t) != 0) {
         return err_set(
             "page-table pool exhausted: the identity map needs more than %llu tables",
-            (unsigned long long)((LAYOUT_PT_POOL_END - LAYOUT_PT_POOL_OFFSET) / X86_PAGE_SIZE));
+            (unsigned long long)((LAYOUT_PT_POOL_END - LAYOUT_PT_POOL_OFFSET) / GUEST_PAGE_SIZE));
     }
-    uint64_t t = pool->next;
-    pool->next += X86_PAGE_SIZE;
     if (table_clear(m, t) != 0 || pte_write(m, table, idx, t | X86_PTE_P | X86_PTE_W) != 0) {
         return -1;
     }
@@ -116,7 +88,7 @@ int x86_write_page_tables(struct guest_mem *m, const struct layout *l)
                        (unsigned long long)l->kernel_end, (unsigned long long)base);
     }
     const uint64_t root = l->pt_root;
-    if (root & (X86_PAGE_SIZE - 1)) {
+    if (root & (GUEST_PAGE_SIZE - 1)) {
         return err_set("page-table root 0x%llx is not 4 KiB aligned", (unsigned long long)root);
     }
     if (table_clear(m, root) != 0 ||
@@ -124,7 +96,7 @@ int x86_write_page_tables(struct guest_mem *m, const struct layout *l)
         return -1;
     }
 
-    struct pt_pool pool = {base + LAYOUT_PT_POOL_OFFSET, base + LAYOUT_PT_POOL_END};
+    struct guest_pt_pool pool = {base + LAYOUT_PT_POOL_OFFSET, base + LAYOUT_PT_POOL_END};
     const uint64_t end = map_end(l);
     for (uint64_t a = base; a <= end; a += X86_2M) {
         uint64_t pdpt, pd;
@@ -183,6 +155,6 @@ int arch_virt_to_phys(const struct guest_mem *m, uint64_t root, uint64_t va, uin
     if (!walk_step(m, e & X86_PTE_ADDR, va, 12, &e)) {
         return -1;
     }
-    *pa = (e & X86_PTE_ADDR) | (va & (X86_PAGE_SIZE - 1));
+    *pa = (e & X86_PTE_ADDR) | (va & (GUEST_PAGE_SIZE - 1));
     return 0;
 }

@@ -16,7 +16,6 @@
 #define X86_PTE_ADDR_2M 0x000FFFFFFFE00000ull /* 2 MiB leaf frame bits */
 #define X86_PTE_ADDR_1G 0x000FFFFFC0000000ull /* 1 GiB leaf frame bits */
 
-#define X86_PAGE_SIZE 0x1000ull
 #define X86_2M (2ull << 20)
 #define X86_1G (1ull << 30)
 #define X86_ENTRIES 512

@@ -8,6 +8,13 @@
  */
 int err_set(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * Prepends a printf-style prefix to the calling thread's recorded message ("bad header" becomes
+ * "image 'x': bad header" after err_prefix("image '%s': ", "x")), truncated like err_set(), and
+ * returns -1. The arguments may point into err_msg() itself.
+ */
+int err_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* The calling thread's last recorded message ("" if none). Valid until the next err_set(). */
 const char *err_msg(void);
 

@@ -5,6 +5,8 @@
 
 #include "err.h"
 #include "guest_mem.h"
+#include "host.h"
+#include "le.h"
 
 int guest_mem_init(struct guest_mem *m, uint64_t base, uint64_t size)
 {
@@ -24,29 +26,24 @@ int guest_mem_init(struct guest_mem *m, uint64_t base, uint64_t size)
     return 0;
 }
 
-/* One madvise() over all of guest RAM; `what` names the option in the error. */
-static int advise(struct guest_mem *m, int advice, const char *what)
+/* One piece of advice over all of guest RAM; `what` names the option in the error. */
+static int advise(struct guest_mem *m, enum host_advice advice, const char *what)
 {
-    if (madvise(m->host, (size_t)m->size, advice) != 0)
-        return err_set("%s: the host refused madvise on guest memory: %s", what, strerror(errno));
+    int rc = host_advise_memory(m->host, (size_t)m->size, advice);
+    if (rc == HOST_UNAVAILABLE)
+        return err_set("--thp and --ksm need a Linux host");
+    if (rc < 0)
+        return err_set("%s: the host refused madvise on guest memory: %s", what, strerror(-rc));
     return 0;
 }
 
 int guest_mem_advise(struct guest_mem *m, bool huge, bool mergeable)
 {
-#if defined(MADV_HUGEPAGE) && defined(MADV_MERGEABLE)
-    if (huge && advise(m, MADV_HUGEPAGE, "--thp (transparent huge pages)") != 0)
+    if (huge && advise(m, HOST_ADVISE_HUGEPAGE, "--thp (transparent huge pages)") != 0)
         return -1;
-    if (mergeable && advise(m, MADV_MERGEABLE, "--ksm (kernel same-page merging)") != 0)
+    if (mergeable && advise(m, HOST_ADVISE_MERGEABLE, "--ksm (kernel same-page merging)") != 0)
         return -1;
     return 0;
-#else
-    (void)m;
-    (void)advise;
-    if (huge || mergeable)
-        return err_set("--thp and --ksm need a Linux host");
-    return 0;
-#endif
 }
 
 void guest_mem_fini(struct guest_mem *m)
@@ -86,6 +83,31 @@ int guest_mem_write(const struct guest_mem *m, uint64_t gpa, const void *src, ui
     return 0;
 }
 
+int guest_mem_zero(const struct guest_mem *m, uint64_t gpa, uint64_t len)
+{
+    void *p = guest_mem_ptr(m, gpa, len);
+    if (!p)
+        return -1;
+    memset(p, 0, (size_t)len);
+    return 0;
+}
+
+int guest_mem_read_le64(const struct guest_mem *m, uint64_t gpa, uint64_t *v)
+{
+    uint8_t b[8];
+    if (guest_mem_read(m, gpa, b, sizeof(b)) != 0)
+        return -1;
+    *v = le64_get(b);
+    return 0;
+}
+
+int guest_mem_write_le64(const struct guest_mem *m, uint64_t gpa, uint64_t v)
+{
+    uint8_t b[8];
+    le64_put(b, v);
+    return guest_mem_write(m, gpa, b, sizeof(b));
+}
+
 long guest_mem_read_str(const struct guest_mem *m, uint64_t gpa, char *dst, size_t cap)
 {
     const char *p = guest_mem_ptr(m, gpa, 0);
@@ -100,4 +122,14 @@ long guest_mem_read_str(const struct guest_mem *m, uint64_t gpa, char *dst, size
     if (!nul)
         return -1;
     return (long)(nul - dst);
+}
+
+int guest_pt_pool_take(struct guest_pt_pool *pool, uint64_t *frame)
+{
+    /* A pool set up backwards (next > end) is empty, not endless. */
+    if (pool->next > pool->end || pool->end - pool->next < GUEST_PAGE_SIZE)
+        return -1;
+    *frame = pool->next;
+    pool->next += GUEST_PAGE_SIZE;
+    return 0;
 }

@@ -43,11 +43,31 @@ void *guest_mem_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len);
 int guest_mem_read(const struct guest_mem *m, uint64_t gpa, void *dst, uint64_t len);
 int guest_mem_write(const struct guest_mem *m, uint64_t gpa, const void *src, uint64_t len);
 
+/* Zeroes guest-physical [gpa, gpa + len); 0, or -1 (nothing zeroed) if out of range. */
+int guest_mem_zero(const struct guest_mem *m, uint64_t gpa, uint64_t len);
+
+/* Reads or writes the little-endian u64 at gpa (a page-table entry); 0, or -1 if out of range. */
+int guest_mem_read_le64(const struct guest_mem *m, uint64_t gpa, uint64_t *v);
+int guest_mem_write_le64(const struct guest_mem *m, uint64_t gpa, uint64_t v);
+
 /*
  * Copies a NUL-terminated string at gpa into dst (capacity cap >= 1), so that a guest cannot
  * change it after it was checked. Returns its length (without NUL), or -1 if the string leaves
  * guest RAM or does not fit in cap bytes including the NUL.
  */
 long guest_mem_read_str(const struct guest_mem *m, uint64_t gpa, char *dst, size_t cap);
+
+/* The frames for the initial page tables: guest-physical [next, end), handed out in order. */
+struct guest_pt_pool {
+    uint64_t next;
+    uint64_t end;
+};
+
+/*
+ * Takes the pool's next GUEST_PAGE_SIZE frame into *frame (not zeroed: the caller clears it in
+ * guest RAM). Returns 0, or -1 with nothing taken when the pool is exhausted; err_msg() is left to
+ * the caller, who knows what the tables are for.
+ */
+int guest_pt_pool_take(struct guest_pt_pool *pool, uint64_t *frame);
 
 #endif

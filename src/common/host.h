@@ -43,6 +43,25 @@ bool host_sandbox_available(const char **why);
  */
 int host_sandbox_apply(bool strict, const struct sandbox_rule *rules, size_t n);
 
+/*
+ * The open(2) flags that open a directory only as a handle for *at() calls and fstat(), never to
+ * read it: O_PATH | O_DIRECTORY where the host has O_PATH, else O_RDONLY | O_DIRECTORY. Callers
+ * add O_CLOEXEC, O_NOFOLLOW and the like.
+ */
+int host_dir_handle_flags(void);
+
+/* Advice for host_advise_memory(). */
+enum host_advice {
+    HOST_ADVISE_HUGEPAGE,  /* back the range with transparent huge pages */
+    HOST_ADVISE_MERGEABLE, /* let the kernel merge identical pages (KSM) */
+};
+
+/*
+ * Gives the host kernel `advice` about the page-aligned memory [p, p + len). Returns 0, a negative
+ * errno (the kernel refused), or HOST_UNAVAILABLE when the host knows no such advice.
+ */
+int host_advise_memory(void *p, size_t len, enum host_advice advice);
+
 /* Host CPUs 0 .. HOST_CPUS-1 are the ones a CPU mask below can name. */
 #define HOST_CPUS 1024
 #define HOST_CPU_WORDS (HOST_CPUS / 64)

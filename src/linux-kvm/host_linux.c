@@ -1,6 +1,6 @@
 /*
- * host_linux.c: host.h on Linux: openat2(RESOLVE_BENEATH), Landlock, sched/pthread affinity and
- * the POSIX 2008 nanosecond stat times.
+ * host_linux.c: host.h on Linux: openat2(RESOLVE_BENEATH), Landlock, O_PATH, madvise (THP, KSM),
+ * sched/pthread affinity and the POSIX 2008 nanosecond stat times.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -11,6 +11,7 @@
 #include <sched.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -202,6 +203,19 @@ int host_pin_thread(unsigned cpu)
     CPU_ZERO(&set);
     CPU_SET(cpu, &set);
     return -pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+/* ---- directory handles, memory advice -------------------------------------------------- */
+
+int host_dir_handle_flags(void)
+{
+    return O_PATH | O_DIRECTORY;
+}
+
+int host_advise_memory(void *p, size_t len, enum host_advice advice)
+{
+    int a = advice == HOST_ADVISE_HUGEPAGE ? MADV_HUGEPAGE : MADV_MERGEABLE;
+    return madvise(p, len, a) == 0 ? 0 : -errno;
 }
 
 /* ---- stat times --------------------------------------------------------------------------- */

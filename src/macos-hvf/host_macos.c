@@ -1,7 +1,8 @@
 /*
  * host_macos.c: host.h on macOS: no confined open (the core walks paths itself), no file sandbox,
- * no thread pinning; stat times from st_*timespec.
+ * no O_PATH, no THP or KSM advice, no thread pinning; stat times from st_*timespec.
  */
+#include <fcntl.h>
 #include <stdint.h>
 
 #include "err.h"
@@ -23,6 +24,19 @@ int host_sandbox_apply(bool strict, const struct sandbox_rule *rules, size_t n)
 {
     (void)strict, (void)rules, (void)n;
     return err_set("file isolation: this host has no file sandbox");
+}
+
+/* No O_PATH: a read-only open of the directory is the portable handle. */
+int host_dir_handle_flags(void)
+{
+    return O_RDONLY | O_DIRECTORY;
+}
+
+/* Darwin's madvise() knows neither transparent huge pages nor page merging. */
+int host_advise_memory(void *p, size_t len, enum host_advice advice)
+{
+    (void)p, (void)len, (void)advice;
+    return HOST_UNAVAILABLE;
 }
 
 /* Mach has only affinity tags (hints), not pinning: --affinity is refused by the command line. */

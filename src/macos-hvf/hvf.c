@@ -142,40 +142,31 @@ static int set_boot_regs(hv_vcpu_t h, const struct aarch64_boot_regs *r)
 {
     /* MPIDR_EL1 first: the framework's GIC picks a vCPU's redistributor by its affinity. */
     const struct {
-        hv_sys_reg_t reg;
+        bool sys;     /* a system register (hv_sys_reg_t), else a general one (hv_reg_t) */
+        uint32_t reg; /* either kind's number */
         const char *name;
         uint64_t value;
-    } sys[] = {
-        {HV_SYS_REG_MPIDR_EL1, "MPIDR_EL1", r->mpidr_el1},
-        {HV_SYS_REG_SP_EL1, "SP_EL1", r->sp_el1},
-        {HV_SYS_REG_MAIR_EL1, "MAIR_EL1", r->mair_el1},
-        {HV_SYS_REG_TCR_EL1, "TCR_EL1", r->tcr_el1},
-        {HV_SYS_REG_TTBR0_EL1, "TTBR0_EL1", r->ttbr0_el1},
-        {HV_SYS_REG_TTBR1_EL1, "TTBR1_EL1", r->ttbr1_el1},
-        {HV_SYS_REG_CPACR_EL1, "CPACR_EL1", r->cpacr_el1},
-        {HV_SYS_REG_MDSCR_EL1, "MDSCR_EL1", r->mdscr_el1},
-        {HV_SYS_REG_SCTLR_EL1, "SCTLR_EL1", r->sctlr_el1},
+    } regs[] = {
+        {true, HV_SYS_REG_MPIDR_EL1, "MPIDR_EL1", r->mpidr_el1},
+        {true, HV_SYS_REG_SP_EL1, "SP_EL1", r->sp_el1},
+        {true, HV_SYS_REG_MAIR_EL1, "MAIR_EL1", r->mair_el1},
+        {true, HV_SYS_REG_TCR_EL1, "TCR_EL1", r->tcr_el1},
+        {true, HV_SYS_REG_TTBR0_EL1, "TTBR0_EL1", r->ttbr0_el1},
+        {true, HV_SYS_REG_TTBR1_EL1, "TTBR1_EL1", r->ttbr1_el1},
+        {true, HV_SYS_REG_CPACR_EL1, "CPACR_EL1", r->cpacr_el1},
+        {true, HV_SYS_REG_MDSCR_EL1, "MDSCR_EL1", r->mdscr_el1},
+        {true, HV_SYS_REG_SCTLR_EL1, "SCTLR_EL1", r->sctlr_el1},
+        {false, HV_REG_X0, "X0", r->x0},
+        {false, HV_REG_X1, "X1", r->x1},
+        {false, HV_REG_CPSR, "CPSR", r->pstate},
+        {false, HV_REG_PC, "PC", r->pc},
     };
-    const struct {
-        hv_reg_t reg;
-        const char *name;
-        uint64_t value;
-    } gp[] = {
-        {HV_REG_X0, "X0", r->x0},
-        {HV_REG_X1, "X1", r->x1},
-        {HV_REG_CPSR, "CPSR", r->pstate},
-        {HV_REG_PC, "PC", r->pc},
-    };
-    for (size_t i = 0; i < sizeof(sys) / sizeof(sys[0]); i++) {
-        hv_return_t e = hv_vcpu_set_sys_reg(h, sys[i].reg, sys[i].value);
+    for (size_t i = 0; i < sizeof(regs) / sizeof(regs[0]); i++) {
+        hv_return_t e = regs[i].sys
+                            ? hv_vcpu_set_sys_reg(h, (hv_sys_reg_t)regs[i].reg, regs[i].value)
+                            : hv_vcpu_set_reg(h, (hv_reg_t)regs[i].reg, regs[i].value);
         if (e != HV_SUCCESS)
-            return err_set("cannot set %s to 0x%" PRIx64 ": %s", sys[i].name, sys[i].value,
-                           hvf_strerror(e));
-    }
-    for (size_t i = 0; i < sizeof(gp) / sizeof(gp[0]); i++) {
-        hv_return_t e = hv_vcpu_set_reg(h, gp[i].reg, gp[i].value);
-        if (e != HV_SUCCESS)
-            return err_set("cannot set %s to 0x%" PRIx64 ": %s", gp[i].name, gp[i].value,
+            return err_set("cannot set %s to 0x%" PRIx64 ": %s", regs[i].name, regs[i].value,
                            hvf_strerror(e));
     }
     return 0;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "le.h"
 #include "run.h"
 
 struct guest_shape {
@@ -55,10 +56,8 @@ static void check_notes(const struct guest_shape *s, const unsigned char *p, uin
     bool hermit = false, abi = false;
     uint32_t uhyveif = 0;
     for (uint64_t off = 0; off + 12 <= size;) {
-        uint32_t namesz, descsz, type;
-        memcpy(&namesz, p + off, 4);
-        memcpy(&descsz, p + off + 4, 4);
-        memcpy(&type, p + off + 8, 4);
+        uint32_t namesz = le32_get(p + off), descsz = le32_get(p + off + 4);
+        uint32_t type = le32_get(p + off + 8);
         const unsigned char *name = p + off + 12;
         const unsigned char *desc = name + ((namesz + 3) & ~3u);
         if (namesz == 7 && !memcmp(name, "HERMIT", 7) && type == 0x5A00) {
@@ -68,12 +67,13 @@ static void check_notes(const struct guest_shape *s, const unsigned char *p, uin
         } else if (namesz == 4 && !memcmp(name, "GNU", 4) && type == NT_GNU_ABI_TAG) {
             uint32_t v[4];
             cr_assert(descsz == 16, "%s: ABI tag size %u", s->name, descsz);
-            memcpy(v, desc, 16);
+            for (int i = 0; i < 4; i++)
+                v[i] = le32_get(desc + 4 * i);
             cr_assert(v[0] == 6 && v[1] == 0 && v[2] == 11 && v[3] == 0, "%s: ABI tag", s->name);
             abi = true;
         } else if (namesz == 8 && !memcmp(name, "UHYVEIF", 8) && type == 0x5B00) {
             cr_assert(descsz == 4, "%s: UHYVEIF size %u", s->name, descsz);
-            uhyveif = (uint32_t)desc[0] << 24 | desc[1] << 16 | desc[2] << 8 | desc[3];
+            uhyveif = be32_get(desc);
         } else {
             cr_assert_fail("%s: unexpected note (namesz %u, type 0x%x)", s->name, namesz, type);
         }

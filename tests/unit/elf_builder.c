@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "le.h"
+
 #define EHDR_SIZE 64
 #define PHDR_SIZE 56
 #define PT_LOAD 1
@@ -12,33 +14,25 @@
 #define PT_NOTE 4
 #define PT_TLS 7
 
+/* The elf_builder.h names of the le.h codecs, kept for the tests that patch images with them. */
 void eb_put16(uint8_t *p, uint16_t v)
 {
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
+    le16_put(p, v);
 }
 
 void eb_put32(uint8_t *p, uint32_t v)
 {
-    for (int i = 0; i < 4; i++) {
-        p[i] = (uint8_t)(v >> (8 * i));
-    }
+    le32_put(p, v);
 }
 
 void eb_put64(uint8_t *p, uint64_t v)
 {
-    for (int i = 0; i < 8; i++) {
-        p[i] = (uint8_t)(v >> (8 * i));
-    }
+    le64_put(p, v);
 }
 
 uint64_t eb_get64(const uint8_t *p)
 {
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) {
-        v = v << 8 | p[i];
-    }
-    return v;
+    return le64_get(p);
 }
 
 uint8_t eb_pattern(unsigned i, uint64_t j)
@@ -92,9 +86,9 @@ static size_t put_note(uint8_t *out, const char *name, uint32_t type, const uint
     size_t end = up(desc_off + descsz, a);
     if (out != NULL) {
         memset(out, 0, end);
-        eb_put32(out, namesz);
-        eb_put32(out + 4, descsz);
-        eb_put32(out + 8, type);
+        le32_put(out, namesz);
+        le32_put(out + 4, descsz);
+        le32_put(out + 8, type);
         memcpy(out + 12, name, namesz);
         memcpy(out + desc_off, desc, descsz);
     }
@@ -120,9 +114,9 @@ static unsigned put_notes(const struct eb_spec *s, uint8_t *out, size_t sizes[3]
     }
     if (s->abi_os != EB_NONE) {
         uint8_t d[16];
-        eb_put32(d, (uint32_t)s->abi_os);
+        le32_put(d, (uint32_t)s->abi_os);
         for (int i = 0; i < 3; i++) {
-            eb_put32(d + 4 + 4 * i, s->version[i]);
+            le32_put(d + 4 + 4 * i, s->version[i]);
         }
         sizes[n] = put_note(out ? out + pos : NULL, "GNU", 1, d, 16, a);
         pos += sizes[n++];
@@ -134,14 +128,14 @@ static void put_phdr(uint8_t *p, uint32_t type, uint64_t off, uint64_t vaddr, ui
                      uint64_t memsz, uint64_t align)
 {
     memset(p, 0, PHDR_SIZE);
-    eb_put32(p, type);
-    eb_put32(p + 4, 7); /* RWX */
-    eb_put64(p + 8, off);
-    eb_put64(p + 16, vaddr);
-    eb_put64(p + 24, vaddr);
-    eb_put64(p + 32, filesz);
-    eb_put64(p + 40, memsz);
-    eb_put64(p + 48, align);
+    le32_put(p, type);
+    le32_put(p + 4, 7); /* RWX */
+    le64_put(p + 8, off);
+    le64_put(p + 16, vaddr);
+    le64_put(p + 24, vaddr);
+    le64_put(p + 32, filesz);
+    le64_put(p + 40, memsz);
+    le64_put(p + 48, align);
 }
 
 void eb_build(const struct eb_spec *s, struct eb_image *img)
@@ -202,15 +196,15 @@ void eb_build(const struct eb_spec *s, struct eb_image *img)
     b[5] = 1;
     b[6] = 1;
     b[7] = s->osabi;
-    eb_put16(b + 16, s->type);
-    eb_put16(b + 18, s->machine);
-    eb_put32(b + 20, 1);
-    eb_put64(b + 24, s->entry);
-    eb_put64(b + 32, img->phoff);
-    eb_put16(b + 52, EHDR_SIZE);
-    eb_put16(b + 54, PHDR_SIZE);
-    eb_put16(b + 56, (uint16_t)img->phnum);
-    eb_put16(b + 58, 64);
+    le16_put(b + 16, s->type);
+    le16_put(b + 18, s->machine);
+    le32_put(b + 20, 1);
+    le64_put(b + 24, s->entry);
+    le64_put(b + 32, img->phoff);
+    le16_put(b + 52, EHDR_SIZE);
+    le16_put(b + 54, PHDR_SIZE);
+    le16_put(b + 56, (uint16_t)img->phnum);
+    le16_put(b + 58, 64);
 
     unsigned ph = 0;
     uint64_t end = 0;
@@ -230,30 +224,30 @@ void eb_build(const struct eb_spec *s, struct eb_image *img)
         end = img->dyn_vaddr + rela_size + dyn_size;
         for (unsigned i = 0; i < s->nrelas; i++) {
             uint8_t *r = b + img->rela_off + 24 * i;
-            eb_put64(r, s->relas[i].offset);
-            eb_put64(r + 8, (uint64_t)s->relas[i].sym << 32 | s->relas[i].type);
-            eb_put64(r + 16, (uint64_t)s->relas[i].addend);
+            le64_put(r, s->relas[i].offset);
+            le64_put(r + 8, (uint64_t)s->relas[i].sym << 32 | s->relas[i].type);
+            le64_put(r + 16, (uint64_t)s->relas[i].addend);
         }
         uint8_t *d = b + img->dyn_off;
         if (s->needed) {
-            eb_put64(d, EB_DT_NEEDED);
-            eb_put64(d + 8, 1);
+            le64_put(d, EB_DT_NEEDED);
+            le64_put(d + 8, 1);
             d += 16;
         }
         if (s->rel_size) {
-            eb_put64(d, EB_DT_REL);
-            eb_put64(d + 8, img->dyn_vaddr);
-            eb_put64(d + 16, EB_DT_RELSZ);
-            eb_put64(d + 24, s->rel_size);
+            le64_put(d, EB_DT_REL);
+            le64_put(d + 8, img->dyn_vaddr);
+            le64_put(d + 16, EB_DT_RELSZ);
+            le64_put(d + 24, s->rel_size);
             d += 32;
         }
         if (s->nrelas) {
-            eb_put64(d, EB_DT_RELA);
-            eb_put64(d + 8, img->dyn_vaddr);
-            eb_put64(d + 16, EB_DT_RELASZ);
-            eb_put64(d + 24, rela_size);
-            eb_put64(d + 32, EB_DT_RELAENT);
-            eb_put64(d + 40, 24);
+            le64_put(d, EB_DT_RELA);
+            le64_put(d + 8, img->dyn_vaddr);
+            le64_put(d + 16, EB_DT_RELASZ);
+            le64_put(d + 24, rela_size);
+            le64_put(d + 32, EB_DT_RELAENT);
+            le64_put(d + 40, 24);
         }
     }
     img->mem_end = end;
@@ -295,10 +289,10 @@ uint8_t *eb_dyn(const struct eb_image *img, uint64_t tag)
         return NULL;
     }
     for (uint8_t *d = img->buf + img->dyn_off; d + 16 <= img->buf + img->len; d += 16) {
-        if (eb_get64(d) == tag) {
+        if (le64_get(d) == tag) {
             return d;
         }
-        if (eb_get64(d) == EB_DT_NULL) {
+        if (le64_get(d) == EB_DT_NULL) {
             break;
         }
     }

@@ -8,6 +8,7 @@
 #include "err.h"
 #include "fake_guest.h"
 #include "guest_mem.h"
+#include "le.h"
 
 /* Test setup cannot go on: say why and stop the test process (criterion reports the crash). */
 static void die(const char *what, uint64_t gpa)
@@ -73,54 +74,51 @@ void fg_fill(struct fake_guest *g, uint64_t gpa, uint8_t byte, size_t len)
     memset(p, byte, len);
 }
 
-/* Little-endian store of the low `n` bytes of v. */
-static void wr_le(struct fake_guest *g, uint64_t gpa, uint64_t v, size_t n)
+/* Copies len bytes of guest RAM at gpa into dst. */
+static void rd_bytes(struct fake_guest *g, uint64_t gpa, uint8_t *dst, size_t len)
 {
-    uint8_t b[8];
-    for (size_t i = 0; i < n; i++)
-        b[i] = (uint8_t)(v >> (8 * i));
-    fg_wbytes(g, gpa, b, n);
-}
-
-static uint64_t rd_le(struct fake_guest *g, uint64_t gpa, size_t n)
-{
-    uint8_t b[8];
-    if (guest_mem_read(&g->vm.mem, gpa, b, n) != 0)
+    if (guest_mem_read(&g->vm.mem, gpa, dst, len) != 0)
         die("read outside guest RAM", gpa);
-    uint64_t v = 0;
-    for (size_t i = n; i-- > 0;)
-        v = (v << 8) | b[i];
-    return v;
 }
 
 void fg_w8(struct fake_guest *g, uint64_t gpa, uint8_t v)
 {
-    wr_le(g, gpa, v, 1);
+    fg_wbytes(g, gpa, &v, 1);
 }
 
 void fg_w32(struct fake_guest *g, uint64_t gpa, uint32_t v)
 {
-    wr_le(g, gpa, v, 4);
+    uint8_t b[4];
+    le32_put(b, v);
+    fg_wbytes(g, gpa, b, sizeof(b));
 }
 
 void fg_w64(struct fake_guest *g, uint64_t gpa, uint64_t v)
 {
-    wr_le(g, gpa, v, 8);
+    uint8_t b[8];
+    le64_put(b, v);
+    fg_wbytes(g, gpa, b, sizeof(b));
 }
 
 uint8_t fg_r8(struct fake_guest *g, uint64_t gpa)
 {
-    return (uint8_t)rd_le(g, gpa, 1);
+    uint8_t b;
+    rd_bytes(g, gpa, &b, 1);
+    return b;
 }
 
 uint32_t fg_r32(struct fake_guest *g, uint64_t gpa)
 {
-    return (uint32_t)rd_le(g, gpa, 4);
+    uint8_t b[4];
+    rd_bytes(g, gpa, b, sizeof(b));
+    return le32_get(b);
 }
 
 uint64_t fg_r64(struct fake_guest *g, uint64_t gpa)
 {
-    return rd_le(g, gpa, 8);
+    uint8_t b[8];
+    rd_bytes(g, gpa, b, sizeof(b));
+    return le64_get(b);
 }
 
 #define PTE_PRESENT_RW 0x3ull

@@ -15,6 +15,7 @@
 #include "boot/devtree.h"
 #include "err.h"
 #include "guest_mem.h"
+#include "le.h"
 #include "loader/layout.h"
 
 #define MIB (1ull << 20)
@@ -31,17 +32,13 @@ static uint64_t rd64(uint64_t gpa)
 {
     uint8_t b[8];
     cr_assert_eq(guest_mem_read(&mem, gpa, b, 8), 0, "read 0x%llx", (unsigned long long)gpa);
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)b[i] << (8 * i);
-    return v;
+    return le64_get(b);
 }
 
 static void wr64(uint64_t gpa, uint64_t v)
 {
     uint8_t b[8];
-    for (int i = 0; i < 8; i++)
-        b[i] = (uint8_t)(v >> (8 * i));
+    le64_put(b, v);
     cr_assert_eq(guest_mem_write(&mem, gpa, b, 8), 0);
 }
 
@@ -91,16 +88,16 @@ Test(aarch64_tables, v1_layout, .fini = fini)
     for (unsigned i = 1; i < 511; i++)
         cr_assert_eq(rd64(l.pt_root + i * 8), 0, "L0[%u] not empty", i);
     /* VA 0..0x3FFF: the trap window, Normal non-cacheable */
-    for (uint64_t off = 0; off < LAYOUT_TRAP_WINDOW; off += A64_PAGE)
+    for (uint64_t off = 0; off < LAYOUT_TRAP_WINDOW; off += GUEST_PAGE_SIZE)
         cr_assert_eq(leaf(&l, off), (base + off) | 0x70F, "window page 0x%llx",
                      (unsigned long long)off);
     cr_assert_eq(leaf(&l, LAYOUT_TRAP_WINDOW), 0, "VA 0x4000 must stay unmapped");
     /* identity map of [base, align_up(kernel_end)) exactly, no contiguous hints */
     uint64_t end = (l.kernel_end + 0xFFF) & ~0xFFFull;
-    for (uint64_t a = base; a < end; a += A64_PAGE)
+    for (uint64_t a = base; a < end; a += GUEST_PAGE_SIZE)
         cr_assert_eq(leaf(&l, a), a | 0x713, "identity page 0x%llx", (unsigned long long)a);
     cr_assert_eq(leaf(&l, end), 0, "the page after the kernel must be unmapped");
-    cr_assert_eq(leaf(&l, base - A64_PAGE), 0);
+    cr_assert_eq(leaf(&l, base - GUEST_PAGE_SIZE), 0);
     /* L1, L2 shared by the window and the identity map, one L3 each: 4 pool frames */
     uint64_t pool = base + LAYOUT_PT_POOL_OFFSET;
     cr_assert_eq(rd64(l.pt_root), pool | 0x713);
@@ -122,7 +119,7 @@ Test(aarch64_tables, above_4g_and_walk, .fini = fini)
     cr_assert_eq(pa, base + 0x1010);
     cr_assert_eq(arch_virt_to_phys(&mem, l.pt_root, l.kernel_end - 1, &pa), 0, "%s", err_msg());
     cr_assert_eq(pa, l.kernel_end - 1);
-    cr_assert_neq(arch_virt_to_phys(&mem, l.pt_root, l.kernel_end + A64_PAGE, &pa), 0);
+    cr_assert_neq(arch_virt_to_phys(&mem, l.pt_root, l.kernel_end + GUEST_PAGE_SIZE, &pa), 0);
     cr_assert(strstr(err_msg(), "is not mapped"), "%s", err_msg());
     cr_assert_neq(arch_virt_to_phys(&mem, l.pt_root, 1ull << 48, &pa), 0);
     cr_assert(strstr(err_msg(), "48-bit"), "%s", err_msg());

@@ -17,6 +17,7 @@
 #include "err.h"
 #include "files/file_abi.h"
 #include "files/files.h"
+#include "le.h"
 #include "log.h"
 #include "fixture.h"
 
@@ -57,19 +58,6 @@ Test(abi, open_flags)
     cr_assert_eq(file_abi_whence(0xFFFFFFFF, &h), -H_EINVAL);
 }
 
-static uint64_t le64(const uint8_t *b)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | b[i];
-    return v;
-}
-
-static uint32_t le32(const uint8_t *b)
-{
-    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-}
-
 Test(abi, file_attr_layout)
 {
     struct stat st;
@@ -91,35 +79,35 @@ Test(abi, file_attr_layout)
     uint8_t a[FILE_ATTR_SIZE];
     memset(a, 0xEE, sizeof(a));
     file_abi_attr(&st, a);
-    cr_assert_eq(le64(a + 0), 0x1122);
-    cr_assert_eq(le64(a + 8), 0x33445566778899ull);
-    cr_assert_eq(le64(a + 16), 3);
-    cr_assert_eq(le32(a + 24), 0104755);
-    cr_assert_eq(le32(a + 28), 1000);
-    cr_assert_eq(le32(a + 32), 100);
-    cr_assert_eq(le32(a + 36), 0); /* padding zeroed */
-    cr_assert_eq(le64(a + 40), 7);
-    cr_assert_eq(le64(a + 48), 123456789);
-    cr_assert_eq(le64(a + 56), 4096);
-    cr_assert_eq(le64(a + 64), 24);
-    cr_assert_eq(le64(a + 72), 1700000000);
-    cr_assert_eq(le32(a + 80), 999999999);
-    cr_assert_eq((int64_t)le64(a + 88), -5);
-    cr_assert_eq(le32(a + 112), 1);
+    cr_assert_eq(le64_get(a + 0), 0x1122);
+    cr_assert_eq(le64_get(a + 8), 0x33445566778899ull);
+    cr_assert_eq(le64_get(a + 16), 3);
+    cr_assert_eq(le32_get(a + 24), 0104755);
+    cr_assert_eq(le32_get(a + 28), 1000);
+    cr_assert_eq(le32_get(a + 32), 100);
+    cr_assert_eq(le32_get(a + 36), 0); /* padding zeroed */
+    cr_assert_eq(le64_get(a + 40), 7);
+    cr_assert_eq(le64_get(a + 48), 123456789);
+    cr_assert_eq(le64_get(a + 56), 4096);
+    cr_assert_eq(le64_get(a + 64), 24);
+    cr_assert_eq(le64_get(a + 72), 1700000000);
+    cr_assert_eq(le32_get(a + 80), 999999999);
+    cr_assert_eq((int64_t)le64_get(a + 88), -5);
+    cr_assert_eq(le32_get(a + 112), 1);
     st.st_mode = S_IFLNK | 0777;
     file_abi_attr(&st, a);
-    cr_assert_eq(le32(a + 24), 0120777);
+    cr_assert_eq(le32_get(a + 24), 0120777);
 
     file_abi_attr_virtual(false, 1025, a);
-    cr_assert_eq(le32(a + 24), 0100444);
-    cr_assert_eq(le64(a + 16), 1);
-    cr_assert_eq(le64(a + 48), 1025);
-    cr_assert_eq(le64(a + 56), 4096);
-    cr_assert_eq(le64(a + 64), 3);
+    cr_assert_eq(le32_get(a + 24), 0100444);
+    cr_assert_eq(le64_get(a + 16), 1);
+    cr_assert_eq(le64_get(a + 48), 1025);
+    cr_assert_eq(le64_get(a + 56), 4096);
+    cr_assert_eq(le64_get(a + 64), 3);
     file_abi_attr_virtual(true, 0, a);
-    cr_assert_eq(le32(a + 24), 040755);
-    cr_assert_eq(le64(a + 16), 2);
-    cr_assert_eq(le64(a + 48), 0);
+    cr_assert_eq(le32_get(a + 24), 040755);
+    cr_assert_eq(le64_get(a + 16), 2);
+    cr_assert_eq(le64_get(a + 48), 0);
 }
 
 Test(abi, dirent_record)
@@ -130,9 +118,9 @@ Test(abi, dirent_record)
     cr_assert_eq(file_abi_dirent_len(4), 24);
     cr_assert_eq(file_abi_dirent_len(5), 32);
     cr_assert_eq(file_abi_dirent(b, 42, 48, H_DT_REG, "abcde"), 32);
-    cr_assert_eq(le64(b), 42);
-    cr_assert_eq(le64(b + 8), 48);
-    cr_assert_eq(b[16] | b[17] << 8, 32);
+    cr_assert_eq(le64_get(b), 42);
+    cr_assert_eq(le64_get(b + 8), 48);
+    cr_assert_eq(le16_get(b + 16), 32);
     cr_assert_eq(b[18], 8);
     cr_assert_str_eq((const char *)b + 19, "abcde");
     for (int i = 25; i < 32; i++)
@@ -257,9 +245,9 @@ Test(ops, unmapped_paths_live_in_the_temporary_directory)
     cr_assert_eq(fixture_dir_entries(temps), 1);
     uint8_t attr[FILE_ATTR_SIZE];
     cr_assert_eq(files_stat(f, "/scratch/a.txt", true, attr), 0);
-    cr_assert_eq(le64(attr + 48), 3);
+    cr_assert_eq(le64_get(attr + 48), 3);
     cr_assert_eq(files_stat(f, "/scratch", true, attr), 0);
-    cr_assert_eq(le32(attr + 24), 040755);
+    cr_assert_eq(le32_get(attr + 24), 040755);
     cr_assert_eq(files_mkdir(f, "/made"), 0);
     cr_assert_eq(files_mkdir(f, "/made"), -H_EEXIST);
     cr_assert_eq(files_mkdir(f, "/made/inner"), 0); /* on the host, inside the new directory */
@@ -297,7 +285,7 @@ Test(ops, unlink_keeps_user_mappings)
 static void records(const uint8_t *buf, uint64_t n, char *out, size_t cap)
 {
     for (uint64_t off = 0; off < n;) {
-        uint16_t len = (uint16_t)(buf[off + 16] | buf[off + 17] << 8);
+        uint16_t len = le16_get(buf + off + 16);
         size_t l = strlen(out);
         snprintf(out + l, cap - l, "%s/%u ", (const char *)buf + off + 19, buf[off + 18]);
         off += len;
@@ -322,7 +310,7 @@ Test(ops, getdents_virtual_and_host)
     cr_assert_eq(files_lseek(f, fd, 0, 2), -H_EINVAL);
     uint8_t attr[FILE_ATTR_SIZE];
     cr_assert_eq(files_fstat(f, fd, attr), 0);
-    cr_assert_eq(le32(attr + 24), 040755);
+    cr_assert_eq(le32_get(attr + 24), 040755);
     cr_assert_eq(files_read(f, fd, buf, 1), -H_EISDIR);
     cr_assert_eq(files_write(f, fd, buf, 1), -H_EISDIR);
     files_close(f, fd);
@@ -340,7 +328,7 @@ Test(ops, getdents_virtual_and_host)
         calls++;
         for (uint64_t off = 0; off < n;) {
             seen++;
-            off += (uint64_t)(buf[off + 16] | buf[off + 17] << 8);
+            off += le16_get(buf + off + 16);
         }
     }
     cr_assert_eq(r, 0);
@@ -409,8 +397,8 @@ Test(ops, image_files_are_read_only)
     cr_assert_eq(files_mkdir(f, "/docs/readme.txt/x"), -H_ENOTDIR);
     uint8_t attr[FILE_ATTR_SIZE];
     cr_assert_eq(files_stat(f, "/docs/readme.txt", true, attr), 0);
-    cr_assert_eq(le32(attr + 24), 0100444);
-    cr_assert_eq(le64(attr + 48), 8);
+    cr_assert_eq(le32_get(attr + 24), 0100444);
+    cr_assert_eq(le64_get(attr + 48), 8);
     const char *const *m = files_mounts(f);
     cr_assert_str_eq(m[0], "/data");
     cr_assert_str_eq(m[1], "/docs");

@@ -6,6 +6,7 @@
 #include "arch.h"
 #include "err.h"
 #include "guest_mem.h"
+#include "le.h"
 #include "loader/layout.h"
 
 #define MIB (1ull << 20)
@@ -24,19 +25,13 @@ static uint64_t rd64(uint64_t gpa)
 {
     uint8_t b[8];
     cr_assert_eq(guest_mem_read(&mem, gpa, b, 8), 0, "read 0x%llx", (unsigned long long)gpa);
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++) {
-        v |= (uint64_t)b[i] << (8 * i);
-    }
-    return v;
+    return le64_get(b);
 }
 
 static void wr64(uint64_t gpa, uint64_t v)
 {
     uint8_t b[8];
-    for (int i = 0; i < 8; i++) {
-        b[i] = (uint8_t)(v >> (8 * i));
-    }
+    le64_put(b, v);
     cr_assert_eq(guest_mem_write(&mem, gpa, b, 8), 0);
 }
 

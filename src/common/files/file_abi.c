@@ -6,6 +6,7 @@
 
 #include "files/file_abi.h"
 #include "host.h"
+#include "le.h"
 
 int32_t file_abi_errno(int host)
 {
@@ -93,19 +94,6 @@ uint8_t file_abi_dtype(mode_t mode)
     return H_DT_UNKNOWN;
 }
 
-/* Little-endian stores (the records are read by the guest). */
-static void put64(uint8_t *b, size_t off, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        b[off + (size_t)i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put32(uint8_t *b, size_t off, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        b[off + (size_t)i] = (uint8_t)(v >> (8 * i));
-}
-
 /* Hermit st_mode: the host's type translated to Hermit's S_IF* bits, permission bits kept. */
 static uint32_t hermit_mode(mode_t m)
 {
@@ -130,23 +118,23 @@ static uint32_t hermit_mode(mode_t m)
 /* Timespec {i64 tv_sec, i32 tv_nsec, pad} at off. */
 static void put_time(uint8_t *b, size_t off, int64_t sec, long nsec)
 {
-    put64(b, off, (uint64_t)sec);
-    put32(b, off + 8, (uint32_t)nsec);
+    le64_put(b + off, (uint64_t)sec);
+    le32_put(b + off + 8, (uint32_t)nsec);
 }
 
 void file_abi_attr(const struct stat *st, uint8_t out[FILE_ATTR_SIZE])
 {
     memset(out, 0, FILE_ATTR_SIZE);
-    put64(out, 0, (uint64_t)st->st_dev);
-    put64(out, 8, (uint64_t)st->st_ino);
-    put64(out, 16, (uint64_t)st->st_nlink);
-    put32(out, 24, hermit_mode(st->st_mode));
-    put32(out, 28, (uint32_t)st->st_uid);
-    put32(out, 32, (uint32_t)st->st_gid);
-    put64(out, 40, (uint64_t)st->st_rdev);
-    put64(out, 48, (uint64_t)st->st_size);
-    put64(out, 56, (uint64_t)st->st_blksize);
-    put64(out, 64, (uint64_t)st->st_blocks);
+    le64_put(out, (uint64_t)st->st_dev);
+    le64_put(out + 8, (uint64_t)st->st_ino);
+    le64_put(out + 16, (uint64_t)st->st_nlink);
+    le32_put(out + 24, hermit_mode(st->st_mode));
+    le32_put(out + 28, (uint32_t)st->st_uid);
+    le32_put(out + 32, (uint32_t)st->st_gid);
+    le64_put(out + 40, (uint64_t)st->st_rdev);
+    le64_put(out + 48, (uint64_t)st->st_size);
+    le64_put(out + 56, (uint64_t)st->st_blksize);
+    le64_put(out + 64, (uint64_t)st->st_blocks);
     struct timespec t[3]; /* atime, mtime, ctime */
     host_stat_times(st, t);
     put_time(out, 72, (int64_t)t[0].tv_sec, t[0].tv_nsec);
@@ -157,13 +145,13 @@ void file_abi_attr(const struct stat *st, uint8_t out[FILE_ATTR_SIZE])
 void file_abi_attr_virtual(bool dir, uint64_t size, uint8_t out[FILE_ATTR_SIZE])
 {
     memset(out, 0, FILE_ATTR_SIZE);
-    put64(out, 16, dir ? 2 : 1);
-    put32(out, 24, dir ? 0040755 : 0100444);
+    le64_put(out + 16, dir ? 2 : 1);
+    le32_put(out + 24, dir ? 0040755 : 0100444);
     if (!dir) {
-        put64(out, 48, size);
-        put64(out, 64, size / 512 + (size % 512 != 0));
+        le64_put(out + 48, size);
+        le64_put(out + 64, size / 512 + (size % 512 != 0));
     }
-    put64(out, 56, 4096);
+    le64_put(out + 56, 4096);
 }
 
 size_t file_abi_dirent_len(size_t name_len)
@@ -175,10 +163,9 @@ size_t file_abi_dirent(uint8_t *buf, uint64_t ino, int64_t off, uint8_t type, co
 {
     size_t n = strlen(name), len = file_abi_dirent_len(n);
     memset(buf, 0, len);
-    put64(buf, 0, ino);
-    put64(buf, 8, (uint64_t)off);
-    buf[16] = (uint8_t)len;
-    buf[17] = (uint8_t)(len >> 8);
+    le64_put(buf, ino);
+    le64_put(buf + 8, (uint64_t)off);
+    le16_put(buf + 16, (uint16_t)len);
     buf[18] = type;
     memcpy(buf + DIRENT_HEADER, name, n);
     return len;

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "files/files_priv.h"
+#include "le.h"
 
 /* The Hermit d_type of host node n (uhyve: its lstat type, REG if that fails). */
 static uint8_t node_dtype(const struct fm_node *n)
@@ -61,11 +62,11 @@ static int32_t getdents_virt(struct fd_entry *e, uint8_t *buf, uint64_t len, uin
         return 0;
     uint64_t at = 0, n = 0;
     while (at < e->pos) /* the cursor must sit on a record boundary */
-        at += (uint64_t)(e->records[at + 16] | e->records[at + 17] << 8);
+        at += le16_get(e->records + at + 16);
     if (at != e->pos)
         return -H_EINVAL;
     while (at + n < e->size) {
-        uint64_t r = (uint64_t)(e->records[at + n + 16] | e->records[at + n + 17] << 8);
+        uint64_t r = le16_get(e->records + at + n + 16);
         if (n + r > len)
             break;
         n += r;

@@ -1,5 +1,4 @@
 /* filemap.c: the guest's file namespace: path cleaning, the mapping tree, lookups, mount points. */
-#define _GNU_SOURCE /* O_PATH */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -12,15 +11,10 @@
 #include "err.h"
 #include "files/file_abi.h"
 #include "files/filemap.h"
+#include "host.h"
 #include "loader/utf8.h"
 
 #define NAME_MAX_GUEST 255
-
-#ifdef O_PATH
-#define HOST_DIR_FLAGS (O_PATH | O_DIRECTORY | O_CLOEXEC)
-#else
-#define HOST_DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-#endif
 
 void filemap_init(struct filemap *m)
 {
@@ -314,7 +308,7 @@ static int open_host(struct fm_node *n, const char *spec)
 {
     struct stat st;
     if (stat(n->host, &st) == 0 && S_ISDIR(st.st_mode)) {
-        n->dirfd = open(n->host, HOST_DIR_FLAGS);
+        n->dirfd = open(n->host, host_dir_handle_flags() | O_CLOEXEC);
         if (n->dirfd < 0)
             return err_set("file mapping '%s': cannot open '%s': %s", spec, n->host,
                            strerror(errno));
@@ -324,7 +318,7 @@ static int open_host(struct fm_node *n, const char *spec)
     const char *slash = strrchr(n->host, '/');
     char dir[PATH_MAX];
     snprintf(dir, sizeof(dir), "%.*s", slash == n->host ? 1 : (int)(slash - n->host), n->host);
-    n->parentfd = open(dir, HOST_DIR_FLAGS);
+    n->parentfd = open(dir, host_dir_handle_flags() | O_CLOEXEC);
     n->base = strdup(slash + 1);
     if (n->parentfd < 0 || !n->base)
         return err_set("file mapping '%s': cannot open '%s': %s", spec, dir, strerror(errno));

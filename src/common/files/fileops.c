@@ -2,7 +2,6 @@
  * fileops.c: the file operations of the hypercalls (ABI §6.6) on a run's file state: guest path
  * -> file map -> host path beneath the mapping (resolve.c) or a virtual node, and the guest fds.
  */
-#define _GNU_SOURCE /* O_PATH */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -12,12 +11,10 @@
 
 #include "files/files_priv.h"
 #include "files/resolve.h"
+#include "host.h"
 
-#ifdef O_PATH
-#define BASE_DIR_FLAGS (O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-#else
-#define BASE_DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-#endif
+/* How a mapping's base directory is opened: a path handle, never followed through a symlink. */
+#define BASE_DIR_FLAGS (host_dir_handle_flags() | O_NOFOLLOW | O_CLOEXEC)
 
 /* The resolve.h operations, for below_host(). */
 enum below_op { BELOW_OPEN, BELOW_STAT, BELOW_LSTAT, BELOW_UNLINK, BELOW_MKDIR };

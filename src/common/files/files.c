@@ -2,7 +2,6 @@
 #define _GNU_SOURCE /* O_PATH, O_DIRECT */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -81,17 +80,11 @@ int files_add_image(struct files *f, const uint8_t *gz, size_t len, const char *
     f->img = img;
     for (size_t i = 0; i < img->nentries; i++) {
         const struct tar_entry *e = &img->entries[i];
-        if (!e->dir && filemap_add_virtual(&f->map, e->name, e->data, e->size) != 0) {
-            char why[300];
-            snprintf(why, sizeof(why), "%s", err_msg());
-            return err_set("Hermit image '%s': %s", name, why);
-        }
+        if (!e->dir && filemap_add_virtual(&f->map, e->name, e->data, e->size) != 0)
+            return err_prefix("Hermit image '%s': ", name);
     }
-    if (image_apply(img, cfg, run) != 0) {
-        char why[300];
-        snprintf(why, sizeof(why), "%s", err_msg());
-        return err_set("Hermit image '%s': %s", name, why);
-    }
+    if (image_apply(img, cfg, run) != 0)
+        return err_prefix("Hermit image '%s': ", name);
     *kernel = img->kernel;
     *kernel_len = img->kernel_len;
     log_info("Hermit image '%s': kernel '%s' (%zu bytes), %zu entries", name, img->cfg.kernel,

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "le.h"
 #include "log.h"
 
 /*
@@ -79,24 +80,6 @@ struct elf_file {
     uint64_t rela_count; /* entries in it; 0 when there is none */
 };
 
-/* Little-endian (and one big-endian) field readers: the file need not be aligned. */
-static uint16_t rd16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | p[1] << 8);
-}
-static uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static uint32_t rd32be(const uint8_t *p)
-{
-    return (uint32_t)p[3] | (uint32_t)p[2] << 8 | (uint32_t)p[1] << 16 | (uint32_t)p[0] << 24;
-}
-static uint64_t rd64(const uint8_t *p)
-{
-    return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
-}
-
 /* True if [off, off + size) lies inside a buffer of len bytes; overflow-safe. */
 static bool in_file(uint64_t off, uint64_t size, size_t len)
 {
@@ -130,12 +113,12 @@ static const char *machine_name(uint16_t em)
 static void read_phdr(const struct elf_file *f, unsigned i, struct phdr *ph)
 {
     const uint8_t *p = f->buf + f->phoff + (uint64_t)i * PHDR_SIZE;
-    ph->type = rd32(p);
-    ph->offset = rd64(p + 8);
-    ph->vaddr = rd64(p + 16);
-    ph->filesz = rd64(p + 32);
-    ph->memsz = rd64(p + 40);
-    ph->align = rd64(p + 48);
+    ph->type = le32_get(p);
+    ph->offset = le64_get(p + 8);
+    ph->vaddr = le64_get(p + 16);
+    ph->filesz = le64_get(p + 32);
+    ph->memsz = le64_get(p + 40);
+    ph->align = le64_get(p + 48);
 }
 
 /* Checks the ELF header and the program header table's position; fills f and k->relocatable. */
@@ -154,12 +137,12 @@ static int check_header(struct elf_file *f, uint16_t machine, struct kernel *k, 
     if (b[EI_DATA] != ELFDATA2LSB) {
         return err_set("kernel is not a little-endian ELF file (EI_DATA %u)", b[EI_DATA]);
     }
-    uint16_t em = rd16(b + 18);
+    uint16_t em = le16_get(b + 18);
     if (em != machine) {
         return err_set("kernel is for EM %u (%s), this chyve runs %s guests", em, machine_name(em),
                        machine_name(machine));
     }
-    uint16_t type = rd16(b + 16);
+    uint16_t type = le16_get(b + 16);
     if (type != ET_EXEC && type != ET_DYN) {
         return err_set("kernel has ELF type %u, expected ET_EXEC (2) or ET_DYN (3)", type);
     }
@@ -167,9 +150,9 @@ static int check_header(struct elf_file *f, uint16_t machine, struct kernel *k, 
         log_warn("not a Hermit kernel (OSABI %u, expected %u); trying anyway", b[EI_OSABI],
                  ELFOSABI_STANDALONE);
     }
-    uint16_t phentsize = rd16(b + 54);
-    uint16_t phnum = rd16(b + 56);
-    uint64_t phoff = rd64(b + 32);
+    uint16_t phentsize = le16_get(b + 54);
+    uint16_t phnum = le16_get(b + 56);
+    uint64_t phoff = le64_get(b + 32);
     if (phnum != 0 && phentsize != PHDR_SIZE) {
         return err_set("kernel program header entry size is %u, expected %u", phentsize, PHDR_SIZE);
     }
@@ -185,7 +168,7 @@ static int check_header(struct elf_file *f, uint16_t machine, struct kernel *k, 
     f->phoff = phoff;
     f->phnum = phnum;
     k->relocatable = type == ET_DYN;
-    k->entry = rd64(b + 24);
+    k->entry = le64_get(b + 24);
     return 0;
 }
 
@@ -214,9 +197,9 @@ static int scan_notes(const struct elf_file *f, const struct phdr *ph, struct ke
     uint64_t size = ph->filesz;
     uint64_t pos = 0;
     while (size - pos >= NOTE_HDR_SIZE) {
-        uint32_t namesz = rd32(seg + pos);
-        uint32_t descsz = rd32(seg + pos + 4);
-        uint32_t type = rd32(seg + pos + 8);
+        uint32_t namesz = le32_get(seg + pos);
+        uint32_t descsz = le32_get(seg + pos + 4);
+        uint32_t type = le32_get(seg + pos + 8);
         uint64_t desc_pos, next;
         if (!align_up(pos + NOTE_HDR_SIZE + namesz, a, &desc_pos) || desc_pos > size ||
             !align_up(desc_pos + descsz, a, &next) || desc_pos + descsz > size) {
@@ -238,14 +221,14 @@ static int scan_notes(const struct elf_file *f, const struct phdr *ph, struct ke
                 return err_set("kernel UHYVEIF note has %u descriptor bytes, expected 4", descsz);
             }
             if (!*seen_uhyve_if) {
-                k->uhyve_if = rd32be(desc);
+                k->uhyve_if = be32_get(desc);
                 *seen_uhyve_if = true;
             }
         } else if (type == NT_GNU_ABI_TAG && note_name_is(name, namesz, "GNU") && descsz == 16 &&
-                   rd32(desc) == ELF_NOTE_OS_HERMIT && !k->has_version) {
+                   le32_get(desc) == ELF_NOTE_OS_HERMIT && !k->has_version) {
             k->has_version = true;
             for (int i = 0; i < 3; i++) {
-                k->version[i] = rd32(desc + 4 + 4 * i);
+                k->version[i] = le32_get(desc + 4 + 4 * i);
             }
         }
         pos = next; /* next > pos: it is at least pos + 12 */
@@ -399,8 +382,8 @@ static int check_relas(const struct elf_file *f, const struct kernel *k)
     uint32_t relative = f->machine == EM_AARCH64 ? R_AARCH64_RELATIVE : R_X86_64_RELATIVE;
     for (uint64_t i = 0; i < f->rela_count; i++) {
         const uint8_t *r = f->buf + f->rela_off + i * RELA_SIZE;
-        uint64_t offset = rd64(r);
-        uint32_t type = (uint32_t)rd64(r + 8);
+        uint64_t offset = le64_get(r);
+        uint32_t type = (uint32_t)le64_get(r + 8);
         if (type != relative) {
             return err_set("unsupported relocation type %" PRIu32 " at entry %" PRIu64
                            " (chyve applies only RELATIVE relocations)",
@@ -444,8 +427,8 @@ static int check_dynamic(struct elf_file *f, const struct kernel *k)
     uint64_t rela = 0, relasz = 0, relaent = RELA_SIZE;
     bool have_rela = false;
     for (uint64_t pos = 0; dyn.filesz - pos >= DYN_SIZE; pos += DYN_SIZE) {
-        uint64_t tag = rd64(f->buf + dyn.offset + pos);
-        uint64_t val = rd64(f->buf + dyn.offset + pos + 8);
+        uint64_t tag = le64_get(f->buf + dyn.offset + pos);
+        uint64_t val = le64_get(f->buf + dyn.offset + pos + 8);
         if (tag == DT_NULL) {
             break;
         }
@@ -535,14 +518,6 @@ int elf_parse(const uint8_t *buf, size_t len, uint16_t e_machine, struct kernel 
     return parse(buf, len, e_machine, k, &f, true);
 }
 
-/* Stores v at out[0..8) least significant byte first. */
-static void put_le64(uint8_t out[8], uint64_t v)
-{
-    for (int i = 0; i < 8; i++) {
-        out[i] = (uint8_t)(v >> (8 * i));
-    }
-}
-
 /*
  * Loads the kernel. The buffer is parsed again (quietly) rather than trusted, and must describe
  * the same image as *k; every guest write goes through guest_mem.
@@ -555,7 +530,7 @@ int elf_load(const struct kernel *k, const uint8_t *buf, size_t len, struct gues
     }
     struct kernel again;
     struct elf_file f;
-    if (parse(buf, len, rd16(buf + 18), &again, &f, false) < 0) {
+    if (parse(buf, len, le16_get(buf + 18), &again, &f, false) < 0) {
         return -1;
     }
     if (again.first_vaddr != k->first_vaddr || again.mem_size != k->mem_size ||
@@ -578,18 +553,16 @@ int elf_load(const struct kernel *k, const uint8_t *buf, size_t len, struct gues
             return err_set("cannot copy kernel segment %u to guest address 0x%" PRIx64, i, dest);
         }
         uint64_t bss = ph.memsz - ph.filesz;
-        void *zero = guest_mem_ptr(m, dest + ph.filesz, bss);
-        if (zero == NULL) {
+        if (guest_mem_zero(m, dest + ph.filesz, bss) != 0) {
             return err_set("cannot zero kernel segment %u at guest address 0x%" PRIx64, i,
                            dest + ph.filesz);
         }
-        memset(zero, 0, bss);
     }
     for (uint64_t i = 0; i < f.rela_count; i++) {
         const uint8_t *r = buf + f.rela_off + i * RELA_SIZE;
-        uint64_t slot = load_addr + rd64(r); /* r_offset < mem_size: checked, cannot wrap */
+        uint64_t slot = load_addr + le64_get(r); /* r_offset < mem_size: checked, cannot wrap */
         uint8_t val[8];
-        put_le64(val, load_addr + rd64(r + 16)); /* B + addend, modulo 2^64 like the CPU */
+        le64_put(val, load_addr + le64_get(r + 16)); /* B + addend, modulo 2^64 like the CPU */
         if (guest_mem_write(m, slot, val, sizeof(val)) < 0) {
             return err_set("cannot apply relocation %" PRIu64 " at guest address 0x%" PRIx64, i,
                            slot);

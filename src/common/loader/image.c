@@ -6,6 +6,7 @@
 
 #include "config/cli.h"
 #include "err.h"
+#include "le.h"
 #include "loader/image.h"
 #include "log.h"
 #include "loader/toml.h"
@@ -22,9 +23,7 @@ int image_gunzip(const uint8_t *gz, size_t len, size_t max, uint8_t **out, size_
     if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) /* 16: gzip wrapper only */
         return err_set("cannot start gzip decompression");
     /* The trailer's size (mod 2^32) is only a first guess: the buffer grows as needed. */
-    size_t cap = len >= 4 ? ((size_t)gz[len - 4] | (size_t)gz[len - 3] << 8 |
-                             (size_t)gz[len - 2] << 16 | (size_t)gz[len - 1] << 24)
-                          : 0;
+    size_t cap = len >= 4 ? (size_t)le32_get(gz + len - 4) : 0;
     cap = cap < 4096 ? 4096 : cap > max ? max + 1 : cap;
     uint8_t *buf = malloc(cap);
     size_t got = 0;
@@ -141,9 +140,7 @@ static int requirements(const struct toml_doc *d, struct image_config *c)
     const struct toml_entry *e = toml_get(d, "requirements", "memory");
     if (e && e->v.type == TOML_STRING) {
         if (cli_parse_size(e->v.s, &c->memory) != 0) {
-            char why[256];
-            snprintf(why, sizeof(why), "%s", err_msg());
-            return err_set("hermit.toml: line %u: requirements.memory: %s", e->line, why);
+            return err_prefix("hermit.toml: line %u: requirements.memory: ", e->line);
         }
     } else if (e && e->v.type == TOML_INT) {
         if (e->v.i < 0)
@@ -168,9 +165,7 @@ int image_parse_config(const char *text, size_t len, struct image_config *c)
     memset(c, 0, sizeof(*c));
     struct toml_doc d;
     if (toml_parse(text, len, &d) != 0) {
-        char why[256];
-        snprintf(why, sizeof(why), "%s", err_msg());
-        return err_set("hermit.toml: %s", why);
+        return err_prefix("hermit.toml: ");
     }
     const struct toml_entry *ver, *ker, *ka, *aa, *ev;
     int rc = get(&d, "", "version", TOML_STRING, true, &ver);
@@ -235,7 +230,6 @@ static const struct tar_entry *find(const struct image *img, const char *name)
 int image_open(const uint8_t *gz, size_t len, const char *name, struct image *img)
 {
     memset(img, 0, sizeof(*img));
-    char why[300];
     if (image_gunzip(gz, len, IMAGE_MAX_SIZE, &img->tar, &img->tar_len) != 0 ||
         tar_read(img->tar, img->tar_len, &img->entries, &img->nentries) != 0)
         goto fail;
@@ -266,9 +260,8 @@ int image_open(const uint8_t *gz, size_t len, const char *name, struct image *im
     img->kernel_len = (size_t)kern->size;
     return 0;
 fail:
-    snprintf(why, sizeof(why), "%s", err_msg());
     image_free(img);
-    return err_set("Hermit image '%s': %s", name, why);
+    return err_prefix("Hermit image '%s': ", name);
 }
 
 /* Position of the variable of "KEY=VALUE" entry e in v[0, n), or n. */
