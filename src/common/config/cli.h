@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "config/options.h"
-#include "vm.h"
+#include "vm_config.h"
 
 /* A growable list of strings that the cli does not own (argv, envp, or cli.owned). */
 struct cli_list {

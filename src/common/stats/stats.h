@@ -10,7 +10,7 @@
 #include <stdio.h>
 
 #include "backend.h"
-#include "vm.h"
+#include "vm_config.h"
 
 /* Hypercall kinds: the v1 ports and v2 addresses of ABI §6.2/§6.3, and one for anything else. */
 #define STATS_HC_KINDS 26
