@@ -3,6 +3,7 @@
 
 #include <stdint.h>
 
+#include "config/size.h"
 #include "log.h"
 
 static char *host_env[] = {(char *)"HOME=/home/u", (char *)"PATH=/bin", (char *)"LANG=C", NULL};
@@ -102,26 +103,26 @@ Test(cli, memory_sizes_accepted)
 Test(cli, parse_size_values)
 {
     uint64_t v;
-    cr_assert_eq(cli_parse_size("4096", &v), 0);
+    cr_assert_eq(size_parse("4096", &v), 0);
     cr_assert_eq(v, 4096);
-    cr_assert_eq(cli_parse_size("100MB", &v), 0);
+    cr_assert_eq(size_parse("100MB", &v), 0);
     cr_assert_eq(v, 100000000);
-    cr_assert_eq(cli_parse_size("1kB", &v), 0);
+    cr_assert_eq(size_parse("1kB", &v), 0);
     cr_assert_eq(v, 1000);
-    cr_assert_eq(cli_parse_size("1.25KiB", &v), 0);
+    cr_assert_eq(size_parse("1.25KiB", &v), 0);
     cr_assert_eq(v, 1280);
-    cr_assert_eq(cli_parse_size("0.5MiB", &v), 0);
+    cr_assert_eq(size_parse("0.5MiB", &v), 0);
     cr_assert_eq(v, 512 * 1024);
-    cr_assert_eq(cli_parse_size("1TiB", &v), 0);
+    cr_assert_eq(size_parse("1TiB", &v), 0);
     cr_assert_eq(v, 1ull << 40);
-    cr_assert_eq(cli_parse_size("16777216TiB", &v), -1); /* 2^64 */
+    cr_assert_eq(size_parse("16777216TiB", &v), -1); /* 2^64 */
     cr_assert_str_eq(err_msg(), "invalid memory size '16777216TiB': too large");
-    cr_assert_eq(cli_parse_size("lots", &v), -1);
+    cr_assert_eq(size_parse("lots", &v), -1);
     cr_assert_str_eq(err_msg(), "invalid memory size 'lots': expected a number such as 64MiB");
-    cr_assert_eq(cli_parse_size("12XB", &v), -1);
+    cr_assert_eq(size_parse("12XB", &v), -1);
     cr_assert_str_eq(err_msg(), "invalid memory size '12XB': unknown unit 'XB' (use B, KiB, MiB, "
                                 "GiB, TiB, K, M, G, KB, MB, GB)");
-    cr_assert_eq(cli_parse_size("99999999999999999999", &v), -1);
+    cr_assert_eq(size_parse("99999999999999999999", &v), -1);
     cr_assert_str_eq(err_msg(), "invalid memory size '99999999999999999999': too large");
 }
 

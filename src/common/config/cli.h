@@ -10,13 +10,8 @@
 #include <stdint.h>
 
 #include "config/options.h"
+#include "config/strlist.h"
 #include "vm_config.h"
-
-/* A growable list of strings that the cli does not own (argv, envp, or cli.owned). */
-struct cli_list {
-    char **v;
-    size_t n, cap;
-};
 
 /* Owns the storage a parsed vm_config points into. */
 struct cli {
@@ -33,9 +28,9 @@ struct cli {
     size_t naffinity;
     unsigned affinity_line;  /* its line in the configuration file, when it came from there */
     /* Lists, per source, merged by cli_parse: [0] command line, [1] configuration file. */
-    struct cli_list env_vars[2], file_maps[2], kernel_args_file;
+    struct strlist env_vars[2], file_maps[2], kernel_args_file;
     bool env_host[2];        /* `-e host` / env_vars = host */
-    struct cli_list owned;   /* strings copied from the configuration file, freed by cli_free */
+    struct strlist owned;     /* strings copied from the configuration file, freed by cli_free */
     char **maps;             /* merged file mappings cfg.file_maps points to */
     bool out_open;           /* cfg.out_fd is a file cli_open_output() opened */
 };
@@ -56,12 +51,6 @@ void cli_free(struct cli *c);
  * truncates the --stats-file so that a bad path fails now. Returns 0, or -1 with err_msg().
  */
 int cli_open_output(struct cli *c);
-
-/* Appends s to l (s is not copied). Returns 0, or -1 with err_msg(). */
-int cli_list_push(struct cli_list *l, const char *s);
-
-/* Parses a size such as "64MiB", "1GiB", "2G", "100MB", "4096" into bytes; -1 with err_msg(). */
-int cli_parse_size(const char *s, uint64_t *out);
 
 /* The --help text. */
 extern const char cli_usage[];

@@ -18,6 +18,7 @@
 #include "err.h"
 #include "log.h"
 #include "config/options.h"
+#include "config/strlist.h"
 
 /* Larger files are not configuration files anyone writes by hand. */
 #define CONFIG_MAX_SIZE (1u << 20)
@@ -140,7 +141,7 @@ int config_value(struct config_reader *r, const char *value, unsigned line)
         return 0;
     }
     char *copy = strdup(value);
-    if (!copy || cli_list_push(&r->c->owned, copy) != 0) {
+    if (!copy || strlist_push(&r->c->owned, copy) != 0) {
         free(copy);
         return err_set("out of memory");
     }
@@ -155,7 +156,7 @@ static int apply_joined(struct config_reader *r)
     if (r->joined_len == 0)
         return 0;
     char *copy = strdup(r->joined);
-    if (!copy || cli_list_push(&r->c->owned, copy) != 0) {
+    if (!copy || strlist_push(&r->c->owned, copy) != 0) {
         free(copy);
         return err_set("out of memory");
     }
@@ -285,7 +286,7 @@ int config_load(struct cli *c, const char *xdg_config_home)
     }
     if (!found)
         return 0;
-    if (cli_list_push(&c->owned, found) != 0) {
+    if (strlist_push(&c->owned, found) != 0) {
         free(found);
         return -1;
     }

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "config/cli.h"
+#include "config/size.h"
 #include "err.h"
 #include "loader/image.h"
 #include "log.h"
@@ -140,7 +140,7 @@ static int requirements(const struct toml_doc *d, struct image_config *c)
 {
     const struct toml_entry *e = toml_get(d, "requirements", "memory");
     if (e && e->v.type == TOML_STRING) {
-        if (cli_parse_size(e->v.s, &c->memory) != 0) {
+        if (size_parse(e->v.s, &c->memory) != 0) {
             char why[256];
             snprintf(why, sizeof(why), "%s", err_msg());
             return err_set("hermit.toml: line %u: requirements.memory: %s", e->line, why);
