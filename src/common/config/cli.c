@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "config/affinity.h"
-#include "config/cli.h"
+#include "config/cli_priv.h"
 #include "config/config.h"
 #include "err.h"
 #include "log.h"
@@ -297,9 +297,12 @@ static int finish_maps(struct cli *c)
     return 0;
 }
 
-int cli_parse(struct cli *c, int argc, char **argv, char **envp)
+int cli_parse(struct cli **out, int argc, char **argv, char **envp)
 {
-    memset(c, 0, sizeof(*c));
+    struct cli *c = calloc(1, sizeof(*c));
+    *out = c;
+    if (!c)
+        return err_set("out of memory");
     c->cfg.mem_size = 64ull << 20;
     c->cfg.ncpus = 1;
     c->cfg.aslr = true;
@@ -359,11 +362,22 @@ int cli_open_output(struct cli *c)
     return 0;
 }
 
+enum cli_action cli_action(const struct cli *c)
+{
+    return c->action;
+}
+
+const struct vm_config *cli_config(const struct cli *c)
+{
+    return &c->cfg;
+}
+
 void cli_free(struct cli *c)
 {
+    if (!c)
+        return;
     if (c->out_open)
         close(c->cfg.out_fd);
-    c->out_open = false;
     for (size_t i = 0; i < c->owned.n; i++)
         free(c->owned.v[i]);
     strlist_free(&c->owned);
@@ -374,6 +388,5 @@ void cli_free(struct cli *c)
     strlist_free(&c->kernel_args_file);
     free(c->env);
     free(c->maps);
-    c->env = NULL;
-    c->maps = NULL;
+    free(c);
 }

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config/cli.h"
+#include "config/cli_priv.h"
 #include "config/config.h"
 #include "err.h"
 #include "log.h"

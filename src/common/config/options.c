@@ -9,7 +9,7 @@
 
 #include "config/affinity.h"
 #include "chyve_config.h"
-#include "config/cli.h"
+#include "config/cli_priv.h"
 #include "err.h"
 #include "loader/layout.h"
 #include "config/options.h"
