@@ -216,24 +216,18 @@ static int apply_flag(struct cli *c, enum opt_id id, const char *value, enum opt
         return -1;
     if (!take(c, id, src))
         return 0;
+    /* The flags that are one vm_config switch each. */
+    bool *const field[OPT_COUNT] = {
+        [OPT_STATS] = &c->cfg.stats,   [OPT_THP] = &c->cfg.thp, [OPT_KSM] = &c->cfg.ksm,
+        [OPT_CPU_PM] = &c->cfg.cpu_pm, [OPT_PIT] = &c->cfg.pit,
+    };
+    if (field[id]) {
+        *field[id] = b;
+        return 0;
+    }
     switch (id) {
-    case OPT_STATS:
-        c->cfg.stats = b;
-        break;
     case OPT_NO_ASLR:
         c->cfg.aslr = !b;
-        break;
-    case OPT_THP:
-        c->cfg.thp = b;
-        break;
-    case OPT_KSM:
-        c->cfg.ksm = b;
-        break;
-    case OPT_CPU_PM:
-        c->cfg.cpu_pm = b;
-        break;
-    case OPT_PIT:
-        c->cfg.pit = b;
         break;
     case OPT_VERBOSE:
         c->verbosity++;

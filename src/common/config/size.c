@@ -1,30 +1,35 @@
 /* size.c: the size parser: a decimal number with an optional fraction, then a unit. */
 #include <ctype.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "config/size.h"
 #include "err.h"
 
-/* Unit table of sizes: single letters and *iB are powers of 1024, kB/MB/GB/TB of 1000. */
-static const struct {
-    const char *name;
-    uint64_t factor;
-} size_units[] = {
-    {"", 1},
-    {"b", 1},
-    {"k", 1ull << 10},
-    {"kib", 1ull << 10},
-    {"kb", 1000ull},
-    {"m", 1ull << 20},
-    {"mib", 1ull << 20},
-    {"mb", 1000000ull},
-    {"g", 1ull << 30},
-    {"gib", 1ull << 30},
-    {"gb", 1000000000ull},
-    {"t", 1ull << 40},
-    {"tib", 1ull << 40},
-    {"tb", 1000000000000ull},
-};
+/*
+ * The factor of unit (lower case): "" and "b" are 1; a prefix k, m, g or t alone or with "ib"
+ * is a power of 1024 (K, KiB), with "b" a power of 1000 (kB, MB, GB, TB). False if unknown.
+ */
+static bool unit_factor(const char *unit, uint64_t *factor)
+{
+    static const char prefixes[] = "kmgt";
+    *factor = 1;
+    if (!strcmp(unit, "") || !strcmp(unit, "b"))
+        return true;
+    const char *prefix = strchr(prefixes, unit[0]); /* unit[0] is not NUL here */
+    uint64_t base;
+    if (!prefix)
+        return false;
+    if (!strcmp(unit + 1, "") || !strcmp(unit + 1, "ib"))
+        base = 1024;
+    else if (!strcmp(unit + 1, "b"))
+        base = 1000;
+    else
+        return false;
+    for (const char *p = prefixes; p <= prefix; p++)
+        *factor *= base;
+    return true;
+}
 
 int size_parse(const char *s, uint64_t *out)
 {
@@ -60,20 +65,17 @@ int size_parse(const char *s, uint64_t *out)
         return err_set("invalid memory size '%s': unknown unit '%s'", s, p);
     for (size_t i = 0; i <= ulen; i++)
         unit[i] = (char)tolower((unsigned char)p[i]);
-    for (size_t i = 0; i < sizeof(size_units) / sizeof(size_units[0]); i++) {
-        if (strcmp(unit, size_units[i].name) != 0)
-            continue;
-        uint64_t f = size_units[i].factor;
-        if (whole > UINT64_MAX / f)
-            return err_set("invalid memory size '%s': too large", s);
-        uint64_t v = whole * f;
-        uint64_t part = (f / denom) * frac + ((f % denom) * frac) / denom;
-        if (v + part < v)
-            return err_set("invalid memory size '%s': too large", s);
-        *out = v + part;
-        return 0;
-    }
-    return err_set("invalid memory size '%s': unknown unit '%s' (use B, KiB, MiB, GiB, TiB, K, M, "
-                   "G, KB, MB, GB)",
-                   s, p);
+    uint64_t f;
+    if (!unit_factor(unit, &f))
+        return err_set("invalid memory size '%s': unknown unit '%s' (use B, KiB, MiB, GiB, TiB, K, "
+                       "M, G, KB, MB, GB)",
+                       s, p);
+    if (whole > UINT64_MAX / f)
+        return err_set("invalid memory size '%s': too large", s);
+    uint64_t v = whole * f;
+    uint64_t part = (f / denom) * frac + ((f % denom) * frac) / denom;
+    if (v + part < v)
+        return err_set("invalid memory size '%s': too large", s);
+    *out = v + part;
+    return 0;
 }
