@@ -8,7 +8,7 @@
 #include <string.h>
 #include <yaml.h>
 
-#include "config/config.h"
+#include "config/config_reader.h"
 
 struct yaml_state {
     struct config_reader *r;
