@@ -15,31 +15,31 @@ int main(int argc, char **argv)
     /* A guest writing to a closed pipe must not kill chyve; the write error is handled instead. */
     signal(SIGPIPE, SIG_IGN);
 
-    struct cli c;
+    struct cli *c;
     if (cli_parse(&c, argc, argv, environ) != 0) {
         fprintf(stderr, "chyve: error: %s\n", err_msg());
-        cli_free(&c);
+        cli_free(c);
         return EXIT_USAGE;
     }
-    if (c.action == CLI_HELP) {
+    if (cli_action(c) == CLI_HELP) {
         fputs(cli_usage, stdout);
-        cli_free(&c);
+        cli_free(c);
         return 0;
     }
-    if (c.action == CLI_VERSION) {
+    if (cli_action(c) == CLI_VERSION) {
         printf("chyve %s (%s, %s)\n", CHYVE_VERSION, CHYVE_ARCH, CHYVE_BACKEND);
-        cli_free(&c);
+        cli_free(c);
         return 0;
     }
 
     /* -o and --stats-file are created before the VM starts, so that a bad path costs nothing. */
-    if (cli_open_output(&c) != 0) {
+    if (cli_open_output(c) != 0) {
         fprintf(stderr, "chyve: error: %s\n", err_msg());
-        cli_free(&c);
+        cli_free(c);
         return EXIT_USAGE;
     }
     int code = 0, status;
-    switch (vm_run(&c.cfg, &code)) {
+    switch (vm_run(cli_config(c), &code)) {
     case VM_EXITED:
         status = code & 0xFF; /* as uhyve: exit(-1) becomes 255 */
         break;
@@ -52,6 +52,6 @@ int main(int argc, char **argv)
         status = EXIT_VM_FAILURE;
         break;
     }
-    cli_free(&c);
+    cli_free(c);
     return status;
 }

@@ -11,48 +11,16 @@
 #include "loader/elf.h"
 #include "guest_mem.h"
 #include "loader/layout.h"
+#include "vm_config.h"
 
 struct backend_vm;
 struct backend_vcpu;
 struct stats;
 struct files;
 
-#define VM_MAX_CPUS 64
-#define VM_MAX_ARGS 128 /* Cmdsize carries at most 128 argv and 128 env entries (ABI §6.2) */
-
 /* Exit statuses chyve itself produces (guest codes pass through as code & 0xFF). */
 #define EXIT_USAGE 2 /* bad command line, bad kernel file, no /dev/kvm: nothing ran */
 #define EXIT_VM_FAILURE 3 /* the VM failed (triple fault, emulation failure, bad hypercall) */
-
-/* What to run and how; filled by cli.c, read-only afterwards. */
-struct vm_config {
-    const char *kernel_path;
-    char *const *args;  /* everything after the kernel path, as given ("--" kept) */
-    size_t nargs;
-    char *const *env;   /* "KEY=VALUE" entries the guest gets */
-    size_t nenv;
-    uint64_t mem_size;
-    unsigned ncpus;
-    bool aslr;
-    int out_fd;         /* where guest console output goes; -1 discards it */
-
-    /* Host files for the guest (file mapping issue): as given on the command line / config. */
-    char *const *file_maps; /* "HOST:GUEST" strings */
-    size_t nfile_maps;
-    const char *tempdir;    /* parent of the per-run temporary directory; NULL = default */
-    enum vm_isolation { VM_ISOLATION_NORMAL = 0, VM_ISOLATION_NONE, VM_ISOLATION_STRICT } isolation;
-    bool io_direct, io_sync; /* --io-mode host=direct / host=sync for files created by the guest */
-
-    /* Host tuning (Linux). */
-    bool thp, ksm;          /* madvise guest RAM as huge pages / mergeable */
-    bool pit, cpu_pm;       /* KVM: in-kernel i8254 PIT; let the guest idle the host CPU */
-    const unsigned *affinity; /* host CPU of vCPU i, or NULL for no pinning */
-    size_t naffinity;       /* == ncpus when affinity is set */
-
-    /* Statistics: printed on stderr at exit with `stats`, written as YAML to `stats_file`. */
-    bool stats;
-    const char *stats_file;
-};
 
 /* What the kernel's hypercalls see and change. Shared by all vCPU threads. */
 struct vm {

@@ -38,12 +38,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     envp[nenv] = NULL;
 
     log_threshold = LOG_ERROR;
-    struct cli c;
-    if (cli_parse(&c, argc, argv, envp) == 0 && c.action == CLI_RUN) {
-        char *b = bootargs_build(c.cfg.args, c.cfg.nargs, c.cfg.env, c.cfg.nenv);
+    struct cli *c;
+    if (cli_parse(&c, argc, argv, envp) == 0 && cli_action(c) == CLI_RUN) {
+        const struct vm_config *cfg = cli_config(c);
+        char *b = bootargs_build(cfg->args, cfg->nargs, cfg->env, cfg->nenv);
         free(b);
     }
-    cli_free(&c);
+    cli_free(c);
     log_threshold = LOG_ERROR;
 
     size_t half = (size_t)nall / 2;

@@ -28,12 +28,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     log_threshold = LOG_ERROR;
     char *argv[] = {(char *)"chyve", (char *)"--config", path, (char *)"kernel", NULL};
     char *envp[] = {(char *)"XDG_CONFIG_HOME=/nonexistent", NULL};
-    struct cli c;
+    struct cli *c;
     if (cli_parse(&c, 4, argv, envp) == 0) {
-        char *b = bootargs_build(c.cfg.args, c.cfg.nargs, c.cfg.env, c.cfg.nenv);
+        const struct vm_config *cfg = cli_config(c);
+        char *b = bootargs_build(cfg->args, cfg->nargs, cfg->env, cfg->nenv);
         free(b);
     }
-    cli_free(&c);
+    cli_free(c);
     unlink(path);
     log_threshold = LOG_ERROR;
     return 0;

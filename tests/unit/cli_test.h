@@ -9,26 +9,33 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config/cli.h"
+#include "config/cli_priv.h" /* the tests look at the settings behind the vm_config */
 #include "err.h"
 
 #define MIB (1ull << 20)
 #define GIB (1ull << 30)
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
-/* The settings under test; freed by cli_teardown() (each test file's suite .fini). */
-static struct cli c;
+/* The settings under test (NULL before a parse); freed by cli_teardown() (each file's .fini). */
+static struct cli *c;
 static char *no_env[] = {NULL};
+
+/* Frees the settings of the last parse, if any. */
+static inline void cli_reset(void)
+{
+    cli_free(c);
+    c = NULL;
+}
 
 static inline void cli_teardown(void)
 {
-    cli_free(&c);
+    cli_reset();
 }
 
 /* Parses argv (an array of n strings) with envp; returns cli_parse's result. */
 static inline int parse(int n, char **argv, char **envp)
 {
-    cli_free(&c); /* a previous parse in the same test */
+    cli_reset(); /* a previous parse in the same test */
     return cli_parse(&c, n, argv, envp);
 }
 

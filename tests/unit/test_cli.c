@@ -3,6 +3,7 @@
 
 #include <stdint.h>
 
+#include "config/size.h"
 #include "log.h"
 
 static char *host_env[] = {(char *)"HOME=/home/u", (char *)"PATH=/bin", (char *)"LANG=C", NULL};
@@ -14,8 +15,8 @@ static uint64_t mem_of(const char *size)
 {
     char *argv[] = {(char *)"chyve", (char *)"-m", (char *)size, (char *)"k"};
     cr_assert_eq(parse(N(argv), argv, no_env), 0, "-m %s: %s", size, err_msg());
-    uint64_t v = c.cfg.mem_size;
-    cli_free(&c);
+    uint64_t v = c->cfg.mem_size;
+    cli_reset();
     return v;
 }
 
@@ -25,36 +26,36 @@ Test(cli, defaults)
 {
     char *argv[] = {(char *)"chyve", (char *)"kernel.elf"};
     cr_assert_eq(parse(N(argv), argv, host_env), 0, "%s", err_msg());
-    cr_assert_eq(c.action, CLI_RUN);
-    cr_assert_str_eq(c.cfg.kernel_path, "kernel.elf");
-    cr_assert_eq(c.cfg.kernel_path, argv[1]);
-    cr_assert_eq(c.cfg.nargs, 0);
-    cr_assert_eq(c.cfg.mem_size, 64 * MIB);
-    cr_assert_eq(c.cfg.ncpus, 1);
-    cr_assert(c.cfg.aslr);
-    cr_assert_eq(c.cfg.out_fd, STDOUT_FILENO);
-    cr_assert_eq(c.verbosity, 0);
+    cr_assert_eq(c->action, CLI_RUN);
+    cr_assert_str_eq(c->cfg.kernel_path, "kernel.elf");
+    cr_assert_eq(c->cfg.kernel_path, argv[1]);
+    cr_assert_eq(c->cfg.nargs, 0);
+    cr_assert_eq(c->cfg.mem_size, 64 * MIB);
+    cr_assert_eq(c->cfg.ncpus, 1);
+    cr_assert(c->cfg.aslr);
+    cr_assert_eq(c->cfg.out_fd, STDOUT_FILENO);
+    cr_assert_eq(c->verbosity, 0);
     /* the guest gets the whole host environment, same strings, same order */
-    cr_assert_eq(c.cfg.nenv, 3);
+    cr_assert_eq(c->cfg.nenv, 3);
     for (size_t i = 0; i < 3; i++)
-        cr_assert_eq(c.cfg.env[i], host_env[i], "env[%zu]", i);
+        cr_assert_eq(c->cfg.env[i], host_env[i], "env[%zu]", i);
 }
 
 Test(cli, defaults_with_null_and_empty_envp)
 {
     char *argv[] = {(char *)"chyve", (char *)"k"};
     cr_assert_eq(parse(N(argv), argv, NULL), 0, "%s", err_msg());
-    cr_assert_eq(c.cfg.nenv, 0);
-    cli_free(&c);
+    cr_assert_eq(c->cfg.nenv, 0);
+    cli_reset();
     cr_assert_eq(parse(N(argv), argv, no_env), 0, "%s", err_msg());
-    cr_assert_eq(c.cfg.nenv, 0);
+    cr_assert_eq(c->cfg.nenv, 0);
 }
 
 Test(cli, no_aslr)
 {
     char *argv[] = {(char *)"chyve", (char *)"--no-aslr", (char *)"k"};
     cr_assert_eq(parse(N(argv), argv, no_env), 0, "%s", err_msg());
-    cr_assert_not(c.cfg.aslr);
+    cr_assert_not(c->cfg.aslr);
 }
 
 Test(cli, flag_with_value_rejected)
@@ -72,17 +73,17 @@ Test(cli, memory_option_spellings)
     char *a3[] = {(char *)"chyve", (char *)"--memory-size=512MiB", (char *)"k"};
     char *a4[] = {(char *)"chyve", (char *)"-m32MiB", (char *)"k"};
     cr_assert_eq(parse(N(a1), a1, no_env), 0, "%s", err_msg());
-    cr_assert_eq(c.cfg.mem_size, 128 * MIB);
-    cli_free(&c);
+    cr_assert_eq(c->cfg.mem_size, 128 * MIB);
+    cli_reset();
     cr_assert_eq(parse(N(a2), a2, no_env), 0, "%s", err_msg());
-    cr_assert_eq(c.cfg.mem_size, 256 * MIB);
-    cli_free(&c);
+    cr_assert_eq(c->cfg.mem_size, 256 * MIB);
+    cli_reset();
     cr_assert_eq(parse(N(a3), a3, no_env), 0, "%s", err_msg());
-    cr_assert_eq(c.cfg.mem_size, 512 * MIB);
-    cli_free(&c);
+    cr_assert_eq(c->cfg.mem_size, 512 * MIB);
+    cli_reset();
     cr_assert_eq(parse(N(a4), a4, no_env), 0, "%s", err_msg());
-    cr_assert_eq(c.cfg.mem_size, 32 * MIB);
-    cr_assert_str_eq(c.cfg.kernel_path, "k");
+    cr_assert_eq(c->cfg.mem_size, 32 * MIB);
+    cr_assert_str_eq(c->cfg.kernel_path, "k");
 }
 
 Test(cli, memory_sizes_accepted)
@@ -102,26 +103,26 @@ Test(cli, memory_sizes_accepted)
 Test(cli, parse_size_values)
 {
     uint64_t v;
-    cr_assert_eq(cli_parse_size("4096", &v), 0);
+    cr_assert_eq(size_parse("4096", &v), 0);
     cr_assert_eq(v, 4096);
-    cr_assert_eq(cli_parse_size("100MB", &v), 0);
+    cr_assert_eq(size_parse("100MB", &v), 0);
     cr_assert_eq(v, 100000000);
-    cr_assert_eq(cli_parse_size("1kB", &v), 0);
+    cr_assert_eq(size_parse("1kB", &v), 0);
     cr_assert_eq(v, 1000);
-    cr_assert_eq(cli_parse_size("1.25KiB", &v), 0);
+    cr_assert_eq(size_parse("1.25KiB", &v), 0);
     cr_assert_eq(v, 1280);
-    cr_assert_eq(cli_parse_size("0.5MiB", &v), 0);
+    cr_assert_eq(size_parse("0.5MiB", &v), 0);
     cr_assert_eq(v, 512 * 1024);
-    cr_assert_eq(cli_parse_size("1TiB", &v), 0);
+    cr_assert_eq(size_parse("1TiB", &v), 0);
     cr_assert_eq(v, 1ull << 40);
-    cr_assert_eq(cli_parse_size("16777216TiB", &v), -1); /* 2^64 */
+    cr_assert_eq(size_parse("16777216TiB", &v), -1); /* 2^64 */
     cr_assert_str_eq(err_msg(), "invalid memory size '16777216TiB': too large");
-    cr_assert_eq(cli_parse_size("lots", &v), -1);
+    cr_assert_eq(size_parse("lots", &v), -1);
     cr_assert_str_eq(err_msg(), "invalid memory size 'lots': expected a number such as 64MiB");
-    cr_assert_eq(cli_parse_size("12XB", &v), -1);
+    cr_assert_eq(size_parse("12XB", &v), -1);
     cr_assert_str_eq(err_msg(), "invalid memory size '12XB': unknown unit 'XB' (use B, KiB, MiB, "
                                 "GiB, TiB, K, M, G, KB, MB, GB)");
-    cr_assert_eq(cli_parse_size("99999999999999999999", &v), -1);
+    cr_assert_eq(size_parse("99999999999999999999", &v), -1);
     cr_assert_str_eq(err_msg(), "invalid memory size '99999999999999999999': too large");
 }
 
@@ -186,10 +187,10 @@ Test(cli, env_vars_set_memory_and_cpus)
                    NULL};
     char *argv[] = {(char *)"chyve", (char *)"k"};
     cr_assert_eq(parse(N(argv), argv, env), 0, "%s", err_msg());
-    cr_assert_eq(c.cfg.mem_size, 128 * MIB);
-    cr_assert_eq(c.cfg.ncpus, 4);
-    cr_assert_eq(c.cfg.nenv, 3); /* still passed to the guest unchanged */
-    cr_assert_eq(c.cfg.env[0], env[0]);
+    cr_assert_eq(c->cfg.mem_size, 128 * MIB);
+    cr_assert_eq(c->cfg.ncpus, 4);
+    cr_assert_eq(c->cfg.nenv, 3); /* still passed to the guest unchanged */
+    cr_assert_eq(c->cfg.env[0], env[0]);
 }
 
 Test(cli, command_line_overrides_env_vars)
@@ -198,8 +199,8 @@ Test(cli, command_line_overrides_env_vars)
     char *argv[] = {(char *)"chyve", (char *)"-c",    (char *)"2",
                     (char *)"-m",    (char *)"32MiB", (char *)"k"};
     cr_assert_eq(parse(N(argv), argv, env), 0, "%s", err_msg());
-    cr_assert_eq(c.cfg.mem_size, 32 * MIB);
-    cr_assert_eq(c.cfg.ncpus, 2);
+    cr_assert_eq(c->cfg.mem_size, 32 * MIB);
+    cr_assert_eq(c->cfg.ncpus, 2);
 }
 
 Test(cli, invalid_env_var_reported_with_its_name)
@@ -234,8 +235,8 @@ Test(cli, command_line_overrides_invalid_env_vars)
     char *argv[] = {(char *)"chyve", (char *)"-m", (char *)"32MiB",
                     (char *)"-c",    (char *)"3",  (char *)"k"};
     cr_assert_eq(parse(N(argv), argv, env), 0, "rejected: %s", err_msg());
-    cr_assert_eq(c.cfg.mem_size, 32 * MIB);
-    cr_assert_eq(c.cfg.ncpus, 3);
+    cr_assert_eq(c->cfg.mem_size, 32 * MIB);
+    cr_assert_eq(c->cfg.ncpus, 3);
 }
 
 /* ---- cpu count ------------------------------------------------------------------------------ */
@@ -246,13 +247,13 @@ Test(cli, cpu_count_spellings)
     char *a2[] = {(char *)"chyve", (char *)"--cpu-count=3", (char *)"k"};
     char *a3[] = {(char *)"chyve", (char *)"-c7", (char *)"k"};
     cr_assert_eq(parse(N(a1), a1, no_env), 0, "%s", err_msg());
-    cr_assert_eq(c.cfg.ncpus, 64);
-    cli_free(&c);
+    cr_assert_eq(c->cfg.ncpus, 64);
+    cli_reset();
     cr_assert_eq(parse(N(a2), a2, no_env), 0, "%s", err_msg());
-    cr_assert_eq(c.cfg.ncpus, 3);
-    cli_free(&c);
+    cr_assert_eq(c->cfg.ncpus, 3);
+    cli_reset();
     cr_assert_eq(parse(N(a3), a3, no_env), 0, "%s", err_msg());
-    cr_assert_eq(c.cfg.ncpus, 7);
+    cr_assert_eq(c->cfg.ncpus, 7);
 }
 
 Test(cli, cpu_count_rejected)
@@ -265,7 +266,7 @@ Test(cli, cpu_count_rejected)
         snprintf(want, sizeof(want), "invalid cpu count '%s': expected a number from 1 to 64",
                  bad[i]);
         expect_error(N(argv), argv, no_env, want);
-        cli_free(&c);
+        cli_reset();
     }
 }
 
@@ -277,20 +278,20 @@ Test(cli, env_values_replace_host_env)
                     (char *)"--env-vars",     (char *)"B=two=2", (char *)"-eC=",
                     (char *)"--env-vars=D=4", (char *)"k"};
     cr_assert_eq(parse(N(argv), argv, host_env), 0, "%s", err_msg());
-    cr_assert_eq(c.cfg.nenv, 4);
-    cr_assert_str_eq(c.cfg.env[0], "A=1");
-    cr_assert_str_eq(c.cfg.env[1], "B=two=2");
-    cr_assert_str_eq(c.cfg.env[2], "C=");
-    cr_assert_str_eq(c.cfg.env[3], "D=4");
+    cr_assert_eq(c->cfg.nenv, 4);
+    cr_assert_str_eq(c->cfg.env[0], "A=1");
+    cr_assert_str_eq(c->cfg.env[1], "B=two=2");
+    cr_assert_str_eq(c->cfg.env[2], "C=");
+    cr_assert_str_eq(c->cfg.env[3], "D=4");
 }
 
 Test(cli, env_host)
 {
     char *argv[] = {(char *)"chyve", (char *)"-e", (char *)"host", (char *)"k"};
     cr_assert_eq(parse(N(argv), argv, host_env), 0, "%s", err_msg());
-    cr_assert_eq(c.cfg.nenv, 3);
+    cr_assert_eq(c->cfg.nenv, 3);
     for (size_t i = 0; i < 3; i++)
-        cr_assert_eq(c.cfg.env[i], host_env[i]);
+        cr_assert_eq(c->cfg.env[i], host_env[i]);
 }
 
 Test(cli, env_host_discards_other_values)
@@ -298,9 +299,9 @@ Test(cli, env_host_discards_other_values)
     char *argv[] = {(char *)"chyve", (char *)"-e", (char *)"A=1", (char *)"-e",
                     (char *)"host",  (char *)"-e", (char *)"B=2", (char *)"k"};
     cr_assert_eq(parse(N(argv), argv, host_env), 0, "%s", err_msg());
-    cr_assert_eq(c.cfg.nenv, 3);
+    cr_assert_eq(c->cfg.nenv, 3);
     for (size_t i = 0; i < 3; i++)
-        cr_assert_eq(c.cfg.env[i], host_env[i]);
+        cr_assert_eq(c->cfg.env[i], host_env[i]);
 }
 
 Test(cli, env_without_equals_rejected)
@@ -319,15 +320,15 @@ Test(cli, verbosity)
 {
     char *argv[] = {(char *)"chyve", (char *)"-vv", (char *)"k"};
     cr_assert_eq(parse(N(argv), argv, no_env), 0, "%s", err_msg());
-    cr_assert_eq(c.verbosity, 2);
+    cr_assert_eq(c->verbosity, 2);
     cr_assert_eq(log_threshold, LOG_DEBUG);
-    cli_free(&c);
+    cli_reset();
     char *a2[] = {(char *)"chyve", (char *)"-v", (char *)"--verbose", (char *)"-vvm32MiB",
                   (char *)"k"};
     cr_assert_eq(parse(N(a2), a2, no_env), 0, "%s", err_msg());
-    cr_assert_eq(c.verbosity, 4);
+    cr_assert_eq(c->verbosity, 4);
     cr_assert_eq(log_threshold, LOG_TRACE);
-    cr_assert_eq(c.cfg.mem_size, 32 * MIB);
+    cr_assert_eq(c->cfg.mem_size, 32 * MIB);
 }
 
 Test(cli, chyve_log_env)
@@ -336,7 +337,7 @@ Test(cli, chyve_log_env)
     char *argv[] = {(char *)"chyve", (char *)"k"};
     cr_assert_eq(parse(N(argv), argv, env), 0, "%s", err_msg());
     cr_assert_eq(log_threshold, LOG_DEBUG);
-    cli_free(&c);
+    cli_reset();
     char *bad[] = {(char *)"CHYVE_LOG=loud", NULL};
     expect_error(N(argv), argv, bad,
                  "CHYVE_LOG: unknown level 'loud' (use error, warn, info, debug or trace)");
@@ -352,13 +353,13 @@ Test(cli, help_and_version)
     for (size_t i = 0; i < 4; i++) {
         char *argv[] = {(char *)"chyve", (char *)cases[i].opt};
         cr_assert_eq(parse(N(argv), argv, no_env), 0, "%s: %s", cases[i].opt, err_msg());
-        cr_assert_eq(c.action, cases[i].action, "%s", cases[i].opt);
-        cli_free(&c);
+        cr_assert_eq(c->action, cases[i].action, "%s", cases[i].opt);
+        cli_reset();
     }
     /* --help wins even with a kernel and other options */
     char *argv[] = {(char *)"chyve", (char *)"-m", (char *)"32MiB", (char *)"--help", (char *)"k"};
     cr_assert_eq(parse(N(argv), argv, no_env), 0, "%s", err_msg());
-    cr_assert_eq(c.action, CLI_HELP);
+    cr_assert_eq(c->action, CLI_HELP);
     cr_assert(strstr(cli_usage, "--memory-size"));
 }
 
@@ -395,13 +396,13 @@ Test(cli, args_after_kernel_verbatim)
                     (char *)"-x",    (char *)"--",     (char *)"-m", (char *)"3",
                     (char *)"--",    (char *)"--help", (char *)""};
     cr_assert_eq(parse(N(argv), argv, no_env), 0, "%s", err_msg());
-    cr_assert_eq(c.action, CLI_RUN);
-    cr_assert_str_eq(c.cfg.kernel_path, "k");
-    cr_assert_eq(c.cfg.ncpus, 2);
-    cr_assert_eq(c.cfg.mem_size, 64 * MIB); /* "-m 3" belongs to the guest */
-    cr_assert_eq(c.cfg.nargs, 7);
+    cr_assert_eq(c->action, CLI_RUN);
+    cr_assert_str_eq(c->cfg.kernel_path, "k");
+    cr_assert_eq(c->cfg.ncpus, 2);
+    cr_assert_eq(c->cfg.mem_size, 64 * MIB); /* "-m 3" belongs to the guest */
+    cr_assert_eq(c->cfg.nargs, 7);
     for (size_t i = 0; i < 7; i++)
-        cr_assert_eq(c.cfg.args[i], argv[4 + i], "arg %zu", i);
+        cr_assert_eq(c->cfg.args[i], argv[4 + i], "arg %zu", i);
 }
 
 Test(cli, double_dash_before_kernel)
@@ -409,19 +410,19 @@ Test(cli, double_dash_before_kernel)
     char *argv[] = {(char *)"chyve", (char *)"-v", (char *)"--", (char *)"-kernel-with-dash",
                     (char *)"a",     (char *)"--"};
     cr_assert_eq(parse(N(argv), argv, no_env), 0, "%s", err_msg());
-    cr_assert_str_eq(c.cfg.kernel_path, "-kernel-with-dash");
-    cr_assert_eq(c.cfg.nargs, 2);
-    cr_assert_str_eq(c.cfg.args[0], "a");
-    cr_assert_str_eq(c.cfg.args[1], "--");
-    cr_assert_eq(c.verbosity, 1);
+    cr_assert_str_eq(c->cfg.kernel_path, "-kernel-with-dash");
+    cr_assert_eq(c->cfg.nargs, 2);
+    cr_assert_str_eq(c->cfg.args[0], "a");
+    cr_assert_str_eq(c->cfg.args[1], "--");
+    cr_assert_eq(c->verbosity, 1);
 }
 
 Test(cli, single_dash_is_a_kernel_path)
 {
     char *argv[] = {(char *)"chyve", (char *)"-", (char *)"x"};
     cr_assert_eq(parse(N(argv), argv, no_env), 0, "%s", err_msg());
-    cr_assert_str_eq(c.cfg.kernel_path, "-");
-    cr_assert_eq(c.cfg.nargs, 1);
+    cr_assert_str_eq(c->cfg.kernel_path, "-");
+    cr_assert_eq(c->cfg.nargs, 1);
 }
 
 /* ---- defaults of the run options, help text --------------------------------------------------- */
@@ -430,18 +431,18 @@ Test(cli, defaults_of_run_options)
 {
     char *argv[] = {(char *)"chyve", (char *)"k"};
     expect_ok(N(argv), argv, no_env);
-    cr_assert_null(c.output);
-    cr_assert_null(c.config_path);
-    cr_assert_not(c.cfg.stats);
-    cr_assert_null(c.cfg.stats_file);
-    cr_assert_null(c.cfg.tempdir);
-    cr_assert_eq(c.cfg.nfile_maps, 0);
-    cr_assert_null(c.cfg.file_maps);
-    cr_assert_eq(c.cfg.isolation, VM_ISOLATION_NORMAL);
-    cr_assert_not(c.cfg.io_direct || c.cfg.io_sync || c.cfg.thp || c.cfg.ksm || c.cfg.pit ||
-                  c.cfg.cpu_pm);
-    cr_assert_null(c.cfg.affinity);
-    cr_assert_eq(c.cfg.naffinity, 0);
+    cr_assert_null(c->output);
+    cr_assert_null(c->config_path);
+    cr_assert_not(c->cfg.stats);
+    cr_assert_null(c->cfg.stats_file);
+    cr_assert_null(c->cfg.tempdir);
+    cr_assert_eq(c->cfg.nfile_maps, 0);
+    cr_assert_null(c->cfg.file_maps);
+    cr_assert_eq(c->cfg.isolation, VM_ISOLATION_NORMAL);
+    cr_assert_not(c->cfg.io_direct || c->cfg.io_sync || c->cfg.thp || c->cfg.ksm || c->cfg.pit ||
+                  c->cfg.cpu_pm);
+    cr_assert_null(c->cfg.affinity);
+    cr_assert_eq(c->cfg.naffinity, 0);
 }
 
 /* Every option with a long name is in --help, with its short name where it has one. */
@@ -471,9 +472,9 @@ Test(cli, env_alias)
     char *argv[] = {(char *)"chyve", (char *)"--env", (char *)"A=1", (char *)"--env=B=2",
                     (char *)"k"};
     expect_ok(N(argv), argv, host_env);
-    cr_assert_eq(c.cfg.nenv, 2);
-    cr_assert_str_eq(c.cfg.env[0], "A=1");
-    cr_assert_str_eq(c.cfg.env[1], "B=2");
+    cr_assert_eq(c->cfg.nenv, 2);
+    cr_assert_str_eq(c->cfg.env[0], "A=1");
+    cr_assert_str_eq(c->cfg.env[1], "B=2");
 }
 
 Test(cli, log_levels)

@@ -69,20 +69,20 @@ static void check_example(const char *file)
     cr_assert(asprintf(&p, "%s/examples/config/%s", CHYVE_SOURCE_ROOT, file) > 0);
     char *argv[] = {(char *)"chyve", (char *)"--config", p, (char *)"k"};
     expect_ok(N(argv), argv, no_env);
-    cr_assert_str_eq(c.config_path, p);
-    cr_assert(c.cfg.stats, "%s: stats", file);
-    cr_assert_eq(c.cfg.isolation, VM_ISOLATION_NORMAL);
-    cr_assert_eq(c.cfg.mem_size, 128 * MIB, "%s: memory_size", file);
-    cr_assert(c.cfg.aslr);
-    cr_assert_not(c.cfg.thp || c.cfg.ksm || c.cfg.cpu_pm || c.cfg.pit);
-    cr_assert_eq(c.cfg.ncpus, 2, "%s: cpu_count", file);
-    cr_assert_null(c.output);
-    cr_assert_eq(c.cfg.nfile_maps, 0);
-    cr_assert_eq(c.cfg.nenv, 2, "%s: env_vars", file);
-    cr_assert_str_eq(c.cfg.env[0], "GREETING=hello from a chyve config file");
-    cr_assert_str_eq(c.cfg.env[1], "RUST_LOG=info");
-    cr_assert_eq(c.src[OPT_MEMORY], OPT_SRC_FILE);
-    cli_free(&c);
+    cr_assert_str_eq(c->config_path, p);
+    cr_assert(c->cfg.stats, "%s: stats", file);
+    cr_assert_eq(c->cfg.isolation, VM_ISOLATION_NORMAL);
+    cr_assert_eq(c->cfg.mem_size, 128 * MIB, "%s: memory_size", file);
+    cr_assert(c->cfg.aslr);
+    cr_assert_not(c->cfg.thp || c->cfg.ksm || c->cfg.cpu_pm || c->cfg.pit);
+    cr_assert_eq(c->cfg.ncpus, 2, "%s: cpu_count", file);
+    cr_assert_null(c->output);
+    cr_assert_eq(c->cfg.nfile_maps, 0);
+    cr_assert_eq(c->cfg.nenv, 2, "%s: env_vars", file);
+    cr_assert_str_eq(c->cfg.env[0], "GREETING=hello from a chyve config file");
+    cr_assert_str_eq(c->cfg.env[1], "RUST_LOG=info");
+    cr_assert_eq(c->src[OPT_MEMORY], OPT_SRC_FILE);
+    cli_reset();
     free(p);
 }
 
@@ -97,32 +97,32 @@ Test(config, shipped_examples)
 /* The settings both every_key files give. */
 static void check_every_key(unsigned cpu)
 {
-    cr_assert_str_eq(c.output, "guest.txt");
-    cr_assert(c.cfg.stats);
-    cr_assert_str_eq(c.cfg.stats_file, "stats.yaml");
-    cr_assert_eq(c.cfg.nfile_maps, 2);
-    cr_assert_str_eq(c.cfg.file_maps[0], "./data:/data");
-    cr_assert_str_eq(c.cfg.file_maps[1], "notes.txt:/root/notes.txt");
-    cr_assert_str_eq(c.cfg.tempdir, "/var/tmp");
-    cr_assert_eq(c.cfg.isolation, VM_ISOLATION_STRICT);
-    cr_assert(c.cfg.io_direct && c.cfg.io_sync);
-    cr_assert_eq(c.cfg.mem_size, GIB);
-    cr_assert_not(c.cfg.aslr);
-    cr_assert(c.cfg.thp && c.cfg.ksm && c.cfg.cpu_pm && c.cfg.pit);
-    cr_assert_eq(c.cfg.ncpus, 2);
-    cr_assert_eq(c.cfg.naffinity, 2);
-    cr_assert_eq(c.cfg.affinity[0], cpu);
-    cr_assert_eq(c.cfg.affinity[1], cpu);
-    cr_assert_eq(c.cfg.nenv, 2);
-    cr_assert_str_eq(c.cfg.env[0], "A=1");
-    cr_assert_str_eq(c.cfg.env[1], "B=two words");
-    cr_assert_eq(c.cfg.nargs, 3);
-    cr_assert_str_eq(c.cfg.args[0], "karg");
-    cr_assert_str_eq(c.cfg.args[1], "--");
-    cr_assert_str_eq(c.cfg.args[2], "app arg");
+    cr_assert_str_eq(c->output, "guest.txt");
+    cr_assert(c->cfg.stats);
+    cr_assert_str_eq(c->cfg.stats_file, "stats.yaml");
+    cr_assert_eq(c->cfg.nfile_maps, 2);
+    cr_assert_str_eq(c->cfg.file_maps[0], "./data:/data");
+    cr_assert_str_eq(c->cfg.file_maps[1], "notes.txt:/root/notes.txt");
+    cr_assert_str_eq(c->cfg.tempdir, "/var/tmp");
+    cr_assert_eq(c->cfg.isolation, VM_ISOLATION_STRICT);
+    cr_assert(c->cfg.io_direct && c->cfg.io_sync);
+    cr_assert_eq(c->cfg.mem_size, GIB);
+    cr_assert_not(c->cfg.aslr);
+    cr_assert(c->cfg.thp && c->cfg.ksm && c->cfg.cpu_pm && c->cfg.pit);
+    cr_assert_eq(c->cfg.ncpus, 2);
+    cr_assert_eq(c->cfg.naffinity, 2);
+    cr_assert_eq(c->cfg.affinity[0], cpu);
+    cr_assert_eq(c->cfg.affinity[1], cpu);
+    cr_assert_eq(c->cfg.nenv, 2);
+    cr_assert_str_eq(c->cfg.env[0], "A=1");
+    cr_assert_str_eq(c->cfg.env[1], "B=two words");
+    cr_assert_eq(c->cfg.nargs, 3);
+    cr_assert_str_eq(c->cfg.args[0], "karg");
+    cr_assert_str_eq(c->cfg.args[1], "--");
+    cr_assert_str_eq(c->cfg.args[2], "app arg");
     for (int i = 0; i < OPT_COUNT; i++)
         if (opt_defs[i].key && !opt_defs[i].refused)
-            cr_assert_eq(c.src[i], OPT_SRC_FILE, "key %s was not applied", opt_defs[i].key);
+            cr_assert_eq(c->src[i], OPT_SRC_FILE, "key %s was not applied", opt_defs[i].key);
 }
 
 /* Loads name from fmt, whose two %u are the affinity CPUs, and checks every key. */
@@ -169,11 +169,11 @@ Test(config, affinity_as_one_string)
     char text[256];
     snprintf(text, sizeof(text), "cpu:\n  cpu_count: 2\n  affinity: \"%u %u\"\n", cpu, cpu);
     cr_assert_eq(load("a.yml", text), 0, "%s", err_msg());
-    cr_assert_eq(c.cfg.naffinity, 2);
+    cr_assert_eq(c->cfg.naffinity, 2);
     snprintf(text, sizeof(text), "[cpu]\ncpu_count = 2\naffinity = %u,%u\n", cpu, cpu);
     cr_assert_eq(load("a.ini", text), 0, "%s", err_msg());
-    cr_assert_eq(c.cfg.naffinity, 2);
-    cr_assert_eq(c.cfg.affinity[1], cpu);
+    cr_assert_eq(c->cfg.naffinity, 2);
+    cr_assert_eq(c->cfg.affinity[1], cpu);
 }
 
 /* ---- what the formats allow --------------------------------------------------------------- */
@@ -185,9 +185,9 @@ Test(config, ini_layout)
                                "    memory_size = 32MiB ; inline comment\r\n"
                                "[guest]\r\n  env_vars = 'Q=a ; b'\r\n";
     cr_assert_eq(load("l.ini", text), 0, "%s", err_msg());
-    cr_assert_eq(c.cfg.mem_size, 32 * MIB);
-    cr_assert_eq(c.cfg.nenv, 1);
-    cr_assert_str_eq(c.cfg.env[0], "'Q=a"); /* "; b" is a comment, so the quotes do not pair */
+    cr_assert_eq(c->cfg.mem_size, 32 * MIB);
+    cr_assert_eq(c->cfg.nenv, 1);
+    cr_assert_str_eq(c->cfg.env[0], "'Q=a"); /* "; b" is a comment, so the quotes do not pair */
 }
 
 Test(config, empty_files_and_sections)
@@ -195,13 +195,13 @@ Test(config, empty_files_and_sections)
     static const char *const ini[] = {"", "; only a comment\n", "[memory]\n[cpu]\n"};
     for (int i = 0; i < 3; i++) {
         cr_assert_eq(load("e.ini", ini[i]), 0, "'%s': %s", ini[i], err_msg());
-        cr_assert_eq(c.cfg.mem_size, 64 * MIB);
+        cr_assert_eq(c->cfg.mem_size, 64 * MIB);
     }
     static const char *const yaml[] = {"", "# only a comment\n", "---\n", "memory:\ncpu: ~\n",
                                        "memory: {}\n"};
     for (int i = 0; i < 5; i++) {
         cr_assert_eq(load("e.yaml", yaml[i]), 0, "'%s': %s", yaml[i], err_msg());
-        cr_assert_eq(c.cfg.ncpus, 1);
+        cr_assert_eq(c->cfg.ncpus, 1);
     }
 }
 
@@ -384,20 +384,20 @@ Test(config, precedence_of_scalars)
                                "[uhyve]\noutput = from-file.txt\n";
     char *k[] = {(char *)"k"};
     cr_assert_eq(load_with("p.ini", text, k, 1, no_env), 0, "%s", err_msg());
-    cr_assert_eq(c.cfg.mem_size, 128 * MIB);
-    cr_assert_eq(c.cfg.ncpus, 2);
-    cr_assert_str_eq(c.output, "from-file.txt");
+    cr_assert_eq(c->cfg.mem_size, 128 * MIB);
+    cr_assert_eq(c->cfg.ncpus, 2);
+    cr_assert_str_eq(c->output, "from-file.txt");
     char *env[] = {(char *)"HERMIT_MEMORY_SIZE=256MiB", NULL};
     cr_assert_eq(load_with("p.ini", text, k, 1, env), 0, "%s", err_msg());
-    cr_assert_eq(c.cfg.mem_size, 256 * MIB);
-    cr_assert_eq(c.src[OPT_MEMORY], OPT_SRC_ENV);
-    cr_assert_eq(c.cfg.ncpus, 2);
+    cr_assert_eq(c->cfg.mem_size, 256 * MIB);
+    cr_assert_eq(c->src[OPT_MEMORY], OPT_SRC_ENV);
+    cr_assert_eq(c->cfg.ncpus, 2);
     char *cli[] = {(char *)"-m", (char *)"32MiB", (char *)"-c", (char *)"3", (char *)"-o",
                    (char *)"cli.txt", (char *)"k"};
     cr_assert_eq(load_with("p.ini", text, cli, 7, env), 0, "%s", err_msg());
-    cr_assert_eq(c.cfg.mem_size, 32 * MIB);
-    cr_assert_eq(c.cfg.ncpus, 3);
-    cr_assert_str_eq(c.output, "cli.txt");
+    cr_assert_eq(c->cfg.mem_size, 32 * MIB);
+    cr_assert_eq(c->cfg.ncpus, 3);
+    cr_assert_str_eq(c->output, "cli.txt");
 }
 
 /* Booleans from the file take effect (unlike uhyve's file, where flags always win as false). */
@@ -408,13 +408,13 @@ Test(config, file_booleans_take_effect)
                                      "cpu: {pit: true}\n",
                            k, 1, no_env),
                  0, "%s", err_msg());
-    cr_assert(c.cfg.stats && c.cfg.thp && c.cfg.pit);
-    cr_assert_not(c.cfg.aslr);
+    cr_assert(c->cfg.stats && c->cfg.thp && c->cfg.pit);
+    cr_assert_not(c->cfg.aslr);
     /* a flag on the command line wins over false in the file */
     char *cli[] = {(char *)"--stats", (char *)"k"};
     cr_assert_eq(load_with("b.ini", "[uhyve]\nstats = false\n", cli, 2, no_env), 0, "%s",
                  err_msg());
-    cr_assert(c.cfg.stats);
+    cr_assert(c->cfg.stats);
 }
 
 /* A file value that the command line overrides must still be valid. */
@@ -435,20 +435,20 @@ Test(config, guest_environment_is_merged)
     char *cli[] = {(char *)"-e", (char *)"A=1", (char *)"-e", (char *)"B=2", (char *)"k"};
     char *host[] = {(char *)"H=host", NULL};
     cr_assert_eq(load_with("g.ini", text, cli, 5, host), 0, "%s", err_msg());
-    cr_assert_eq(c.cfg.nenv, 3);
-    cr_assert_str_eq(c.cfg.env[0], "A=1");
-    cr_assert_str_eq(c.cfg.env[1], "B=2");
-    cr_assert_str_eq(c.cfg.env[2], "C=3");
+    cr_assert_eq(c->cfg.nenv, 3);
+    cr_assert_str_eq(c->cfg.env[0], "A=1");
+    cr_assert_str_eq(c->cfg.env[1], "B=2");
+    cr_assert_str_eq(c->cfg.env[2], "C=3");
     /* the file alone replaces the host environment */
     char *k[] = {(char *)"k"};
     cr_assert_eq(load_with("g.ini", text, k, 1, host), 0, "%s", err_msg());
-    cr_assert_eq(c.cfg.nenv, 2);
-    cr_assert_str_eq(c.cfg.env[0], "A=from-file");
+    cr_assert_eq(c->cfg.nenv, 2);
+    cr_assert_str_eq(c->cfg.env[0], "A=from-file");
     /* `host` in the file passes the host environment */
     cr_assert_eq(load_with("g.yaml", "guest:\n  env_vars: [host]\n", k, 1, host), 0, "%s",
                  err_msg());
-    cr_assert_eq(c.cfg.nenv, 1);
-    cr_assert_eq(c.cfg.env[0], host[0]);
+    cr_assert_eq(c->cfg.nenv, 1);
+    cr_assert_eq(c->cfg.env[0], host[0]);
 }
 
 Test(config, file_mappings_and_kernel_args)
@@ -456,16 +456,16 @@ Test(config, file_mappings_and_kernel_args)
     static const char text[] = "uhyve:\n  file_mapping: [f:/f]\nguest:\n  kernel_args: [a, b]\n";
     char *cli[] = {(char *)"--file-mapping", (char *)"c:/c", (char *)"k"};
     cr_assert_eq(load_with("m.yaml", text, cli, 3, no_env), 0, "%s", err_msg());
-    cr_assert_eq(c.cfg.nfile_maps, 2);
-    cr_assert_str_eq(c.cfg.file_maps[0], "c:/c");
-    cr_assert_str_eq(c.cfg.file_maps[1], "f:/f");
-    cr_assert_eq(c.cfg.nargs, 2);
-    cr_assert_str_eq(c.cfg.args[0], "a");
-    cr_assert_str_eq(c.cfg.args[1], "b");
+    cr_assert_eq(c->cfg.nfile_maps, 2);
+    cr_assert_str_eq(c->cfg.file_maps[0], "c:/c");
+    cr_assert_str_eq(c->cfg.file_maps[1], "f:/f");
+    cr_assert_eq(c->cfg.nargs, 2);
+    cr_assert_str_eq(c->cfg.args[0], "a");
+    cr_assert_str_eq(c->cfg.args[1], "b");
     char *args[] = {(char *)"k", (char *)"x"};
     cr_assert_eq(load_with("m.yaml", text, args, 2, no_env), 0, "%s", err_msg());
-    cr_assert_eq(c.cfg.nargs, 1);
-    cr_assert_str_eq(c.cfg.args[0], "x");
+    cr_assert_eq(c->cfg.nargs, 1);
+    cr_assert_str_eq(c->cfg.args[0], "x");
 }
 
 /* ---- where the file is found ----------------------------------------------------------------- */
@@ -477,8 +477,8 @@ Test(config, lookup_in_working_directory)
     cr_assert_eq(chdir(dir), 0);
     char *argv[] = {(char *)"chyve", (char *)"k"};
     expect_ok(N(argv), argv, no_env);
-    cr_assert_eq(c.cfg.ncpus, 5);
-    cr_assert_str_eq(c.config_path, "chyve.yml");
+    cr_assert_eq(c->cfg.ncpus, 5);
+    cr_assert_str_eq(c->config_path, "chyve.yml");
     free(write_file(dir, "chyve.ini", "[cpu]\ncpu_count = 6\n"));
     expect_error(N(argv), argv, no_env,
                  "both chyve.ini and chyve.yml exist: remove one or choose with --config");
@@ -496,20 +496,20 @@ Test(config, lookup_in_xdg_config_home)
     char *argv[] = {(char *)"chyve", (char *)"k"};
     char *env[] = {xdg, NULL};
     expect_ok(N(argv), argv, env);
-    cr_assert_eq(c.cfg.ncpus, 7);
+    cr_assert_eq(c->cfg.ncpus, 7);
     char want[512];
     snprintf(want, sizeof(want), "%s/chyve/chyve.ini", dir);
-    cr_assert_str_eq(c.config_path, want);
+    cr_assert_str_eq(c->config_path, want);
     /* unset or empty XDG_CONFIG_HOME: no fallback */
     char *empty[] = {(char *)"XDG_CONFIG_HOME=", NULL};
     expect_ok(N(argv), argv, empty);
-    cr_assert_eq(c.cfg.ncpus, 1);
+    cr_assert_eq(c->cfg.ncpus, 1);
     expect_ok(N(argv), argv, no_env);
-    cr_assert_eq(c.cfg.ncpus, 1);
+    cr_assert_eq(c->cfg.ncpus, 1);
     /* the working directory comes first */
     free(write_file(cwd, "chyve.ini", "[cpu]\ncpu_count = 8\n"));
     expect_ok(N(argv), argv, env);
-    cr_assert_eq(c.cfg.ncpus, 8);
+    cr_assert_eq(c->cfg.ncpus, 8);
     free(sub);
     free(cwd);
     free(xdg);
@@ -524,12 +524,12 @@ Test(config, hermit_config_and_config_option)
     char *env[] = {var, NULL};
     char *argv[] = {(char *)"chyve", (char *)"k"};
     expect_ok(N(argv), argv, env);
-    cr_assert_eq(c.cfg.ncpus, 3);
-    cr_assert_str_eq(c.config_path, a);
+    cr_assert_eq(c->cfg.ncpus, 3);
+    cr_assert_str_eq(c->config_path, a);
     char *b = write_file(dir, "b.yaml", "cpu: {cpu_count: 4}\n");
     char *with[] = {(char *)"chyve", (char *)"--config", b, (char *)"k"};
     expect_ok(N(with), with, env);
-    cr_assert_eq(c.cfg.ncpus, 4);
+    cr_assert_eq(c->cfg.ncpus, 4);
     char *missing[] = {(char *)"HERMIT_CONFIG=/nonexistent/x.yaml", NULL};
     expect_error(N(argv), argv, missing,
                  "cannot read configuration file '/nonexistent/x.yaml': No such file or "

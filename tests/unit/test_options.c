@@ -35,9 +35,9 @@ Test(options, flags)
     char *argv[] = {(char *)"chyve", (char *)"--stats", (char *)"--thp",    (char *)"--ksm",
                     (char *)"--pit", (char *)"--cpu-pm", (char *)"--no-aslr", (char *)"k"};
     expect_ok(N(argv), argv, no_env);
-    cr_assert(c.cfg.stats && c.cfg.thp && c.cfg.ksm && c.cfg.pit && c.cfg.cpu_pm);
-    cr_assert_not(c.cfg.aslr);
-    cr_assert_eq(c.src[OPT_THP], OPT_SRC_CLI);
+    cr_assert(c->cfg.stats && c->cfg.thp && c->cfg.ksm && c->cfg.pit && c->cfg.cpu_pm);
+    cr_assert_not(c->cfg.aslr);
+    cr_assert_eq(c->src[OPT_THP], OPT_SRC_CLI);
     static const char *const flags[] = {"--stats", "--thp", "--ksm", "--pit", "--cpu-pm"};
     for (size_t i = 0; i < 5; i++) {
         char opt[32], msg[64];
@@ -53,18 +53,18 @@ Test(options, output_and_paths)
                     (char *)"--stats-file",   (char *)"s.yaml",    (char *)"--tempdir=/var/tmp",
                     (char *)"k"};
     expect_ok(N(argv), argv, no_env);
-    cr_assert_str_eq(c.output, "out.txt");
-    cr_assert_str_eq(c.cfg.stats_file, "s.yaml");
-    cr_assert_str_eq(c.cfg.tempdir, "/var/tmp");
-    cr_assert_eq(c.cfg.out_fd, STDOUT_FILENO); /* opened only by cli_open_output() */
+    cr_assert_str_eq(c->output, "out.txt");
+    cr_assert_str_eq(c->cfg.stats_file, "s.yaml");
+    cr_assert_str_eq(c->cfg.tempdir, "/var/tmp");
+    cr_assert_eq(c->cfg.out_fd, STDOUT_FILENO); /* opened only by cli_open_output() */
     cr_assert_eq(parse1("-onone", NULL), 0, "%s", err_msg());
-    cr_assert_str_eq(c.output, "none");
+    cr_assert_str_eq(c->output, "none");
     expect1_error("--output=", NULL, "expected a path, got an empty value");
     expect1_error("--tempdir", "", "expected a path, got an empty value");
     expect1_error("--stats-file", "", "expected a path, got an empty value");
     char *missing[] = {(char *)"chyve", (char *)"k", (char *)"-o"};
     expect_ok(N(missing), missing, no_env); /* after the kernel: the guest's */
-    cr_assert_null(c.output);
+    cr_assert_null(c->output);
     char *end[] = {(char *)"chyve", (char *)"-o"};
     expect_error(N(end), end, no_env, "option '-o' needs a value");
 }
@@ -74,9 +74,9 @@ Test(options, file_mappings)
     char *argv[] = {(char *)"chyve", (char *)"--file-mapping", (char *)"./data:/data",
                     (char *)"--file-mapping=notes.txt:/root/notes.txt", (char *)"k"};
     expect_ok(N(argv), argv, no_env);
-    cr_assert_eq(c.cfg.nfile_maps, 2);
-    cr_assert_str_eq(c.cfg.file_maps[0], "./data:/data");
-    cr_assert_str_eq(c.cfg.file_maps[1], "notes.txt:/root/notes.txt");
+    cr_assert_eq(c->cfg.nfile_maps, 2);
+    cr_assert_str_eq(c->cfg.file_maps[0], "./data:/data");
+    cr_assert_str_eq(c->cfg.file_maps[1], "notes.txt:/root/notes.txt");
     static const char *const bad[] = {"nocolon", ":/guest", "host:", ":"};
     for (size_t i = 0; i < 4; i++) {
         char msg[128];
@@ -96,7 +96,7 @@ Test(options, file_isolation)
                 {"NONE", VM_ISOLATION_NONE}};
     for (size_t i = 0; i < 5; i++) {
         cr_assert_eq(parse1("--file-isolation", good[i].s), 0, "%s: %s", good[i].s, err_msg());
-        cr_assert_eq(c.cfg.isolation, good[i].v, "%s", good[i].s);
+        cr_assert_eq(c->cfg.isolation, good[i].v, "%s", good[i].s);
     }
     expect1_error("--file-isolation", "paranoid",
                   "invalid file isolation 'paranoid': expected normal, none or strict");
@@ -115,8 +115,8 @@ Test(options, io_mode)
                 {"host=sync,direct", true, true}};
     for (size_t i = 0; i < 4; i++) {
         cr_assert_eq(parse1("--io-mode", good[i].s), 0, "%s: %s", good[i].s, err_msg());
-        cr_assert_eq(c.cfg.io_direct, good[i].direct, "%s", good[i].s);
-        cr_assert_eq(c.cfg.io_sync, good[i].sync, "%s", good[i].s);
+        cr_assert_eq(c->cfg.io_direct, good[i].direct, "%s", good[i].s);
+        cr_assert_eq(c->cfg.io_sync, good[i].sync, "%s", good[i].s);
     }
     static const char *const bad[] = {"direct",      "host=",           "host=fast",
                                       "hostdirect",  "host=direct,",    "host=sync,sync",
@@ -147,7 +147,7 @@ Test(options, refused)
                   "image mode 'internal' is not supported: chyve has only the external mode");
     expect1_error("--hermit-image-mode", "inline", "invalid image mode 'inline': expected external");
     cr_assert_eq(parse1("--hermit-image-mode=External", NULL), 0, "%s", err_msg());
-    cr_assert_eq(c.src[OPT_IMAGE_MODE], OPT_SRC_CLI);
+    cr_assert_eq(c->src[OPT_IMAGE_MODE], OPT_SRC_CLI);
     char *env[] = {(char *)"HERMIT_GDB_PORT=6677", NULL};
     char *argv[] = {(char *)"chyve", (char *)"k"};
     expect_error(N(argv), argv, env, "HERMIT_GDB_PORT: not supported: chyve has no GDB stub");
@@ -225,16 +225,16 @@ Test(options, affinity_pins_one_cpu_per_vcpu)
     cr_assert(usable_cpus(1, cpus, list, sizeof(list)));
     char *a1[] = {(char *)"chyve", (char *)"-a", list, (char *)"k"};
     expect_ok(N(a1), a1, no_env);
-    cr_assert_eq(c.cfg.naffinity, 1);
-    cr_assert_eq(c.cfg.affinity[0], cpus[0]);
+    cr_assert_eq(c->cfg.naffinity, 1);
+    cr_assert_eq(c->cfg.affinity[0], cpus[0]);
     if (!usable_cpus(2, cpus, list, sizeof(list)))
         cr_skip_test("this process may run on one CPU only");
     char *a2[] = {(char *)"chyve", (char *)"-c", (char *)"2", (char *)"--affinity", list,
                   (char *)"k"};
     expect_ok(N(a2), a2, no_env);
-    cr_assert_eq(c.cfg.naffinity, 2);
-    cr_assert_eq(c.cfg.affinity[0], cpus[0]);
-    cr_assert_eq(c.cfg.affinity[1], cpus[1]);
+    cr_assert_eq(c->cfg.naffinity, 2);
+    cr_assert_eq(c->cfg.affinity[0], cpus[0]);
+    cr_assert_eq(c->cfg.affinity[1], cpus[1]);
 }
 
 Test(options, affinity_must_match_cpu_count)
@@ -269,18 +269,18 @@ Test(options, output_file_is_created_exclusively)
     cr_assert(asprintf(&out, "%s/guest.txt", dir) > 0);
     char *argv[] = {(char *)"chyve", (char *)"-o", out, (char *)"k"};
     expect_ok(N(argv), argv, no_env);
-    cr_assert_eq(cli_open_output(&c), 0, "%s", err_msg());
-    int fd = c.cfg.out_fd;
+    cr_assert_eq(cli_open_output(c), 0, "%s", err_msg());
+    int fd = c->cfg.out_fd;
     cr_assert(fd > 2);
     cr_assert_eq(write(fd, "x", 1), 1);
     struct stat st;
     cr_assert_eq(stat(out, &st), 0);
     cr_assert_eq(st.st_size, 1);
-    cli_free(&c);
+    cli_reset();
     cr_assert_eq(fcntl(fd, F_GETFD), -1, "cli_free did not close the output file");
     /* a second run must not overwrite it */
     expect_ok(N(argv), argv, no_env);
-    cr_assert_eq(cli_open_output(&c), -1);
+    cr_assert_eq(cli_open_output(c), -1);
     char want[512];
     snprintf(want, sizeof(want), "output file '%s' already exists (chyve does not overwrite it)",
              out);
@@ -297,8 +297,8 @@ Test(options, output_none_discards)
     for (int i = 0; i < 2; i++) {
         char *argv[] = {(char *)"chyve", (char *)"-o", (char *)names[i], (char *)"k"};
         expect_ok(N(argv), argv, no_env);
-        cr_assert_eq(cli_open_output(&c), 0, "%s", err_msg());
-        cr_assert_eq(c.cfg.out_fd, -1, "-o %s", names[i]);
+        cr_assert_eq(cli_open_output(c), 0, "%s", err_msg());
+        cr_assert_eq(c->cfg.out_fd, -1, "-o %s", names[i]);
         cr_assert_eq(access(names[i], F_OK), -1, "a file '%s' was created", names[i]);
     }
 }
@@ -308,7 +308,7 @@ Test(options, output_in_missing_directory)
     char *argv[] = {(char *)"chyve", (char *)"-o", (char *)"/nonexistent/dir/out.txt",
                     (char *)"k"};
     expect_ok(N(argv), argv, no_env);
-    cr_assert_eq(cli_open_output(&c), -1);
+    cr_assert_eq(cli_open_output(c), -1);
     cr_assert_str_eq(err_msg(), "cannot create output file '/nonexistent/dir/out.txt': No such "
                                 "file or directory");
 }
@@ -321,7 +321,7 @@ Test(options, stats_file_is_created_before_the_run)
     cr_assert(asprintf(&out, "%s/out.txt", dir) > 0);
     char *argv[] = {(char *)"chyve", (char *)"--stats-file", sf, (char *)"-o", out, (char *)"k"};
     expect_ok(N(argv), argv, no_env);
-    cr_assert_eq(cli_open_output(&c), 0, "%s", err_msg());
+    cr_assert_eq(cli_open_output(c), 0, "%s", err_msg());
     struct stat st;
     cr_assert_eq(stat(sf, &st), 0);
     cr_assert_eq(st.st_size, 0, "the statistics file was not truncated");
@@ -330,7 +330,7 @@ Test(options, stats_file_is_created_before_the_run)
                    (char *)"-o", out, (char *)"k"};
     unlink(out);
     expect_ok(N(bad), bad, no_env);
-    cr_assert_eq(cli_open_output(&c), -1);
+    cr_assert_eq(cli_open_output(c), -1);
     cr_assert_str_eq(err_msg(), "cannot create statistics file '/nonexistent/s.yaml': No such "
                                 "file or directory");
     cr_assert_eq(access(out, F_OK), -1, "the -o file was created anyway");

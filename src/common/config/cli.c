@@ -2,17 +2,15 @@
  * cli.c: chyve's command line with uhyve's option names, env vars and defaults (ABI §9.1, §9.2),
  * merged with the configuration file (config.c): command line > environment > file > defaults.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "config/affinity.h"
-#include "config/cli.h"
+#include "config/cli_priv.h"
 #include "config/config.h"
 #include "err.h"
 #include "log.h"
@@ -83,100 +81,6 @@ const char cli_usage[] =
     "The command line wins over the environment, which wins over the configuration\n"
     "file. Refused with a reason: --gdb-port (no GDB stub), --net (no network\n"
     "device), --trace-dir (no tracing).\n";
-
-/* Unit table of sizes: single letters and *iB are powers of 1024, kB/MB/GB/TB of 1000. */
-static const struct {
-    const char *name;
-    uint64_t factor;
-} size_units[] = {
-    {"", 1},
-    {"b", 1},
-    {"k", 1ull << 10},
-    {"kib", 1ull << 10},
-    {"kb", 1000ull},
-    {"m", 1ull << 20},
-    {"mib", 1ull << 20},
-    {"mb", 1000000ull},
-    {"g", 1ull << 30},
-    {"gib", 1ull << 30},
-    {"gb", 1000000000ull},
-    {"t", 1ull << 40},
-    {"tib", 1ull << 40},
-    {"tb", 1000000000000ull},
-};
-
-int cli_parse_size(const char *s, uint64_t *out)
-{
-    const char *p = s;
-    uint64_t whole = 0;
-    int digits = 0;
-    while (isdigit((unsigned char)*p)) {
-        if (whole > (UINT64_MAX - 9) / 10)
-            return err_set("invalid memory size '%s': too large", s);
-        whole = whole * 10 + (uint64_t)(*p++ - '0');
-        digits++;
-    }
-    /* An optional fraction, kept as numerator/denominator so 1.5GiB is exact. */
-    uint64_t frac = 0, denom = 1;
-    if (*p == '.') {
-        p++;
-        while (isdigit((unsigned char)*p)) {
-            if (denom < 1000000000ull) {
-                frac = frac * 10 + (uint64_t)(*p - '0');
-                denom *= 10;
-            }
-            p++;
-            digits++;
-        }
-    }
-    if (digits == 0)
-        return err_set("invalid memory size '%s': expected a number such as 64MiB", s);
-    while (*p == ' ')
-        p++;
-    char unit[8];
-    size_t ulen = strlen(p);
-    if (ulen >= sizeof(unit))
-        return err_set("invalid memory size '%s': unknown unit '%s'", s, p);
-    for (size_t i = 0; i <= ulen; i++)
-        unit[i] = (char)tolower((unsigned char)p[i]);
-    for (size_t i = 0; i < sizeof(size_units) / sizeof(size_units[0]); i++) {
-        if (strcmp(unit, size_units[i].name) != 0)
-            continue;
-        uint64_t f = size_units[i].factor;
-        if (whole > UINT64_MAX / f)
-            return err_set("invalid memory size '%s': too large", s);
-        uint64_t v = whole * f;
-        uint64_t part = (f / denom) * frac + ((f % denom) * frac) / denom;
-        if (v + part < v)
-            return err_set("invalid memory size '%s': too large", s);
-        *out = v + part;
-        return 0;
-    }
-    return err_set("invalid memory size '%s': unknown unit '%s' (use B, KiB, MiB, GiB, TiB, K, M, "
-                   "G, KB, MB, GB)",
-                   s, p);
-}
-
-int cli_list_push(struct cli_list *l, const char *s)
-{
-    if (l->n + 1 >= l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 8;
-        char **v = realloc(l->v, cap * sizeof(char *));
-        if (!v)
-            return err_set("out of memory");
-        l->v = v;
-        l->cap = cap;
-    }
-    l->v[l->n++] = (char *)s;
-    l->v[l->n] = NULL;
-    return 0;
-}
-
-static void list_free(struct cli_list *l)
-{
-    free(l->v);
-    memset(l, 0, sizeof(*l));
-}
 
 /* The value of variable name in envp, or NULL. */
 static const char *env_get(char **envp, const char *name)
@@ -333,7 +237,7 @@ static int finish_affinity(struct cli *c)
 }
 
 /* True if list l has an entry with the same KEY as "KEY=VALUE" entry e. */
-static bool has_key(const struct cli_list *l, const char *e)
+static bool has_key(const struct strlist *l, const char *e)
 {
     size_t klen = strcspn(e, "=");
     for (size_t i = 0; i < l->n; i++)
@@ -352,7 +256,7 @@ static int finish_env(struct cli *c, char **envp)
     size_t nhost = 0;
     while (envp && envp[nhost])
         nhost++;
-    const struct cli_list *cl = &c->env_vars[0], *fl = &c->env_vars[1];
+    const struct strlist *cl = &c->env_vars[0], *fl = &c->env_vars[1];
     c->env = calloc(cl->n + fl->n + nhost + 1, sizeof(char *));
     if (!c->env)
         return err_set("out of memory");
@@ -393,9 +297,12 @@ static int finish_maps(struct cli *c)
     return 0;
 }
 
-int cli_parse(struct cli *c, int argc, char **argv, char **envp)
+int cli_parse(struct cli **out, int argc, char **argv, char **envp)
 {
-    memset(c, 0, sizeof(*c));
+    struct cli *c = calloc(1, sizeof(*c));
+    *out = c;
+    if (!c)
+        return err_set("out of memory");
     c->cfg.mem_size = 64ull << 20;
     c->cfg.ncpus = 1;
     c->cfg.aslr = true;
@@ -455,21 +362,31 @@ int cli_open_output(struct cli *c)
     return 0;
 }
 
+enum cli_action cli_action(const struct cli *c)
+{
+    return c->action;
+}
+
+const struct vm_config *cli_config(const struct cli *c)
+{
+    return &c->cfg;
+}
+
 void cli_free(struct cli *c)
 {
+    if (!c)
+        return;
     if (c->out_open)
         close(c->cfg.out_fd);
-    c->out_open = false;
     for (size_t i = 0; i < c->owned.n; i++)
         free(c->owned.v[i]);
-    list_free(&c->owned);
+    strlist_free(&c->owned);
     for (int k = 0; k < 2; k++) {
-        list_free(&c->env_vars[k]);
-        list_free(&c->file_maps[k]);
+        strlist_free(&c->env_vars[k]);
+        strlist_free(&c->file_maps[k]);
     }
-    list_free(&c->kernel_args_file);
+    strlist_free(&c->kernel_args_file);
     free(c->env);
     free(c->maps);
-    c->env = NULL;
-    c->maps = NULL;
+    free(c);
 }

@@ -5,50 +5,32 @@
 #ifndef CHYVE_CLI_H
 #define CHYVE_CLI_H
 
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
+#include "vm_config.h"
 
-#include "config/options.h"
-#include "vm.h"
+/* The parsed settings and the storage the vm_config points into; opaque (config/cli_priv.h). */
+struct cli;
 
-/* A growable list of strings that the cli does not own (argv, envp, or cli.owned). */
-struct cli_list {
-    char **v;
-    size_t n, cap;
-};
-
-/* Owns the storage a parsed vm_config points into. */
-struct cli {
-    struct vm_config cfg;
-    char **env;     /* malloc'd array of "KEY=VALUE": the guest environment cfg.env points to */
-    int verbosity;  /* number of -v */
-    enum { CLI_RUN, CLI_HELP, CLI_VERSION } action;
-
-    /* Which source last set each option (precedence: command line > environment > file). */
-    unsigned char src[OPT_COUNT];
-    const char *output;      /* -o value; NULL = stdout */
-    const char *config_path; /* --config, HERMIT_CONFIG or the file found; NULL = none */
-    unsigned affinity[VM_MAX_CPUS];
-    size_t naffinity;
-    unsigned affinity_line;  /* its line in the configuration file, when it came from there */
-    /* Lists, per source, merged by cli_parse: [0] command line, [1] configuration file. */
-    struct cli_list env_vars[2], file_maps[2], kernel_args_file;
-    bool env_host[2];        /* `-e host` / env_vars = host */
-    struct cli_list owned;   /* strings copied from the configuration file, freed by cli_free */
-    char **maps;             /* merged file mappings cfg.file_maps points to */
-    bool out_open;           /* cfg.out_fd is a file cli_open_output() opened */
-};
+/* What the command line asks chyve to do. */
+enum cli_action { CLI_RUN, CLI_HELP, CLI_VERSION };
 
 /*
  * Parses argv (argv[0] is the program) with the process environment envp (HERMIT_*, CHYVE_LOG,
  * XDG_CONFIG_HOME and the default guest environment), then loads the configuration file, if any
  * (config.h). Returns 0, or -1 with err_msg() holding one line such as
  * "invalid memory size '12XB': unknown unit" or "chyve.ini:3: key 'cpu_count': ...".
- * Has no side effects on files. Fills c; free with cli_free() (also after a failure).
+ * Has no side effects on files. Sets *out to the new settings (NULL only when out of memory);
+ * free them with cli_free() (also after a failure).
  */
-int cli_parse(struct cli *c, int argc, char **argv, char **envp);
+int cli_parse(struct cli **out, int argc, char **argv, char **envp);
+
+/* Frees c and everything it owns, closing the -o file cli_open_output() opened. NULL is fine. */
 void cli_free(struct cli *c);
+
+/* What c asks for: run the kernel, or print the help or the version. */
+enum cli_action cli_action(const struct cli *c);
+
+/* The run's configuration (with -o's fd once cli_open_output() succeeded); lives as long as c. */
+const struct vm_config *cli_config(const struct cli *c);
 
 /*
  * Opens what the run writes to, before the VM starts: the -o file (created exclusively: it must
@@ -56,12 +38,6 @@ void cli_free(struct cli *c);
  * truncates the --stats-file so that a bad path fails now. Returns 0, or -1 with err_msg().
  */
 int cli_open_output(struct cli *c);
-
-/* Appends s to l (s is not copied). Returns 0, or -1 with err_msg(). */
-int cli_list_push(struct cli_list *l, const char *s);
-
-/* Parses a size such as "64MiB", "1GiB", "2G", "100MB", "4096" into bytes; -1 with err_msg(). */
-int cli_parse_size(const char *s, uint64_t *out);
 
 /* The --help text. */
 extern const char cli_usage[];

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "config/config.h"
+#include "config/config_reader.h"
 
 struct ini_state {
     struct config_reader *r;

@@ -2,12 +2,13 @@
  * config_yaml.c: the YAML reader for configuration files, on libyaml's event parser. The
  * document is a mapping of sections, each a mapping of keys to a scalar or a sequence of scalars.
  */
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <yaml.h>
 
-#include "config/config.h"
+#include "config/config_reader.h"
 
 struct yaml_state {
     struct config_reader *r;
@@ -53,6 +54,29 @@ static const char *scalar(const struct yaml_state *s)
     return v;
 }
 
+/*
+ * Moves to the next entry of the mapping or sequence being read: returns 1 with a scalar
+ * current, 0 at its `end` event, or -1 on a syntax error or, for any other event, with
+ * "FILE:LINE: <printf message>".
+ */
+static int next_entry(struct yaml_state *s, yaml_event_type_t end, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int next_entry(struct yaml_state *s, yaml_event_type_t end, const char *fmt, ...)
+{
+    if (next(s) != 0)
+        return -1;
+    if (s->ev.type == end)
+        return 0;
+    if (s->ev.type == YAML_SCALAR_EVENT)
+        return 1;
+    char msg[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    return config_syntax_error(s->r, ev_line(s), "%s", msg);
+}
+
 /* The value of one key: a scalar or a sequence of scalars. The key's scalar is current. */
 static int read_key(struct yaml_state *s)
 {
@@ -72,17 +96,12 @@ static int read_key(struct yaml_state *s)
     }
     if (config_key(s->r, key, line, true) != 0)
         return -1;
-    for (;;) {
-        if (next(s) != 0)
-            return -1;
-        if (s->ev.type == YAML_SEQUENCE_END_EVENT)
-            return 0;
-        if (s->ev.type != YAML_SCALAR_EVENT)
-            return config_syntax_error(s->r, ev_line(s),
-                                       "key '%s': list items must be single values", key);
+    int rc;
+    while ((rc = next_entry(s, YAML_SEQUENCE_END_EVENT,
+                            "key '%s': list items must be single values", key)) > 0)
         if (config_value(s->r, scalar(s), ev_line(s)) != 0)
             return -1;
-    }
+    return rc;
 }
 
 /* One section: its name's scalar is current; its value is a mapping of keys, or null. */
@@ -97,17 +116,12 @@ static int read_section(struct yaml_state *s)
     if (s->ev.type != YAML_MAPPING_START_EVENT)
         return config_syntax_error(s->r, ev_line(s), "section '%s' must be a mapping of keys",
                                    name);
-    for (;;) {
-        if (next(s) != 0)
-            return -1;
-        if (s->ev.type == YAML_MAPPING_END_EVENT)
-            return 0;
-        if (s->ev.type != YAML_SCALAR_EVENT)
-            return config_syntax_error(s->r, ev_line(s), "keys in section '%s' must be names",
-                                       name);
+    int rc;
+    while ((rc = next_entry(s, YAML_MAPPING_END_EVENT, "keys in section '%s' must be names",
+                            name)) > 0)
         if (read_key(s) != 0)
             return -1;
-    }
+    return rc;
 }
 
 /* The document: a mapping of sections, or nothing at all. */
@@ -121,16 +135,11 @@ static int read_document(struct yaml_state *s)
         return config_syntax_error(s->r, ev_line(s),
                                    "the file must be a mapping of sections (uhyve, memory, cpu, "
                                    "guest)");
-    for (;;) {
-        if (next(s) != 0)
-            return -1;
-        if (s->ev.type == YAML_MAPPING_END_EVENT)
-            return next(s); /* DOCUMENT_END */
-        if (s->ev.type != YAML_SCALAR_EVENT)
-            return config_syntax_error(s->r, ev_line(s), "section names must be plain names");
+    int rc;
+    while ((rc = next_entry(s, YAML_MAPPING_END_EVENT, "section names must be plain names")) > 0)
         if (read_section(s) != 0)
             return -1;
-    }
+    return rc < 0 ? -1 : next(s); /* DOCUMENT_END */
 }
 
 int config_read_yaml(struct config_reader *r, const char *text, size_t len)

@@ -9,10 +9,12 @@
 
 #include "config/affinity.h"
 #include "chyve_config.h"
-#include "config/cli.h"
+#include "config/cli_priv.h"
 #include "err.h"
 #include "loader/layout.h"
 #include "config/options.h"
+#include "config/size.h"
+#include "config/strlist.h"
 
 const struct opt_def opt_defs[OPT_COUNT] = {
     [OPT_OUTPUT] = {'o', "output", NULL, "uhyve", "output", OPT_VALUE, false, NULL},
@@ -115,7 +117,7 @@ static bool take(struct cli *c, enum opt_id id, enum opt_src src)
 /* Guest memory size, checked against ABI §3.3. */
 static int parse_memory(const char *s, uint64_t *out)
 {
-    if (cli_parse_size(s, out) != 0)
+    if (size_parse(s, out) != 0)
         return -1;
     if (*out < LAYOUT_MIN_MEMORY)
         return err_set("memory size %s is too small: at least 16MiB", s);
@@ -214,24 +216,18 @@ static int apply_flag(struct cli *c, enum opt_id id, const char *value, enum opt
         return -1;
     if (!take(c, id, src))
         return 0;
+    /* The flags that are one vm_config switch each. */
+    bool *const field[OPT_COUNT] = {
+        [OPT_STATS] = &c->cfg.stats,   [OPT_THP] = &c->cfg.thp, [OPT_KSM] = &c->cfg.ksm,
+        [OPT_CPU_PM] = &c->cfg.cpu_pm, [OPT_PIT] = &c->cfg.pit,
+    };
+    if (field[id]) {
+        *field[id] = b;
+        return 0;
+    }
     switch (id) {
-    case OPT_STATS:
-        c->cfg.stats = b;
-        break;
     case OPT_NO_ASLR:
         c->cfg.aslr = !b;
-        break;
-    case OPT_THP:
-        c->cfg.thp = b;
-        break;
-    case OPT_KSM:
-        c->cfg.ksm = b;
-        break;
-    case OPT_CPU_PM:
-        c->cfg.cpu_pm = b;
-        break;
-    case OPT_PIT:
-        c->cfg.pit = b;
         break;
     case OPT_VERBOSE:
         c->verbosity++;
@@ -262,13 +258,13 @@ static int apply_list(struct cli *c, enum opt_id id, const char *value, enum opt
             c->env_host[k] = true;
             return 0;
         }
-        return cli_list_push(&c->env_vars[k], value);
+        return strlist_push(&c->env_vars[k], value);
     case OPT_FILE_MAPPING:
         if (check_mapping(value) != 0)
             return -1;
-        return cli_list_push(&c->file_maps[k], value);
+        return strlist_push(&c->file_maps[k], value);
     case OPT_KERNEL_ARGS:
-        return cli_list_push(&c->kernel_args_file, value);
+        return strlist_push(&c->kernel_args_file, value);
     default:
         return 0;
     }

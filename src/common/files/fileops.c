@@ -212,17 +212,6 @@ int32_t files_close(struct files *f, int32_t fd)
     return rc < 0 ? -H_EBADF : rc > 0 ? -file_abi_errno(rc) : 0;
 }
 
-struct fd_entry *files_fd_locked(struct files *f, int32_t fd)
-{
-    if (!f)
-        return NULL;
-    pthread_mutex_lock(&f->lock);
-    struct fd_entry *e = fdtab_get(f->fds, fd);
-    if (!e)
-        pthread_mutex_unlock(&f->lock);
-    return e;
-}
-
 int64_t files_read(struct files *f, int32_t fd, uint8_t *buf, uint64_t len)
 {
     struct fd_entry *e = files_fd_locked(f, fd);

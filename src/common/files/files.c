@@ -1,4 +1,4 @@
-/* files.c: a run's file state: creation, Hermit images, mount points, isolation, teardown. */
+/* files.c: a run's file state: creation, Hermit images, mounts, isolation, fd lookup, teardown. */
 #define _GNU_SOURCE /* O_PATH, O_DIRECT */
 #include <errno.h>
 #include <fcntl.h>
@@ -166,6 +166,17 @@ int files_isolate(struct files *f, const struct vm_config *cfg)
             close(rs->own[i]);
     free(rs);
     return rc;
+}
+
+struct fd_entry *files_fd_locked(struct files *f, int32_t fd)
+{
+    if (!f)
+        return NULL;
+    pthread_mutex_lock(&f->lock);
+    struct fd_entry *e = fdtab_get(f->fds, fd);
+    if (!e)
+        pthread_mutex_unlock(&f->lock);
+    return e;
 }
 
 void files_destroy(struct files *f)

@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "files/file_abi.h"
-#include "vm.h"
+#include "vm_config.h"
 
 struct files;
 

@@ -1,4 +1,4 @@
-/* files_priv.h: the state behind files.h, shared by files.c (lifecycle) and fileops.c. */
+/* files_priv.h: the state behind files.h, for files.c (lifecycle), fileops.c and filedir.c. */
 #ifndef CHYVE_FILES_PRIV_H
 #define CHYVE_FILES_PRIV_H
 
@@ -26,7 +26,10 @@ static inline int32_t files_herr(int neg)
     return neg == -EXDEV ? -H_EACCES : -file_abi_errno(-neg);
 }
 
-/* Looks up guest fd `fd` and takes f's lock; NULL (lock not held) if f is NULL or fd not open. */
+/*
+ * Looks up guest fd `fd` and takes f's lock; NULL (lock not held) if f is NULL or fd not open
+ * (files.c, which owns the lock and the table).
+ */
 struct fd_entry *files_fd_locked(struct files *f, int32_t fd);
 
 /* Fills e as a virtual-directory fd of n: its children's records, sorted by name (filedir.c). */

@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "vm.h"
+#include "vm_config.h"
 
 enum sandbox_access {
     SANDBOX_READ,       /* read one file */

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "config/cli.h"
+#include "config/size.h"
 #include "err.h"
 #include "le.h"
 #include "loader/image.h"
@@ -139,7 +139,7 @@ static int requirements(const struct toml_doc *d, struct image_config *c)
 {
     const struct toml_entry *e = toml_get(d, "requirements", "memory");
     if (e && e->v.type == TOML_STRING) {
-        if (cli_parse_size(e->v.s, &c->memory) != 0) {
+        if (size_parse(e->v.s, &c->memory) != 0) {
             return err_prefix("hermit.toml: line %u: requirements.memory: ", e->line);
         }
     } else if (e && e->v.type == TOML_INT) {

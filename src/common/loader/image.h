@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "loader/tar.h"
-#include "vm.h"
+#include "vm_config.h"
 
 #define IMAGE_MAX_SIZE (256ull << 20) /* decompressed archives larger than this are refused */
 #define IMAGE_CONFIG "hermit.toml"

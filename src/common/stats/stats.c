@@ -151,14 +151,3 @@ void stats_print(const struct stats *s, const struct stats_outcome *o, FILE *f)
         row(s, f, label, ROW_EXIT, e);
     }
 }
-
-void stats_report(const struct stats *s, const struct vm_config *cfg,
-                  const struct stats_outcome *o)
-{
-    if (cfg->stats) {
-        stats_print(s, o, stderr);
-        fflush(stderr);
-    }
-    if (cfg->stats_file && stats_write_yaml(s, o, cfg->stats_file) != 0)
-        log_error("%s", err_msg());
-}

@@ -11,7 +11,7 @@
 
 #include "backend.h"
 #include "hypercall/hypercall.h"
-#include "vm.h"
+#include "vm_config.h"
 
 /* Room for every hypercall kind: the rows of the hypercall table, and one for anything else. */
 #define STATS_HC_KINDS HC_KINDS_MAX

@@ -1,0 +1,42 @@
+/* vm_config.h: what one run is asked to do (kernel, arguments, resources, host files, tuning). */
+#ifndef CHYVE_VM_CONFIG_H
+#define CHYVE_VM_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define VM_MAX_CPUS 64
+#define VM_MAX_ARGS 128 /* Cmdsize carries at most 128 argv and 128 env entries (ABI §6.2) */
+
+/* What to run and how; filled by cli.c, read-only afterwards. */
+struct vm_config {
+    const char *kernel_path;
+    char *const *args; /* everything after the kernel path, as given ("--" kept) */
+    size_t nargs;
+    char *const *env; /* "KEY=VALUE" entries the guest gets */
+    size_t nenv;
+    uint64_t mem_size;
+    unsigned ncpus;
+    bool aslr;
+    int out_fd; /* where guest console output goes; -1 discards it */
+
+    /* Host files for the guest (file mapping issue): as given on the command line / config. */
+    char *const *file_maps; /* "HOST:GUEST" strings */
+    size_t nfile_maps;
+    const char *tempdir; /* parent of the per-run temporary directory; NULL = default */
+    enum vm_isolation { VM_ISOLATION_NORMAL = 0, VM_ISOLATION_NONE, VM_ISOLATION_STRICT } isolation;
+    bool io_direct, io_sync; /* --io-mode host=direct / host=sync for files created by the guest */
+
+    /* Host tuning (Linux). */
+    bool thp, ksm;            /* madvise guest RAM as huge pages / mergeable */
+    bool pit, cpu_pm;         /* KVM: in-kernel i8254 PIT; let the guest idle the host CPU */
+    const unsigned *affinity; /* host CPU of vCPU i, or NULL for no pinning */
+    size_t naffinity;         /* == ncpus when affinity is set */
+
+    /* Statistics: printed on stderr at exit with `stats`, written as YAML to `stats_file`. */
+    bool stats;
+    const char *stats_file;
+};
+
+#endif
