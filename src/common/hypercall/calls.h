@@ -12,6 +12,7 @@
 
 #include "hypercall/hypercall.h"
 #include "hypercall/uhyve_abi.h"
+#include "vm.h"
 
 /*
  * X(version, address, name, block, block size, handler), in the order --stats lists them.
@@ -58,7 +59,10 @@ HYPERCALLS(HC_DECLARE)
  * For handlers: stores size bytes at val into the guest's block at offset off (a result field).
  * In range: the dispatcher checked the whole block.
  */
-void hc_put(const struct hc_call *c, size_t off, const void *val, size_t size);
+static inline void hc_put(const struct hc_call *c, size_t off, const void *val, size_t size)
+{
+    guest_mem_write(&c->vm->mem, c->data + off, val, size);
+}
 
 /* Stores value into `field` of the guest's block of type `struct type`. */
 #define HC_PUT(c, type, field, value)                                                              \

@@ -93,11 +93,6 @@ bool hypercall_is_v2(uint64_t addr)
     return addr >= lo && addr <= hi;
 }
 
-void hc_put(const struct hc_call *c, size_t off, const void *val, size_t size)
-{
-    guest_mem_write(&c->vm->mem, c->data + off, val, size);
-}
-
 /* The block of row e at gpa is not (entirely) in guest RAM. */
 static enum hc_status block_outside(struct vm *vm, const struct hc_entry *e, uint64_t gpa)
 {
