@@ -20,15 +20,6 @@
 /* KVM_GET_API_VERSION has been 12 since Linux 2.6.22 and will not change. */
 #define KVM_EXPECTED_API 12
 
-int kvm_ioctl(int fd, unsigned long req, void *arg)
-{
-    int r;
-    do {
-        r = ioctl(fd, req, arg);
-    } while (r == -1 && (errno == EINTR || errno == EAGAIN));
-    return r;
-}
-
 /* The kick signal only has to make KVM_RUN return EINTR; the flags say what happened. */
 static void kick_handler(int sig)
 {

@@ -2,12 +2,14 @@
 #ifndef CHYVE_KVM_PRIV_H
 #define CHYVE_KVM_PRIV_H
 
+#include <errno.h>
 #include <linux/kvm.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/ioctl.h>
 
 #include "backend.h"
 #include "guest_mem.h"
@@ -45,7 +47,14 @@ enum kvm_exit_action {
 };
 
 /* ioctl() retried while it fails with EINTR or EAGAIN. */
-int kvm_ioctl(int fd, unsigned long req, void *arg);
+static inline int kvm_ioctl(int fd, unsigned long req, void *arg)
+{
+    int r;
+    do {
+        r = ioctl(fd, req, arg);
+    } while (r == -1 && (errno == EINTR || errno == EAGAIN));
+    return r;
+}
 
 /*
  * Architecture hooks, implemented in kvm_<arch>.c. kvm_arch_vm_init runs after guest RAM is mapped
@@ -78,10 +87,28 @@ uint64_t kvm_aarch64_trap_window(void);
 /* Longest x86 instruction. */
 #define X86_INSN_MAX 15
 
-/* Offset and size of XSAVE state component i (i >= 2) in the standard format, from the CPUID
- * table the guest sees (leaf 0xD, sub-leaf i). 0, or -1 if the component is unknown. */
-int kvm_x86_xsave_layout(const struct backend_vm *vm, unsigned i, uint32_t *offset,
-                         uint32_t *size);
+/* Per-VM x86 state (vm->arch): the CPUID table every vCPU gets (ABI §4.3) and the TSC rate. */
+struct kvm_x86_vm {
+    struct kvm_cpuid2 *cpuid;
+    uint32_t cpuid_cap; /* entries allocated */
+    uint32_t tsc_khz;
+};
+
+static inline struct kvm_x86_vm *kvm_x86(const struct backend_vm *vm)
+{
+    return vm->arch;
+}
+
+/* The index of CPUID entry (function, index) in c, or -1. */
+static inline int kvm_x86_cpuid_index(const struct kvm_cpuid2 *c, uint32_t fn, uint32_t index)
+{
+    for (uint32_t i = 0; i < c->nent; i++) {
+        if (c->entries[i].function == fn && c->entries[i].index == index) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
 
 /*
  * Emulates the instruction at RIP after KVM reported an emulation failure, if it is one chyve

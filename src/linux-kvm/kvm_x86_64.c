@@ -14,13 +14,6 @@
 
 const bool backend_has_pci = true;
 
-/* Per-VM x86 state: the CPUID table every vCPU gets (ABI §4.3) and the TSC rate. */
-struct kvm_x86_vm {
-    struct kvm_cpuid2 *cpuid;
-    uint32_t cpuid_cap; /* entries allocated */
-    uint32_t tsc_khz;
-};
-
 #define CPUID_MAX_ENTRIES 8192
 #define CPUID_SPARE 8 /* room for leaves chyve adds */
 
@@ -50,11 +43,6 @@ struct kvm_x86_vm {
 #define PCI_CONFIG_FIRST 0xCF8
 #define PCI_CONFIG_DATA 0xCFC
 #define PCI_CONFIG_LAST 0xCFF
-
-static struct kvm_x86_vm *x86(const struct backend_vm *vm)
-{
-    return vm->arch;
-}
 
 /* --cpu-pm: the guest's MWAIT, HLT, PAUSE and C-state requests stay in the guest (ABI §4.1). */
 static int enable_cpu_pm(struct backend_vm *vm)
@@ -104,13 +92,8 @@ int kvm_arch_vm_init(struct backend_vm *vm)
 /* The entry for (function, index), or NULL. */
 static struct kvm_cpuid_entry2 *cpuid_find(struct kvm_cpuid2 *c, uint32_t fn, uint32_t index)
 {
-    for (uint32_t i = 0; i < c->nent; i++) {
-        struct kvm_cpuid_entry2 *e = &c->entries[i];
-        if (e->function == fn && e->index == index) {
-            return e;
-        }
-    }
-    return NULL;
+    int i = kvm_x86_cpuid_index(c, fn, index);
+    return i < 0 ? NULL : &c->entries[i];
 }
 
 /* The entry for (fn, 0), appended zeroed if KVM did not list it. NULL only if the table is full. */
@@ -202,7 +185,7 @@ static int cpuid_build(struct backend_vm *vm, struct kvm_x86_vm *a)
 
 int kvm_arch_vm_ready(struct backend_vm *vm)
 {
-    struct kvm_x86_vm *a = x86(vm);
+    struct kvm_x86_vm *a = kvm_x86(vm);
     int khz = ioctl(vm->vcpus[0].fd, KVM_GET_TSC_KHZ, 0);
     a->tsc_khz = khz > 0 ? (uint32_t)khz : 0;
     return cpuid_build(vm, a);
@@ -210,7 +193,7 @@ int kvm_arch_vm_ready(struct backend_vm *vm)
 
 void kvm_arch_vm_free(struct backend_vm *vm)
 {
-    struct kvm_x86_vm *a = x86(vm);
+    struct kvm_x86_vm *a = kvm_x86(vm);
     if (a != NULL) {
         free(a->cpuid);
         free(a);
@@ -220,18 +203,7 @@ void kvm_arch_vm_free(struct backend_vm *vm)
 
 uint32_t backend_tsc_khz(struct backend_vm *vm)
 {
-    return x86(vm)->tsc_khz; /* KVM_GET_TSC_KHZ on vCPU 0, read in kvm_arch_vm_ready() */
-}
-
-int kvm_x86_xsave_layout(const struct backend_vm *vm, unsigned i, uint32_t *offset, uint32_t *size)
-{
-    struct kvm_cpuid_entry2 *e = cpuid_find(x86(vm)->cpuid, 0xD, i);
-    if (e == NULL || e->eax == 0) {
-        return -1;
-    }
-    *size = e->eax;
-    *offset = e->ebx;
-    return 0;
+    return kvm_x86(vm)->tsc_khz; /* KVM_GET_TSC_KHZ on vCPU 0, read in kvm_arch_vm_ready() */
 }
 
 /* A flat 4 GiB segment of the boot GDT (ABI §4.2). */
@@ -252,7 +224,7 @@ static void boot_segment(struct kvm_segment *s, uint16_t selector, uint8_t type,
 
 int kvm_arch_vcpu_init(struct backend_vcpu *v, const struct layout *l)
 {
-    if (kvm_ioctl(v->fd, KVM_SET_CPUID2, x86(v->vm)->cpuid) != 0) {
+    if (kvm_ioctl(v->fd, KVM_SET_CPUID2, kvm_x86(v->vm)->cpuid) != 0) {
         return err_set("KVM_SET_CPUID2 failed on vCPU %u: %s", v->id, strerror(errno));
     }
     /* Start from KVM's reset state: FS, GS, TR, LDT and IDT keep their reset values. */

@@ -208,6 +208,22 @@ static uint8_t *get_xsave(struct backend_vcpu *v, size_t *size)
 }
 
 /*
+ * Offset and size of XSAVE state component i (i >= 2) in the standard format, from the CPUID
+ * table the guest sees (leaf 0xD, sub-leaf i). 0, or -1 if the component is unknown.
+ */
+static int xsave_layout(const struct backend_vm *vm, unsigned i, uint32_t *offset, uint32_t *size)
+{
+    const struct kvm_cpuid2 *c = kvm_x86(vm)->cpuid;
+    int k = kvm_x86_cpuid_index(c, 0xD, i);
+    if (k < 0 || c->entries[k].eax == 0) {
+        return -1;
+    }
+    *size = c->entries[k].eax;
+    *offset = c->entries[k].ebx;
+    return 0;
+}
+
+/*
  * Bytes of the standard-format area that components `mask` occupy (at least legacy + header),
  * checking each component i >= 2 against the CPUID layout and KVM's buffer size.
  */
@@ -219,7 +235,7 @@ static int area_extent(struct backend_vcpu *v, uint64_t mask, size_t kvm_size, s
             continue;
         }
         uint32_t off, size;
-        if (kvm_x86_xsave_layout(v->vm, i, &off, &size) != 0 || off < XS_MIN ||
+        if (xsave_layout(v->vm, i, &off, &size) != 0 || off < XS_MIN ||
             (uint64_t)off + size > kvm_size) {
             return err_set("XSAVE state component %u has no usable layout on this host", i);
         }
@@ -257,7 +273,7 @@ static int emulate_xsave(struct backend_vcpu *v, const struct kvm_sregs *s, uint
         }
         for (unsigned i = 2; i < 63; i++) {
             uint32_t off, size;
-            if ((rfbm & (1ull << i)) && kvm_x86_xsave_layout(v->vm, i, &off, &size) == 0) {
+            if ((rfbm & (1ull << i)) && xsave_layout(v->vm, i, &off, &size) == 0) {
                 memcpy(area + off, k + off, size);
             }
         }
@@ -335,7 +351,7 @@ static int emulate_xrstor(struct backend_vcpu *v, const struct kvm_sregs *s, uin
     }
     for (unsigned i = 2; i < 63; i++) {
         uint32_t off, size;
-        if (!(rfbm & (1ull << i)) || kvm_x86_xsave_layout(v->vm, i, &off, &size) != 0 ||
+        if (!(rfbm & (1ull << i)) || xsave_layout(v->vm, i, &off, &size) != 0 ||
             (uint64_t)off + size > ksize) {
             continue;
         }
