@@ -39,6 +39,14 @@ PY
     passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
 }
 
+# Formatting is checked like a test: one passing or failing case (scripts/check-format.sh).
+echo "=== format ===" >&2
+if scripts/check-format.sh; then
+    passed=$((passed + 1))
+else
+    failed=$((failed + 1)) status=1
+fi
+
 for b in build build-asan; do
     echo "=== $b ===" >&2
     if ! ninja -C "$b"; then
