@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <libfdt.h>
+
 /* Everything the tree describes. */
 struct fdt_params {
     uint64_t guest_base;
@@ -33,7 +35,18 @@ int fdt_build(void *buf, size_t cap, const struct fdt_params *p, size_t *size);
             return fdt_try_rc_;                                                                    \
     } while (0)
 
-/* Adds a property of n (at most 4) big-endian u64 values; 0 or a negative libfdt error. */
-int fdt_prop_u64s(void *fdt, const char *name, const uint64_t *v, size_t n);
+/*
+ * Adds a property of n (at most 4) big-endian u64 values; 0 or a negative libfdt error. Inline so
+ * that the arch hooks, which fdt.c calls, do not call back into fdt.c.
+ */
+static inline int fdt_prop_u64s(void *fdt, const char *name, const uint64_t *v, size_t n)
+{
+    fdt64_t be[4];
+    if (n > sizeof(be) / sizeof(be[0]))
+        return -FDT_ERR_INTERNAL;
+    for (size_t i = 0; i < n; i++)
+        be[i] = cpu_to_fdt64(v[i]);
+    return fdt_property(fdt, name, be, (int)(n * sizeof(be[0])));
+}
 
 #endif

@@ -12,18 +12,6 @@
 #include "arch.h"
 #include "err.h"
 
-int fdt_prop_u64s(void *fdt, const char *name, const uint64_t *v, size_t n)
-{
-    fdt64_t be[4];
-    if (n > sizeof(be) / sizeof(be[0])) {
-        return -FDT_ERR_INTERNAL;
-    }
-    for (size_t i = 0; i < n; i++) {
-        be[i] = cpu_to_fdt64(v[i]);
-    }
-    return fdt_property(fdt, name, be, (int)(n * sizeof(be[0])));
-}
-
 /* Adds /uhyve,mounts with the string list "mounts", if there is at least one mount point. */
 static int add_mounts(void *fdt, const char *const *mounts)
 {
