@@ -45,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     struct image img;
     if (image_open(in, len, "fuzz.hermit", &img) == 0) {
-        static char *user_env[] = {(char *)"HOME=/", (char *)"A=b"};
+        static const char *user_env[] = {"HOME=/", "A=b"};
         struct vm_config user;
         memset(&user, 0, sizeof(user));
         user.kernel_path = "fuzz.hermit";

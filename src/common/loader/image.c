@@ -265,7 +265,7 @@ fail:
 }
 
 /* Position of the variable of "KEY=VALUE" entry e in v[0, n), or n. */
-static size_t find_var(char **v, size_t n, const char *e)
+static size_t find_var(const char **v, size_t n, const char *e)
 {
     size_t klen = strcspn(e, "=");
     for (size_t i = 0; i < n; i++)
@@ -295,7 +295,7 @@ int image_apply(struct image *img, const struct vm_config *user, const struct vm
         for (size_t i = 0; i < c->nkernel_args; i++)
             img->args[k++] = c->kernel_args[i];
         if (c->napp_args)
-            img->args[k++] = (char *)"--";
+            img->args[k++] = "--";
         for (size_t i = 0; i < c->napp_args; i++)
             img->args[k++] = c->app_args[i];
         img->run.args = img->args;
