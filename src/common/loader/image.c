@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#define ZLIB_CONST /* next_in is const: inflate() does not write its input */
 #include <zlib.h>
 
 #include "config/size.h"
@@ -28,7 +29,7 @@ int image_gunzip(const uint8_t *gz, size_t len, size_t max, uint8_t **out, size_
     uint8_t *buf = malloc(cap);
     size_t got = 0;
     int rc = 0;
-    zs.next_in = (Bytef *)gz;
+    zs.next_in = gz;
     while (buf) {
         if (got == cap) {
             if (cap > max)
