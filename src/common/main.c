@@ -16,7 +16,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     struct cli *c;
-    if (cli_parse(&c, argc, argv, environ) != 0) {
+    if (cli_parse(&c, argc, (const char *const *)argv, (const char *const *)environ) != 0) {
         fprintf(stderr, "chyve: error: %s\n", err_msg());
         cli_free(c);
         return EXIT_USAGE;

@@ -12,9 +12,9 @@
 /* What to run and how; filled by cli.c, read-only afterwards. */
 struct vm_config {
     const char *kernel_path;
-    char *const *args; /* everything after the kernel path, as given ("--" kept) */
+    const char *const *args; /* everything after the kernel path, as given ("--" kept) */
     size_t nargs;
-    char *const *env; /* "KEY=VALUE" entries the guest gets */
+    const char *const *env; /* "KEY=VALUE" entries the guest gets */
     size_t nenv;
     uint64_t mem_size;
     unsigned ncpus;
@@ -22,7 +22,7 @@ struct vm_config {
     int out_fd; /* where guest console output goes; -1 discards it */
 
     /* Host files for the guest (file mapping issue): as given on the command line / config. */
-    char *const *file_maps; /* "HOST:GUEST" strings */
+    const char *const *file_maps; /* "HOST:GUEST" strings */
     size_t nfile_maps;
     const char *tempdir; /* parent of the per-run temporary directory; NULL = default */
     enum vm_isolation { VM_ISOLATION_NORMAL = 0, VM_ISOLATION_NONE, VM_ISOLATION_STRICT } isolation;

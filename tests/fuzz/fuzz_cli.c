@@ -22,9 +22,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     memcpy(text, data, size);
     text[size] = '\0';
-    char *argv[MAX_STRINGS + 2], *envp[MAX_STRINGS + 1], *all[MAX_STRINGS];
+    const char *argv[MAX_STRINGS + 2], *envp[MAX_STRINGS + 1], *all[MAX_STRINGS];
     int argc = 0, nenv = 0, nall = 0;
-    argv[argc++] = (char *)"chyve";
+    argv[argc++] = "chyve";
     for (char *s = text; s < text + size + 1 && nall < MAX_STRINGS; s += strlen(s) + 1) {
         all[nall++] = s;
         if (s[0] == '\x01')

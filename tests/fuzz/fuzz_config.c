@@ -26,8 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fclose(f);
 
     log_threshold = LOG_ERROR;
-    char *argv[] = {(char *)"chyve", (char *)"--config", path, (char *)"kernel", NULL};
-    char *envp[] = {(char *)"XDG_CONFIG_HOME=/nonexistent", NULL};
+    const char *argv[] = {"chyve", "--config", path, "kernel", NULL};
+    const char *envp[] = {"XDG_CONFIG_HOME=/nonexistent", NULL};
     struct cli *c;
     if (cli_parse(&c, 4, argv, envp) == 0) {
         const struct vm_config *cfg = cli_config(c);

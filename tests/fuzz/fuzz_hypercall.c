@@ -37,9 +37,9 @@ static uint64_t addr_of(unsigned n)
 
 static struct fake_guest g;
 static char dir[64], spec[80];
-static char *maps[1];
-static char *args[] = {(char *)"-v", (char *)"--", (char *)"app arg"};
-static char *env[] = {(char *)"HOME=/", (char *)"A=b c"};
+static const char *maps[1];
+static const char *args[] = {"-v", "--", "app arg"};
+static const char *env[] = {"HOME=/", "A=b c"};
 
 static uint32_t le32(const uint8_t *p)
 {

@@ -4,6 +4,7 @@
  * the tar, hermit.toml and kernel lookup; an opened image is then applied to a user config.
  */
 #include <string.h>
+#define ZLIB_CONST /* next_in is const: deflate() does not write its input */
 #include <zlib.h>
 
 #include "fuzz.h"
@@ -17,7 +18,7 @@ static size_t gzip(const uint8_t *in, size_t len, uint8_t *out, size_t cap)
     memset(&z, 0, sizeof(z));
     if (deflateInit2(&z, 1, Z_DEFLATED, 16 + 15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
         return 0;
-    z.next_in = (Bytef *)in;
+    z.next_in = in;
     z.avail_in = (uInt)len;
     z.next_out = out;
     z.avail_out = (uInt)cap;
@@ -45,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     struct image img;
     if (image_open(in, len, "fuzz.hermit", &img) == 0) {
-        static char *user_env[] = {(char *)"HOME=/", (char *)"A=b"};
+        static const char *user_env[] = {"HOME=/", "A=b"};
         struct vm_config user;
         memset(&user, 0, sizeof(user));
         user.kernel_path = "fuzz.hermit";

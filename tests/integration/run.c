@@ -94,7 +94,12 @@ void run_chyve(struct run *r, const char *const *args, const char *const *envp)
         int in = open("/dev/null", O_RDONLY);
         if (in < 0 || dup2(in, 0) < 0 || dup2(po[1], 1) < 0 || dup2(pe[1], 2) < 0)
             _exit(127);
+        /* execve() takes char *const[] only for compatibility with old code; POSIX says it
+         * does not modify the strings, so dropping const here is safe. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wcast-qual"
         execve(argv[0], (char *const *)argv, (char *const *)(envp ? envp : default_env));
+#pragma GCC diagnostic pop
         dprintf(2, "exec %s: %s\n", argv[0], strerror(errno));
         _exit(127);
     }

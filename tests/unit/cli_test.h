@@ -18,7 +18,7 @@
 
 /* The settings under test (NULL before a parse); freed by cli_teardown() (each file's .fini). */
 static struct cli *c;
-static char *no_env[] = {NULL};
+static const char *no_env[] = {NULL};
 
 /* Frees the settings of the last parse, if any. */
 static inline void cli_reset(void)
@@ -33,21 +33,22 @@ static inline void cli_teardown(void)
 }
 
 /* Parses argv (an array of n strings) with envp; returns cli_parse's result. */
-static inline int parse(int n, char **argv, char **envp)
+static inline int parse(int n, const char *const *argv, const char *const *envp)
 {
     cli_reset(); /* a previous parse in the same test */
     return cli_parse(&c, n, argv, envp);
 }
 
 /* Expects cli_parse to fail with exactly `msg`. */
-static inline void expect_error(int n, char **argv, char **envp, const char *msg)
+static inline void expect_error(int n, const char *const *argv, const char *const *envp,
+                                const char *msg)
 {
     cr_assert_eq(parse(n, argv, envp), -1, "accepted, expected: %s", msg);
     cr_assert_str_eq(err_msg(), msg);
 }
 
 /* Parses argv and fails the test on an error. */
-static inline void expect_ok(int n, char **argv, char **envp)
+static inline void expect_ok(int n, const char *const *argv, const char *const *envp)
 {
     cr_assert_eq(parse(n, argv, envp), 0, "rejected: %s", err_msg());
 }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#define ZLIB_CONST /* next_in is const: deflate() does not write its input */
 #include <zlib.h>
 
 #include "fixture.h"
@@ -101,7 +102,7 @@ static uint8_t *deflate_repeat(const void *data, size_t len, uint64_t chunks, si
     uint8_t *out = malloc(cap);
     need(out != NULL, "malloc");
     for (uint64_t c = 0; c < chunks; c++) {
-        zs.next_in = (Bytef *)data;
+        zs.next_in = data;
         zs.avail_in = (uInt)len;
         int flush = c + 1 == chunks ? Z_FINISH : Z_NO_FLUSH;
         int zr;

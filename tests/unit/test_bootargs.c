@@ -6,11 +6,10 @@
 #include "boot/bootargs.h"
 #include "err.h"
 
-/* bootargs_build() takes argv-style char *const *; literals are const under -Wwrite-strings. */
 static void check_build(const char *const *args, size_t nargs, const char *const *env, size_t nenv,
                         const char *want)
 {
-    char *got = bootargs_build((char *const *)args, nargs, (char *const *)env, nenv);
+    char *got = bootargs_build(args, nargs, env, nenv);
     cr_assert_not_null(got, "bootargs_build failed: %s", err_msg());
     cr_assert_str_eq(got, want);
     free(got);
@@ -84,7 +83,7 @@ Test(bootargs, kernel_args_unquoted_app_args_quoted)
 Test(bootargs, entry_without_equals_fails)
 {
     const char *e[] = {"GOOD=1", "NOEQUALS"};
-    char *got = bootargs_build(NULL, 0, (char *const *)e, 2);
+    char *got = bootargs_build(NULL, 0, e, 2);
     cr_assert_null(got);
     cr_assert_str_eq(err_msg(), "environment entry 'NOEQUALS' has no '=' (expected KEY=VALUE)");
 }

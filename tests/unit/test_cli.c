@@ -6,14 +6,14 @@
 #include "config/size.h"
 #include "log.h"
 
-static char *host_env[] = {(char *)"HOME=/home/u", (char *)"PATH=/bin", (char *)"LANG=C", NULL};
+static const char *host_env[] = {"HOME=/home/u", "PATH=/bin", "LANG=C", NULL};
 
 TestSuite(cli, .fini = cli_teardown);
 
 /* Parses "chyve -m <size> k" and returns the memory size. */
 static uint64_t mem_of(const char *size)
 {
-    char *argv[] = {(char *)"chyve", (char *)"-m", (char *)size, (char *)"k"};
+    const char *argv[] = {"chyve", "-m", size, "k"};
     cr_assert_eq(parse(N(argv), argv, no_env), 0, "-m %s: %s", size, err_msg());
     uint64_t v = c->cfg.mem_size;
     cli_reset();
@@ -24,7 +24,7 @@ static uint64_t mem_of(const char *size)
 
 Test(cli, defaults)
 {
-    char *argv[] = {(char *)"chyve", (char *)"kernel.elf"};
+    const char *argv[] = {"chyve", "kernel.elf"};
     cr_assert_eq(parse(N(argv), argv, host_env), 0, "%s", err_msg());
     cr_assert_eq(c->action, CLI_RUN);
     cr_assert_str_eq(c->cfg.kernel_path, "kernel.elf");
@@ -43,7 +43,7 @@ Test(cli, defaults)
 
 Test(cli, defaults_with_null_and_empty_envp)
 {
-    char *argv[] = {(char *)"chyve", (char *)"k"};
+    const char *argv[] = {"chyve", "k"};
     cr_assert_eq(parse(N(argv), argv, NULL), 0, "%s", err_msg());
     cr_assert_eq(c->cfg.nenv, 0);
     cli_reset();
@@ -53,14 +53,14 @@ Test(cli, defaults_with_null_and_empty_envp)
 
 Test(cli, no_aslr)
 {
-    char *argv[] = {(char *)"chyve", (char *)"--no-aslr", (char *)"k"};
+    const char *argv[] = {"chyve", "--no-aslr", "k"};
     cr_assert_eq(parse(N(argv), argv, no_env), 0, "%s", err_msg());
     cr_assert_not(c->cfg.aslr);
 }
 
 Test(cli, flag_with_value_rejected)
 {
-    char *argv[] = {(char *)"chyve", (char *)"--no-aslr=yes", (char *)"k"};
+    const char *argv[] = {"chyve", "--no-aslr=yes", "k"};
     expect_error(N(argv), argv, no_env, "option '--no-aslr' takes no value");
 }
 
@@ -68,10 +68,10 @@ Test(cli, flag_with_value_rejected)
 
 Test(cli, memory_option_spellings)
 {
-    char *a1[] = {(char *)"chyve", (char *)"-m", (char *)"128MiB", (char *)"k"};
-    char *a2[] = {(char *)"chyve", (char *)"--memory-size", (char *)"256MiB", (char *)"k"};
-    char *a3[] = {(char *)"chyve", (char *)"--memory-size=512MiB", (char *)"k"};
-    char *a4[] = {(char *)"chyve", (char *)"-m32MiB", (char *)"k"};
+    const char *a1[] = {"chyve", "-m", "128MiB", "k"};
+    const char *a2[] = {"chyve", "--memory-size", "256MiB", "k"};
+    const char *a3[] = {"chyve", "--memory-size=512MiB", "k"};
+    const char *a4[] = {"chyve", "-m32MiB", "k"};
     cr_assert_eq(parse(N(a1), a1, no_env), 0, "%s", err_msg());
     cr_assert_eq(c->cfg.mem_size, 128 * MIB);
     cli_reset();
@@ -128,44 +128,44 @@ Test(cli, parse_size_values)
 
 Test(cli, memory_not_2mib_multiple)
 {
-    char *argv[] = {(char *)"chyve", (char *)"-m", (char *)"100MB", (char *)"k"};
+    const char *argv[] = {"chyve", "-m", "100MB", "k"};
     expect_error(N(argv), argv, no_env, "memory size 100MB must be a multiple of 2MiB");
 }
 
 Test(cli, memory_odd_mib)
 {
-    char *argv[] = {(char *)"chyve", (char *)"--memory-size=17MiB", (char *)"k"};
+    const char *argv[] = {"chyve", "--memory-size=17MiB", "k"};
     expect_error(N(argv), argv, no_env, "memory size 17MiB must be a multiple of 2MiB");
 }
 
 Test(cli, memory_too_small)
 {
-    char *argv[] = {(char *)"chyve", (char *)"-m", (char *)"15MiB", (char *)"k"};
+    const char *argv[] = {"chyve", "-m", "15MiB", "k"};
     expect_error(N(argv), argv, no_env, "memory size 15MiB is too small: at least 16MiB");
-    char *zero[] = {(char *)"chyve", (char *)"-m", (char *)"0", (char *)"k"};
+    const char *zero[] = {"chyve", "-m", "0", "k"};
     expect_error(N(zero), zero, no_env, "memory size 0 is too small: at least 16MiB");
 }
 
 Test(cli, memory_garbage)
 {
-    char *argv[] = {(char *)"chyve", (char *)"-m", (char *)"lots", (char *)"k"};
+    const char *argv[] = {"chyve", "-m", "lots", "k"};
     expect_error(N(argv), argv, no_env,
                  "invalid memory size 'lots': expected a number such as 64MiB");
-    char *empty[] = {(char *)"chyve", (char *)"--memory-size=", (char *)"k"};
+    const char *empty[] = {"chyve", "--memory-size=", "k"};
     expect_error(N(empty), empty, no_env,
                  "invalid memory size '': expected a number such as 64MiB");
 }
 
 Test(cli, memory_unknown_unit)
 {
-    char *argv[] = {(char *)"chyve", (char *)"-m", (char *)"12XB", (char *)"k"};
+    const char *argv[] = {"chyve", "-m", "12XB", "k"};
     expect_error(N(argv), argv, no_env,
                  "invalid memory size '12XB': unknown unit 'XB' (use B, KiB, MiB, GiB, TiB, K, "
                  "M, G, KB, MB, GB)");
-    char *trail[] = {(char *)"chyve", (char *)"-m", (char *)"64MiB ", (char *)"k"};
+    const char *trail[] = {"chyve", "-m", "64MiB ", "k"};
     cr_assert_eq(parse(N(trail), trail, no_env), -1);
     cr_assert(strstr(err_msg(), "unknown unit"), "%s", err_msg());
-    char *longu[] = {(char *)"chyve", (char *)"-m", (char *)"64megabytes", (char *)"k"};
+    const char *longu[] = {"chyve", "-m", "64megabytes", "k"};
     cr_assert_eq(parse(N(longu), longu, no_env), -1);
     cr_assert(strstr(err_msg(), "invalid memory size '64megabytes': unknown unit 'megabytes'"),
               "%s", err_msg());
@@ -173,9 +173,9 @@ Test(cli, memory_unknown_unit)
 
 Test(cli, memory_missing_value)
 {
-    char *a1[] = {(char *)"chyve", (char *)"-m"};
+    const char *a1[] = {"chyve", "-m"};
     expect_error(N(a1), a1, no_env, "option '-m' needs a value");
-    char *a2[] = {(char *)"chyve", (char *)"--memory-size"};
+    const char *a2[] = {"chyve", "--memory-size"};
     expect_error(N(a2), a2, no_env, "option '--memory-size' needs a value");
 }
 
@@ -183,9 +183,9 @@ Test(cli, memory_missing_value)
 
 Test(cli, env_vars_set_memory_and_cpus)
 {
-    char *env[] = {(char *)"HERMIT_MEMORY_SIZE=128MiB", (char *)"HERMIT_CPU_COUNT=4", (char *)"X=1",
+    const char *env[] = {"HERMIT_MEMORY_SIZE=128MiB", "HERMIT_CPU_COUNT=4", "X=1",
                    NULL};
-    char *argv[] = {(char *)"chyve", (char *)"k"};
+    const char *argv[] = {"chyve", "k"};
     cr_assert_eq(parse(N(argv), argv, env), 0, "%s", err_msg());
     cr_assert_eq(c->cfg.mem_size, 128 * MIB);
     cr_assert_eq(c->cfg.ncpus, 4);
@@ -195,9 +195,9 @@ Test(cli, env_vars_set_memory_and_cpus)
 
 Test(cli, command_line_overrides_env_vars)
 {
-    char *env[] = {(char *)"HERMIT_MEMORY_SIZE=128MiB", (char *)"HERMIT_CPU_COUNT=4", NULL};
-    char *argv[] = {(char *)"chyve", (char *)"-c",    (char *)"2",
-                    (char *)"-m",    (char *)"32MiB", (char *)"k"};
+    const char *env[] = {"HERMIT_MEMORY_SIZE=128MiB", "HERMIT_CPU_COUNT=4", NULL};
+    const char *argv[] = {"chyve", "-c",    "2",
+                    "-m",    "32MiB", "k"};
     cr_assert_eq(parse(N(argv), argv, env), 0, "%s", err_msg());
     cr_assert_eq(c->cfg.mem_size, 32 * MIB);
     cr_assert_eq(c->cfg.ncpus, 2);
@@ -205,24 +205,24 @@ Test(cli, command_line_overrides_env_vars)
 
 Test(cli, invalid_env_var_reported_with_its_name)
 {
-    char *env[] = {(char *)"HERMIT_MEMORY_SIZE=lots", NULL};
-    char *argv[] = {(char *)"chyve", (char *)"k"};
+    const char *env[] = {"HERMIT_MEMORY_SIZE=lots", NULL};
+    const char *argv[] = {"chyve", "k"};
     expect_error(N(argv), argv, env,
                  "HERMIT_MEMORY_SIZE: invalid memory size 'lots': expected a number such as 64MiB");
 }
 
 Test(cli, invalid_env_memory_range_reported_with_its_name)
 {
-    char *env[] = {(char *)"HERMIT_MEMORY_SIZE=8MiB", NULL};
-    char *argv[] = {(char *)"chyve", (char *)"k"};
+    const char *env[] = {"HERMIT_MEMORY_SIZE=8MiB", NULL};
+    const char *argv[] = {"chyve", "k"};
     expect_error(N(argv), argv, env,
                  "HERMIT_MEMORY_SIZE: memory size 8MiB is too small: at least 16MiB");
 }
 
 Test(cli, invalid_env_cpu_count_reported_with_its_name)
 {
-    char *env[] = {(char *)"HERMIT_CPU_COUNT=0", NULL};
-    char *argv[] = {(char *)"chyve", (char *)"k"};
+    const char *env[] = {"HERMIT_CPU_COUNT=0", NULL};
+    const char *argv[] = {"chyve", "k"};
     expect_error(N(argv), argv, env,
                  "HERMIT_CPU_COUNT: invalid cpu count '0': expected a number from 1 to 64");
 }
@@ -231,9 +231,9 @@ Test(cli, invalid_env_cpu_count_reported_with_its_name)
  * must not stop the run. */
 Test(cli, command_line_overrides_invalid_env_vars)
 {
-    char *env[] = {(char *)"HERMIT_MEMORY_SIZE=lots", (char *)"HERMIT_CPU_COUNT=many", NULL};
-    char *argv[] = {(char *)"chyve", (char *)"-m", (char *)"32MiB",
-                    (char *)"-c",    (char *)"3",  (char *)"k"};
+    const char *env[] = {"HERMIT_MEMORY_SIZE=lots", "HERMIT_CPU_COUNT=many", NULL};
+    const char *argv[] = {"chyve", "-m", "32MiB",
+                    "-c",    "3",  "k"};
     cr_assert_eq(parse(N(argv), argv, env), 0, "rejected: %s", err_msg());
     cr_assert_eq(c->cfg.mem_size, 32 * MIB);
     cr_assert_eq(c->cfg.ncpus, 3);
@@ -243,9 +243,9 @@ Test(cli, command_line_overrides_invalid_env_vars)
 
 Test(cli, cpu_count_spellings)
 {
-    char *a1[] = {(char *)"chyve", (char *)"-c", (char *)"64", (char *)"k"};
-    char *a2[] = {(char *)"chyve", (char *)"--cpu-count=3", (char *)"k"};
-    char *a3[] = {(char *)"chyve", (char *)"-c7", (char *)"k"};
+    const char *a1[] = {"chyve", "-c", "64", "k"};
+    const char *a2[] = {"chyve", "--cpu-count=3", "k"};
+    const char *a3[] = {"chyve", "-c7", "k"};
     cr_assert_eq(parse(N(a1), a1, no_env), 0, "%s", err_msg());
     cr_assert_eq(c->cfg.ncpus, 64);
     cli_reset();
@@ -261,7 +261,7 @@ Test(cli, cpu_count_rejected)
     static const char *bad[] = {
         "0", "abc", "65", "", "-1", "+2", "2x", " 2", "99999999999999999999"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        char *argv[] = {(char *)"chyve", (char *)"-c", (char *)bad[i], (char *)"k"};
+        const char *argv[] = {"chyve", "-c", bad[i], "k"};
         char want[128];
         snprintf(want, sizeof(want), "invalid cpu count '%s': expected a number from 1 to 64",
                  bad[i]);
@@ -274,9 +274,9 @@ Test(cli, cpu_count_rejected)
 
 Test(cli, env_values_replace_host_env)
 {
-    char *argv[] = {(char *)"chyve",          (char *)"-e",      (char *)"A=1",
-                    (char *)"--env-vars",     (char *)"B=two=2", (char *)"-eC=",
-                    (char *)"--env-vars=D=4", (char *)"k"};
+    const char *argv[] = {"chyve",          "-e",      "A=1",
+                    "--env-vars",     "B=two=2", "-eC=",
+                    "--env-vars=D=4", "k"};
     cr_assert_eq(parse(N(argv), argv, host_env), 0, "%s", err_msg());
     cr_assert_eq(c->cfg.nenv, 4);
     cr_assert_str_eq(c->cfg.env[0], "A=1");
@@ -287,7 +287,7 @@ Test(cli, env_values_replace_host_env)
 
 Test(cli, env_host)
 {
-    char *argv[] = {(char *)"chyve", (char *)"-e", (char *)"host", (char *)"k"};
+    const char *argv[] = {"chyve", "-e", "host", "k"};
     cr_assert_eq(parse(N(argv), argv, host_env), 0, "%s", err_msg());
     cr_assert_eq(c->cfg.nenv, 3);
     for (size_t i = 0; i < 3; i++)
@@ -296,8 +296,8 @@ Test(cli, env_host)
 
 Test(cli, env_host_discards_other_values)
 {
-    char *argv[] = {(char *)"chyve", (char *)"-e", (char *)"A=1", (char *)"-e",
-                    (char *)"host",  (char *)"-e", (char *)"B=2", (char *)"k"};
+    const char *argv[] = {"chyve", "-e", "A=1", "-e",
+                    "host",  "-e", "B=2", "k"};
     cr_assert_eq(parse(N(argv), argv, host_env), 0, "%s", err_msg());
     cr_assert_eq(c->cfg.nenv, 3);
     for (size_t i = 0; i < 3; i++)
@@ -306,10 +306,10 @@ Test(cli, env_host_discards_other_values)
 
 Test(cli, env_without_equals_rejected)
 {
-    char *argv[] = {(char *)"chyve", (char *)"-e", (char *)"NOVALUE", (char *)"k"};
+    const char *argv[] = {"chyve", "-e", "NOVALUE", "k"};
     expect_error(N(argv), argv, host_env,
                  "invalid environment variable 'NOVALUE': expected KEY=VALUE or host");
-    char *a2[] = {(char *)"chyve", (char *)"-e", (char *)"=x", (char *)"k"};
+    const char *a2[] = {"chyve", "-e", "=x", "k"};
     expect_error(N(a2), a2, host_env,
                  "invalid environment variable '=x': expected KEY=VALUE or host");
 }
@@ -318,13 +318,13 @@ Test(cli, env_without_equals_rejected)
 
 Test(cli, verbosity)
 {
-    char *argv[] = {(char *)"chyve", (char *)"-vv", (char *)"k"};
+    const char *argv[] = {"chyve", "-vv", "k"};
     cr_assert_eq(parse(N(argv), argv, no_env), 0, "%s", err_msg());
     cr_assert_eq(c->verbosity, 2);
     cr_assert_eq(log_threshold, LOG_DEBUG);
     cli_reset();
-    char *a2[] = {(char *)"chyve", (char *)"-v", (char *)"--verbose", (char *)"-vvm32MiB",
-                  (char *)"k"};
+    const char *a2[] = {"chyve", "-v", "--verbose", "-vvm32MiB",
+                  "k"};
     cr_assert_eq(parse(N(a2), a2, no_env), 0, "%s", err_msg());
     cr_assert_eq(c->verbosity, 4);
     cr_assert_eq(log_threshold, LOG_TRACE);
@@ -333,12 +333,12 @@ Test(cli, verbosity)
 
 Test(cli, chyve_log_env)
 {
-    char *env[] = {(char *)"CHYVE_LOG=debug", NULL};
-    char *argv[] = {(char *)"chyve", (char *)"k"};
+    const char *env[] = {"CHYVE_LOG=debug", NULL};
+    const char *argv[] = {"chyve", "k"};
     cr_assert_eq(parse(N(argv), argv, env), 0, "%s", err_msg());
     cr_assert_eq(log_threshold, LOG_DEBUG);
     cli_reset();
-    char *bad[] = {(char *)"CHYVE_LOG=loud", NULL};
+    const char *bad[] = {"CHYVE_LOG=loud", NULL};
     expect_error(N(argv), argv, bad,
                  "CHYVE_LOG: unknown level 'loud' (use error, warn, info, debug or trace)");
 }
@@ -351,13 +351,13 @@ Test(cli, help_and_version)
     } cases[] = {
         {"-h", CLI_HELP}, {"--help", CLI_HELP}, {"-V", CLI_VERSION}, {"--version", CLI_VERSION}};
     for (size_t i = 0; i < 4; i++) {
-        char *argv[] = {(char *)"chyve", (char *)cases[i].opt};
+        const char *argv[] = {"chyve", cases[i].opt};
         cr_assert_eq(parse(N(argv), argv, no_env), 0, "%s: %s", cases[i].opt, err_msg());
         cr_assert_eq(c->action, cases[i].action, "%s", cases[i].opt);
         cli_reset();
     }
     /* --help wins even with a kernel and other options */
-    char *argv[] = {(char *)"chyve", (char *)"-m", (char *)"32MiB", (char *)"--help", (char *)"k"};
+    const char *argv[] = {"chyve", "-m", "32MiB", "--help", "k"};
     cr_assert_eq(parse(N(argv), argv, no_env), 0, "%s", err_msg());
     cr_assert_eq(c->action, CLI_HELP);
     cr_assert(strstr(cli_usage, "--memory-size"));
@@ -365,26 +365,26 @@ Test(cli, help_and_version)
 
 Test(cli, unknown_options)
 {
-    char *a1[] = {(char *)"chyve", (char *)"--frobnicate", (char *)"k"};
+    const char *a1[] = {"chyve", "--frobnicate", "k"};
     expect_error(N(a1), a1, no_env, "unknown option '--frobnicate' (see chyve --help)");
-    char *a2[] = {(char *)"chyve", (char *)"--frob=1", (char *)"k"};
+    const char *a2[] = {"chyve", "--frob=1", "k"};
     expect_error(N(a2), a2, no_env, "unknown option '--frob' (see chyve --help)");
-    char *a3[] = {(char *)"chyve", (char *)"-x", (char *)"k"};
+    const char *a3[] = {"chyve", "-x", "k"};
     expect_error(N(a3), a3, no_env, "unknown option '-x' (see chyve --help)");
-    char *a4[] = {(char *)"chyve", (char *)"-vx", (char *)"k"};
+    const char *a4[] = {"chyve", "-vx", "k"};
     expect_error(N(a4), a4, no_env, "unknown option '-x' (see chyve --help)");
-    char *a5[] = {(char *)"chyve", (char *)"--memory", (char *)"64MiB", (char *)"k"};
+    const char *a5[] = {"chyve", "--memory", "64MiB", "k"};
     expect_error(N(a5), a5, no_env, "unknown option '--memory' (see chyve --help)");
 }
 
 Test(cli, missing_kernel)
 {
     static const char want[] = "no kernel given (usage: chyve [OPTIONS] <KERNEL> [ARGS]...)";
-    char *a1[] = {(char *)"chyve"};
+    const char *a1[] = {"chyve"};
     expect_error(N(a1), a1, no_env, want);
-    char *a2[] = {(char *)"chyve", (char *)"-m", (char *)"32MiB", (char *)"-v"};
+    const char *a2[] = {"chyve", "-m", "32MiB", "-v"};
     expect_error(N(a2), a2, no_env, want);
-    char *a3[] = {(char *)"chyve", (char *)"--"};
+    const char *a3[] = {"chyve", "--"};
     expect_error(N(a3), a3, no_env, want);
 }
 
@@ -392,9 +392,9 @@ Test(cli, missing_kernel)
 
 Test(cli, args_after_kernel_verbatim)
 {
-    char *argv[] = {(char *)"chyve", (char *)"-c",     (char *)"2",  (char *)"k",
-                    (char *)"-x",    (char *)"--",     (char *)"-m", (char *)"3",
-                    (char *)"--",    (char *)"--help", (char *)""};
+    const char *argv[] = {"chyve", "-c",     "2",  "k",
+                    "-x",    "--",     "-m", "3",
+                    "--",    "--help", ""};
     cr_assert_eq(parse(N(argv), argv, no_env), 0, "%s", err_msg());
     cr_assert_eq(c->action, CLI_RUN);
     cr_assert_str_eq(c->cfg.kernel_path, "k");
@@ -407,8 +407,8 @@ Test(cli, args_after_kernel_verbatim)
 
 Test(cli, double_dash_before_kernel)
 {
-    char *argv[] = {(char *)"chyve", (char *)"-v", (char *)"--", (char *)"-kernel-with-dash",
-                    (char *)"a",     (char *)"--"};
+    const char *argv[] = {"chyve", "-v", "--", "-kernel-with-dash",
+                    "a",     "--"};
     cr_assert_eq(parse(N(argv), argv, no_env), 0, "%s", err_msg());
     cr_assert_str_eq(c->cfg.kernel_path, "-kernel-with-dash");
     cr_assert_eq(c->cfg.nargs, 2);
@@ -419,7 +419,7 @@ Test(cli, double_dash_before_kernel)
 
 Test(cli, single_dash_is_a_kernel_path)
 {
-    char *argv[] = {(char *)"chyve", (char *)"-", (char *)"x"};
+    const char *argv[] = {"chyve", "-", "x"};
     cr_assert_eq(parse(N(argv), argv, no_env), 0, "%s", err_msg());
     cr_assert_str_eq(c->cfg.kernel_path, "-");
     cr_assert_eq(c->cfg.nargs, 1);
@@ -429,7 +429,7 @@ Test(cli, single_dash_is_a_kernel_path)
 
 Test(cli, defaults_of_run_options)
 {
-    char *argv[] = {(char *)"chyve", (char *)"k"};
+    const char *argv[] = {"chyve", "k"};
     expect_ok(N(argv), argv, no_env);
     cr_assert_null(c->output);
     cr_assert_null(c->config_path);
@@ -469,8 +469,8 @@ Test(cli, help_names_every_option)
 
 Test(cli, env_alias)
 {
-    char *argv[] = {(char *)"chyve", (char *)"--env", (char *)"A=1", (char *)"--env=B=2",
-                    (char *)"k"};
+    const char *argv[] = {"chyve", "--env", "A=1", "--env=B=2",
+                    "k"};
     expect_ok(N(argv), argv, host_env);
     cr_assert_eq(c->cfg.nenv, 2);
     cr_assert_str_eq(c->cfg.env[0], "A=1");
@@ -479,15 +479,15 @@ Test(cli, env_alias)
 
 Test(cli, log_levels)
 {
-    char *env[] = {(char *)"CHYVE_LOG=error", NULL};
-    char *argv[] = {(char *)"chyve", (char *)"k"};
+    const char *env[] = {"CHYVE_LOG=error", NULL};
+    const char *argv[] = {"chyve", "k"};
     expect_ok(N(argv), argv, env);
     cr_assert_eq(log_threshold, LOG_ERROR);
-    char *trace[] = {(char *)"CHYVE_LOG=TRACE", NULL};
+    const char *trace[] = {"CHYVE_LOG=TRACE", NULL};
     expect_ok(N(argv), argv, trace);
     cr_assert_eq(log_threshold, LOG_TRACE);
     /* -v counts up from warn and wins over CHYVE_LOG */
-    char *v[] = {(char *)"chyve", (char *)"-v", (char *)"k"};
+    const char *v[] = {"chyve", "-v", "k"};
     expect_ok(N(v), v, env);
     cr_assert_eq(log_threshold, LOG_INFO);
 }

@@ -28,7 +28,7 @@ static int load(const char *name, const char *text)
         dir = temp_dir();
     free(path);
     path = write_file(dir, name, text);
-    char *argv[] = {(char *)"chyve", (char *)"--config", path, (char *)"k"};
+    const char *argv[] = {"chyve", "--config", path, "k"};
     return parse(N(argv), argv, no_env);
 }
 
@@ -67,7 +67,7 @@ static void check_example(const char *file)
 {
     char *p;
     cr_assert(asprintf(&p, "%s/examples/config/%s", CHYVE_SOURCE_ROOT, file) > 0);
-    char *argv[] = {(char *)"chyve", (char *)"--config", p, (char *)"k"};
+    const char *argv[] = {"chyve", "--config", p, "k"};
     expect_ok(N(argv), argv, no_env);
     cr_assert_str_eq(c->config_path, p);
     cr_assert(c->cfg.stats, "%s: stats", file);
@@ -317,7 +317,7 @@ Test(config, malformed_yaml)
 Test(config, unusable_files)
 {
     dir = temp_dir();
-    char *argv[] = {(char *)"chyve", (char *)"--config", NULL, (char *)"k"};
+    const char *argv[] = {"chyve", "--config", NULL, "k"};
     char want[512];
     char *toml = write_file(dir, "uhyve.toml", "[memory]\n");
     argv[2] = toml;
@@ -331,7 +331,7 @@ Test(config, unusable_files)
     snprintf(want, sizeof(want),
              "%s: unknown configuration file type: name it *.ini, *.yaml or *.yml", conf);
     expect_error(N(argv), argv, no_env, want);
-    argv[2] = (char *)"/nonexistent/chyve.ini";
+    argv[2] = "/nonexistent/chyve.ini";
     expect_error(N(argv), argv, no_env,
                  "cannot read configuration file '/nonexistent/chyve.ini': No such file or "
                  "directory");
@@ -355,7 +355,7 @@ Test(config, nul_bytes)
     cr_assert(asprintf(&p, "%s/nul.ini", dir) > 0);
     FILE *f = fopen(p, "wb");
     cr_assert(f && fwrite("[cpu]\n\0\n", 1, 8, f) == 8 && fclose(f) == 0);
-    char *argv[] = {(char *)"chyve", (char *)"--config", p, (char *)"k"};
+    const char *argv[] = {"chyve", "--config", p, "k"};
     char want[512];
     snprintf(want, sizeof(want),
              "configuration file '%s' is not a text file (it contains NUL bytes)", p);
@@ -366,13 +366,14 @@ Test(config, nul_bytes)
 /* ---- precedence: command line > environment > file > defaults ------------------------------ */
 
 /* Writes the file and parses "chyve --config <file> <args...>" with envp. */
-static int load_with(const char *name, const char *text, char **args, int nargs, char **envp)
+static int load_with(const char *name, const char *text, const char *const *args, int nargs,
+                     const char *const *envp)
 {
     if (!dir)
         dir = temp_dir();
     free(path);
     path = write_file(dir, name, text);
-    char *argv[16] = {(char *)"chyve", (char *)"--config", path};
+    const char *argv[16] = {"chyve", "--config", path};
     cr_assert(nargs <= 13);
     memcpy(argv + 3, args, (size_t)nargs * sizeof(char *));
     return parse(3 + nargs, argv, envp);
@@ -382,18 +383,18 @@ Test(config, precedence_of_scalars)
 {
     static const char text[] = "[memory]\nmemory_size = 128MiB\n[cpu]\ncpu_count = 2\n"
                                "[uhyve]\noutput = from-file.txt\n";
-    char *k[] = {(char *)"k"};
+    const char *k[] = {"k"};
     cr_assert_eq(load_with("p.ini", text, k, 1, no_env), 0, "%s", err_msg());
     cr_assert_eq(c->cfg.mem_size, 128 * MIB);
     cr_assert_eq(c->cfg.ncpus, 2);
     cr_assert_str_eq(c->output, "from-file.txt");
-    char *env[] = {(char *)"HERMIT_MEMORY_SIZE=256MiB", NULL};
+    const char *env[] = {"HERMIT_MEMORY_SIZE=256MiB", NULL};
     cr_assert_eq(load_with("p.ini", text, k, 1, env), 0, "%s", err_msg());
     cr_assert_eq(c->cfg.mem_size, 256 * MIB);
     cr_assert_eq(c->src[OPT_MEMORY], OPT_SRC_ENV);
     cr_assert_eq(c->cfg.ncpus, 2);
-    char *cli[] = {(char *)"-m", (char *)"32MiB", (char *)"-c", (char *)"3", (char *)"-o",
-                   (char *)"cli.txt", (char *)"k"};
+    const char *cli[] = {"-m", "32MiB", "-c", "3", "-o",
+                   "cli.txt", "k"};
     cr_assert_eq(load_with("p.ini", text, cli, 7, env), 0, "%s", err_msg());
     cr_assert_eq(c->cfg.mem_size, 32 * MIB);
     cr_assert_eq(c->cfg.ncpus, 3);
@@ -403,7 +404,7 @@ Test(config, precedence_of_scalars)
 /* Booleans from the file take effect (unlike uhyve's file, where flags always win as false). */
 Test(config, file_booleans_take_effect)
 {
-    char *k[] = {(char *)"k"};
+    const char *k[] = {"k"};
     cr_assert_eq(load_with("b.yaml", "uhyve: {stats: true}\nmemory: {no_aslr: true, thp: true}\n"
                                      "cpu: {pit: true}\n",
                            k, 1, no_env),
@@ -411,7 +412,7 @@ Test(config, file_booleans_take_effect)
     cr_assert(c->cfg.stats && c->cfg.thp && c->cfg.pit);
     cr_assert_not(c->cfg.aslr);
     /* a flag on the command line wins over false in the file */
-    char *cli[] = {(char *)"--stats", (char *)"k"};
+    const char *cli[] = {"--stats", "k"};
     cr_assert_eq(load_with("b.ini", "[uhyve]\nstats = false\n", cli, 2, no_env), 0, "%s",
                  err_msg());
     cr_assert(c->cfg.stats);
@@ -420,7 +421,7 @@ Test(config, file_booleans_take_effect)
 /* A file value that the command line overrides must still be valid. */
 Test(config, overridden_file_values_are_checked)
 {
-    char *cli[] = {(char *)"-c", (char *)"2", (char *)"k"};
+    const char *cli[] = {"-c", "2", "k"};
     cr_assert_eq(load_with("o.ini", "[cpu]\ncpu_count = many\n", cli, 3, no_env), -1);
     char want[512];
     snprintf(want, sizeof(want),
@@ -432,15 +433,15 @@ Test(config, overridden_file_values_are_checked)
 Test(config, guest_environment_is_merged)
 {
     static const char text[] = "[guest]\nenv_vars = A=from-file\nenv_vars = C=3\n";
-    char *cli[] = {(char *)"-e", (char *)"A=1", (char *)"-e", (char *)"B=2", (char *)"k"};
-    char *host[] = {(char *)"H=host", NULL};
+    const char *cli[] = {"-e", "A=1", "-e", "B=2", "k"};
+    const char *host[] = {"H=host", NULL};
     cr_assert_eq(load_with("g.ini", text, cli, 5, host), 0, "%s", err_msg());
     cr_assert_eq(c->cfg.nenv, 3);
     cr_assert_str_eq(c->cfg.env[0], "A=1");
     cr_assert_str_eq(c->cfg.env[1], "B=2");
     cr_assert_str_eq(c->cfg.env[2], "C=3");
     /* the file alone replaces the host environment */
-    char *k[] = {(char *)"k"};
+    const char *k[] = {"k"};
     cr_assert_eq(load_with("g.ini", text, k, 1, host), 0, "%s", err_msg());
     cr_assert_eq(c->cfg.nenv, 2);
     cr_assert_str_eq(c->cfg.env[0], "A=from-file");
@@ -454,7 +455,7 @@ Test(config, guest_environment_is_merged)
 Test(config, file_mappings_and_kernel_args)
 {
     static const char text[] = "uhyve:\n  file_mapping: [f:/f]\nguest:\n  kernel_args: [a, b]\n";
-    char *cli[] = {(char *)"--file-mapping", (char *)"c:/c", (char *)"k"};
+    const char *cli[] = {"--file-mapping", "c:/c", "k"};
     cr_assert_eq(load_with("m.yaml", text, cli, 3, no_env), 0, "%s", err_msg());
     cr_assert_eq(c->cfg.nfile_maps, 2);
     cr_assert_str_eq(c->cfg.file_maps[0], "c:/c");
@@ -462,7 +463,7 @@ Test(config, file_mappings_and_kernel_args)
     cr_assert_eq(c->cfg.nargs, 2);
     cr_assert_str_eq(c->cfg.args[0], "a");
     cr_assert_str_eq(c->cfg.args[1], "b");
-    char *args[] = {(char *)"k", (char *)"x"};
+    const char *args[] = {"k", "x"};
     cr_assert_eq(load_with("m.yaml", text, args, 2, no_env), 0, "%s", err_msg());
     cr_assert_eq(c->cfg.nargs, 1);
     cr_assert_str_eq(c->cfg.args[0], "x");
@@ -475,7 +476,7 @@ Test(config, lookup_in_working_directory)
     dir = temp_dir();
     free(write_file(dir, "chyve.yml", "cpu: {cpu_count: 5}\n"));
     cr_assert_eq(chdir(dir), 0);
-    char *argv[] = {(char *)"chyve", (char *)"k"};
+    const char *argv[] = {"chyve", "k"};
     expect_ok(N(argv), argv, no_env);
     cr_assert_eq(c->cfg.ncpus, 5);
     cr_assert_str_eq(c->config_path, "chyve.yml");
@@ -493,15 +494,15 @@ Test(config, lookup_in_xdg_config_home)
     cr_assert(asprintf(&xdg, "XDG_CONFIG_HOME=%s", dir) > 0);
     free(write_file(sub, "chyve.ini", "[cpu]\ncpu_count = 7\n"));
     cr_assert_eq(chdir(cwd), 0);
-    char *argv[] = {(char *)"chyve", (char *)"k"};
-    char *env[] = {xdg, NULL};
+    const char *argv[] = {"chyve", "k"};
+    const char *env[] = {xdg, NULL};
     expect_ok(N(argv), argv, env);
     cr_assert_eq(c->cfg.ncpus, 7);
     char want[512];
     snprintf(want, sizeof(want), "%s/chyve/chyve.ini", dir);
     cr_assert_str_eq(c->config_path, want);
     /* unset or empty XDG_CONFIG_HOME: no fallback */
-    char *empty[] = {(char *)"XDG_CONFIG_HOME=", NULL};
+    const char *empty[] = {"XDG_CONFIG_HOME=", NULL};
     expect_ok(N(argv), argv, empty);
     cr_assert_eq(c->cfg.ncpus, 1);
     expect_ok(N(argv), argv, no_env);
@@ -521,16 +522,16 @@ Test(config, hermit_config_and_config_option)
     char *a = write_file(dir, "a.ini", "[cpu]\ncpu_count = 3\n");
     char *var;
     cr_assert(asprintf(&var, "HERMIT_CONFIG=%s", a) > 0);
-    char *env[] = {var, NULL};
-    char *argv[] = {(char *)"chyve", (char *)"k"};
+    const char *env[] = {var, NULL};
+    const char *argv[] = {"chyve", "k"};
     expect_ok(N(argv), argv, env);
     cr_assert_eq(c->cfg.ncpus, 3);
     cr_assert_str_eq(c->config_path, a);
     char *b = write_file(dir, "b.yaml", "cpu: {cpu_count: 4}\n");
-    char *with[] = {(char *)"chyve", (char *)"--config", b, (char *)"k"};
+    const char *with[] = {"chyve", "--config", b, "k"};
     expect_ok(N(with), with, env);
     cr_assert_eq(c->cfg.ncpus, 4);
-    char *missing[] = {(char *)"HERMIT_CONFIG=/nonexistent/x.yaml", NULL};
+    const char *missing[] = {"HERMIT_CONFIG=/nonexistent/x.yaml", NULL};
     expect_error(N(argv), argv, missing,
                  "cannot read configuration file '/nonexistent/x.yaml': No such file or "
                  "directory");

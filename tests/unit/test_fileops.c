@@ -132,7 +132,7 @@ Test(abi, dirent_record)
 
 static char tmp[256], data[300], temps[300];
 static char spec[700], spec2[700];
-static char *maps[2];
+static const char *maps[2];
 static struct vm_config cfg;
 static struct files *f;
 
@@ -428,7 +428,7 @@ Test(ops, bad_tempdir_and_mapping_leave_nothing)
     cr_assert_eq(files_create(&c, &g), -1);
     cr_assert_str_eq(err_msg(), "--tempdir '/nonexistent/chyve-test': No such file or directory");
     cr_assert_null(g);
-    char *bad[] = {(char *)"/nonexistent/a/b:/x"};
+    const char *bad[] = {"/nonexistent/a/b:/x"};
     c = cfg;
     c.file_maps = bad;
     c.nfile_maps = 1;

@@ -24,7 +24,7 @@
 
 static struct fake_guest g;
 static char tmp[256], spec[300];
-static char *maps[1];
+static const char *maps[1];
 
 static void setup(void)
 {

@@ -401,8 +401,8 @@ Test(hc_nzbase, v1_exit_past_end_fails)
 
 /* ---- Cmdsize / Cmdval (v1) ------------------------------------------------------------------ */
 
-static char *small_args[] = {(char *)"first", (char *)"--", (char *)"-x"};
-static char *small_env[] = {(char *)"HOME=/root", (char *)"A=1"};
+static const char *small_args[] = {"first", "--", "-x"};
+static const char *small_env[] = {"HOME=/root", "A=1"};
 
 static void use_small_cmdline(void)
 {
@@ -545,18 +545,18 @@ Test(hc_cmd, cmdval_block_out_of_range_continues)
 #define MANY_ARGS 200
 #define MANY_ENV 150
 static char many_buf[MANY_ARGS + MANY_ENV][16];
-static char *many_args[MANY_ARGS];
-static char *many_env[MANY_ENV];
+static const char *many_args[MANY_ARGS];
+static const char *many_env[MANY_ENV];
 
 static void use_many(void)
 {
     for (int i = 0; i < MANY_ARGS; i++) {
         many_args[i] = many_buf[i];
-        snprintf(many_args[i], 16, "arg%d", i); /* lengths vary: arg0 .. arg199 */
+        snprintf(many_buf[i], 16, "arg%d", i); /* lengths vary: arg0 .. arg199 */
     }
     for (int i = 0; i < MANY_ENV; i++) {
         many_env[i] = many_buf[MANY_ARGS + i];
-        snprintf(many_env[i], 16, "V%d=%d", i, i * 7);
+        snprintf(many_buf[MANY_ARGS + i], 16, "V%d=%d", i, i * 7);
     }
     g.cfg.args = many_args;
     g.cfg.nargs = MANY_ARGS;

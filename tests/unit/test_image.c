@@ -228,7 +228,8 @@ Test(image, open_errors)
 }
 
 /* A user configuration as cli.c would fill it. */
-static struct vm_config user_cfg(char *const *args, size_t nargs, char *const *env, size_t nenv)
+static struct vm_config user_cfg(const char *const *args, size_t nargs, const char *const *env,
+                                 size_t nenv)
 {
     struct vm_config c;
     memset(&c, 0, sizeof(c));
@@ -249,7 +250,7 @@ Test(image, apply_args_env_requirements)
     struct image img;
     cr_assert_eq(image_open(gz, len, "app.hermit", &img), 0);
     free(gz);
-    char *env[] = {(char *)"B=user", (char *)"C=3"};
+    const char *env[] = {"B=user", "C=3"};
     struct vm_config u = user_cfg(NULL, 0, env, 2);
     const struct vm_config *run;
     cr_assert_eq(image_apply(&img, &u, &run), 0, "%s", err_msg());
@@ -268,7 +269,7 @@ Test(image, apply_args_env_requirements)
     cr_assert_str_eq(run->kernel_path, "app.hermit");
 
     /* user arguments win entirely */
-    char *args[] = {(char *)"mine"};
+    const char *args[] = {"mine"};
     u = user_cfg(args, 1, NULL, 0);
     cr_assert_eq(image_apply(&img, &u, &run), 0);
     cr_assert_eq(run->nargs, 1);

@@ -16,9 +16,9 @@ TestSuite(options, .fini = cli_teardown);
 /* Parses "chyve <opt> <val> k" (val NULL: just the option). */
 static int parse1(const char *opt, const char *val)
 {
-    char *argv[] = {(char *)"chyve", (char *)opt, (char *)val, (char *)"k"};
+    const char *argv[] = {"chyve", opt, val, "k"};
     if (!val) {
-        argv[2] = (char *)"k";
+        argv[2] = "k";
         return parse(3, argv, no_env);
     }
     return parse(4, argv, no_env);
@@ -32,8 +32,8 @@ static void expect1_error(const char *opt, const char *val, const char *msg)
 
 Test(options, flags)
 {
-    char *argv[] = {(char *)"chyve", (char *)"--stats", (char *)"--thp",    (char *)"--ksm",
-                    (char *)"--pit", (char *)"--cpu-pm", (char *)"--no-aslr", (char *)"k"};
+    const char *argv[] = {"chyve", "--stats", "--thp",    "--ksm",
+                    "--pit", "--cpu-pm", "--no-aslr", "k"};
     expect_ok(N(argv), argv, no_env);
     cr_assert(c->cfg.stats && c->cfg.thp && c->cfg.ksm && c->cfg.pit && c->cfg.cpu_pm);
     cr_assert_not(c->cfg.aslr);
@@ -49,9 +49,9 @@ Test(options, flags)
 
 Test(options, output_and_paths)
 {
-    char *argv[] = {(char *)"chyve",          (char *)"-o",        (char *)"out.txt",
-                    (char *)"--stats-file",   (char *)"s.yaml",    (char *)"--tempdir=/var/tmp",
-                    (char *)"k"};
+    const char *argv[] = {"chyve",          "-o",        "out.txt",
+                    "--stats-file",   "s.yaml",    "--tempdir=/var/tmp",
+                    "k"};
     expect_ok(N(argv), argv, no_env);
     cr_assert_str_eq(c->output, "out.txt");
     cr_assert_str_eq(c->cfg.stats_file, "s.yaml");
@@ -62,17 +62,17 @@ Test(options, output_and_paths)
     expect1_error("--output=", NULL, "expected a path, got an empty value");
     expect1_error("--tempdir", "", "expected a path, got an empty value");
     expect1_error("--stats-file", "", "expected a path, got an empty value");
-    char *missing[] = {(char *)"chyve", (char *)"k", (char *)"-o"};
+    const char *missing[] = {"chyve", "k", "-o"};
     expect_ok(N(missing), missing, no_env); /* after the kernel: the guest's */
     cr_assert_null(c->output);
-    char *end[] = {(char *)"chyve", (char *)"-o"};
+    const char *end[] = {"chyve", "-o"};
     expect_error(N(end), end, no_env, "option '-o' needs a value");
 }
 
 Test(options, file_mappings)
 {
-    char *argv[] = {(char *)"chyve", (char *)"--file-mapping", (char *)"./data:/data",
-                    (char *)"--file-mapping=notes.txt:/root/notes.txt", (char *)"k"};
+    const char *argv[] = {"chyve", "--file-mapping", "./data:/data",
+                    "--file-mapping=notes.txt:/root/notes.txt", "k"};
     expect_ok(N(argv), argv, no_env);
     cr_assert_eq(c->cfg.nfile_maps, 2);
     cr_assert_str_eq(c->cfg.file_maps[0], "./data:/data");
@@ -148,10 +148,10 @@ Test(options, refused)
     expect1_error("--hermit-image-mode", "inline", "invalid image mode 'inline': expected external");
     cr_assert_eq(parse1("--hermit-image-mode=External", NULL), 0, "%s", err_msg());
     cr_assert_eq(c->src[OPT_IMAGE_MODE], OPT_SRC_CLI);
-    char *env[] = {(char *)"HERMIT_GDB_PORT=6677", NULL};
-    char *argv[] = {(char *)"chyve", (char *)"k"};
+    const char *env[] = {"HERMIT_GDB_PORT=6677", NULL};
+    const char *argv[] = {"chyve", "k"};
     expect_error(N(argv), argv, env, "HERMIT_GDB_PORT: not supported: chyve has no GDB stub");
-    char *empty[] = {(char *)"HERMIT_GDB_PORT=", NULL};
+    const char *empty[] = {"HERMIT_GDB_PORT=", NULL};
     expect_ok(N(argv), argv, empty); /* set but empty: not asked for */
 }
 
@@ -223,14 +223,14 @@ Test(options, affinity_pins_one_cpu_per_vcpu)
     unsigned cpus[2];
     char list[64];
     cr_assert(usable_cpus(1, cpus, list, sizeof(list)));
-    char *a1[] = {(char *)"chyve", (char *)"-a", list, (char *)"k"};
+    const char *a1[] = {"chyve", "-a", list, "k"};
     expect_ok(N(a1), a1, no_env);
     cr_assert_eq(c->cfg.naffinity, 1);
     cr_assert_eq(c->cfg.affinity[0], cpus[0]);
     if (!usable_cpus(2, cpus, list, sizeof(list)))
         cr_skip_test("this process may run on one CPU only");
-    char *a2[] = {(char *)"chyve", (char *)"-c", (char *)"2", (char *)"--affinity", list,
-                  (char *)"k"};
+    const char *a2[] = {"chyve", "-c", "2", "--affinity", list,
+                  "k"};
     expect_ok(N(a2), a2, no_env);
     cr_assert_eq(c->cfg.naffinity, 2);
     cr_assert_eq(c->cfg.affinity[0], cpus[0]);
@@ -239,11 +239,11 @@ Test(options, affinity_pins_one_cpu_per_vcpu)
 
 Test(options, affinity_must_match_cpu_count)
 {
-    char *a1[] = {(char *)"chyve", (char *)"-c", (char *)"3", (char *)"-a", (char *)"0-1",
-                  (char *)"k"};
+    const char *a1[] = {"chyve", "-c", "3", "-a", "0-1",
+                  "k"};
     expect_error(N(a1), a1, no_env,
                  "affinity: 2 host CPUs for 3 vCPUs: give exactly one per vCPU");
-    char *a2[] = {(char *)"chyve", (char *)"-a", (char *)"0 0", (char *)"k"};
+    const char *a2[] = {"chyve", "-a", "0 0", "k"};
     expect_error(N(a2), a2, no_env,
                  "affinity: 2 host CPUs for 1 vCPU: give exactly one per vCPU");
 }
@@ -254,7 +254,7 @@ Test(options, affinity_cpu_must_exist)
     cr_assert_eq(sched_getaffinity(0, sizeof(set), &set), 0);
     if (CPU_ISSET(1023, &set))
         cr_skip_test("this host has a CPU 1023");
-    char *argv[] = {(char *)"chyve", (char *)"-a", (char *)"1023", (char *)"k"};
+    const char *argv[] = {"chyve", "-a", "1023", "k"};
     cr_assert_eq(parse(N(argv), argv, no_env), -1);
     cr_assert(strstr(err_msg(), "affinity: host CPU 1023 is not available (chyve may use CPUs "),
               "%s", err_msg());
@@ -267,7 +267,7 @@ Test(options, output_file_is_created_exclusively)
     char *dir = temp_dir();
     char *out;
     cr_assert(asprintf(&out, "%s/guest.txt", dir) > 0);
-    char *argv[] = {(char *)"chyve", (char *)"-o", out, (char *)"k"};
+    const char *argv[] = {"chyve", "-o", out, "k"};
     expect_ok(N(argv), argv, no_env);
     cr_assert_eq(cli_open_output(c), 0, "%s", err_msg());
     int fd = c->cfg.out_fd;
@@ -295,7 +295,7 @@ Test(options, output_none_discards)
 {
     static const char *const names[] = {"none", "None"};
     for (int i = 0; i < 2; i++) {
-        char *argv[] = {(char *)"chyve", (char *)"-o", (char *)names[i], (char *)"k"};
+        const char *argv[] = {"chyve", "-o", names[i], "k"};
         expect_ok(N(argv), argv, no_env);
         cr_assert_eq(cli_open_output(c), 0, "%s", err_msg());
         cr_assert_eq(c->cfg.out_fd, -1, "-o %s", names[i]);
@@ -305,8 +305,8 @@ Test(options, output_none_discards)
 
 Test(options, output_in_missing_directory)
 {
-    char *argv[] = {(char *)"chyve", (char *)"-o", (char *)"/nonexistent/dir/out.txt",
-                    (char *)"k"};
+    const char *argv[] = {"chyve", "-o", "/nonexistent/dir/out.txt",
+                    "k"};
     expect_ok(N(argv), argv, no_env);
     cr_assert_eq(cli_open_output(c), -1);
     cr_assert_str_eq(err_msg(), "cannot create output file '/nonexistent/dir/out.txt': No such "
@@ -319,15 +319,15 @@ Test(options, stats_file_is_created_before_the_run)
     char *sf = write_file(dir, "stats.yaml", "old content\n");
     char *out;
     cr_assert(asprintf(&out, "%s/out.txt", dir) > 0);
-    char *argv[] = {(char *)"chyve", (char *)"--stats-file", sf, (char *)"-o", out, (char *)"k"};
+    const char *argv[] = {"chyve", "--stats-file", sf, "-o", out, "k"};
     expect_ok(N(argv), argv, no_env);
     cr_assert_eq(cli_open_output(c), 0, "%s", err_msg());
     struct stat st;
     cr_assert_eq(stat(sf, &st), 0);
     cr_assert_eq(st.st_size, 0, "the statistics file was not truncated");
     /* a bad statistics path fails before the -o file is created */
-    char *bad[] = {(char *)"chyve", (char *)"--stats-file", (char *)"/nonexistent/s.yaml",
-                   (char *)"-o", out, (char *)"k"};
+    const char *bad[] = {"chyve", "--stats-file", "/nonexistent/s.yaml",
+                   "-o", out, "k"};
     unlink(out);
     expect_ok(N(bad), bad, no_env);
     cr_assert_eq(cli_open_output(c), -1);

@@ -101,7 +101,7 @@ char *bootargs_quote(const char *s)
  * K = kernel args (unquoted) and env=KEY=VALUE words; A = application args, each quoted.
  * Result: "", K, "-- " A, or K " -- " A (ABI §7.3 step 4).
  */
-char *bootargs_build(char *const *args, size_t nargs, char *const *env, size_t nenv)
+char *bootargs_build(const char *const *args, size_t nargs, const char *const *env, size_t nenv)
 {
     size_t nkern = nargs;
     for (size_t i = 0; i < nargs; i++) {

@@ -11,7 +11,7 @@
  * are shell-quoted too (chyve does not copy uhyve's unquoted app args, docs/decisions.md).
  * Returns a malloc'd string (caller frees), or NULL with err_msg() set.
  */
-char *bootargs_build(char *const *args, size_t nargs, char *const *env, size_t nenv);
+char *bootargs_build(const char *const *args, size_t nargs, const char *const *env, size_t nenv);
 
 /*
  * shell-words 1.x style quoting: "" -> "''"; a string free of shell-special characters unchanged;

@@ -83,7 +83,7 @@ const char cli_usage[] =
     "device), --trace-dir (no tracing).\n";
 
 /* The value of variable name in envp, or NULL. */
-static const char *env_get(char **envp, const char *name)
+static const char *env_get(const char *const *envp, const char *name)
 {
     size_t n = strlen(name);
     for (size_t i = 0; envp && envp[i]; i++)
@@ -125,7 +125,7 @@ static int find_short(char ch)
 }
 
 /* One --long[=value] option at argv[*i]; may consume argv[*i + 1]. */
-static int parse_long(struct cli *c, int argc, char **argv, int *i)
+static int parse_long(struct cli *c, int argc, const char *const *argv, int *i)
 {
     const char *a = argv[*i], *name = a + 2, *eq = strchr(name, '=');
     size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
@@ -148,7 +148,7 @@ static int parse_long(struct cli *c, int argc, char **argv, int *i)
 }
 
 /* A cluster of short options at argv[*i]: -vv, -m64MiB, -m 64MiB. May consume argv[*i + 1]. */
-static int parse_short(struct cli *c, int argc, char **argv, int *i)
+static int parse_short(struct cli *c, int argc, const char *const *argv, int *i)
 {
     for (const char *p = argv[*i] + 1; *p; p++) {
         int o = find_short(*p);
@@ -174,7 +174,7 @@ static int parse_short(struct cli *c, int argc, char **argv, int *i)
 }
 
 /* Parses the options before KERNEL; returns the index of KERNEL in argv, or -1. */
-static int parse_options(struct cli *c, int argc, char **argv)
+static int parse_options(struct cli *c, int argc, const char *const *argv)
 {
     int i = 1;
     for (; i < argc && c->action == CLI_RUN; i++) {
@@ -191,7 +191,7 @@ static int parse_options(struct cli *c, int argc, char **argv)
 }
 
 /* HERMIT_* variables fill what the command line left unset (they are not even parsed then). */
-static int apply_env(struct cli *c, char **envp)
+static int apply_env(struct cli *c, const char *const *envp)
 {
     static const struct {
         const char *name;
@@ -251,7 +251,7 @@ static bool has_key(const struct strlist *l, const char *e)
  * otherwise the command line's entries, then the file's entries for keys the command line
  * does not set.
  */
-static int finish_env(struct cli *c, char **envp)
+static int finish_env(struct cli *c, const char *const *envp)
 {
     size_t nhost = 0;
     while (envp && envp[nhost])
@@ -297,7 +297,7 @@ static int finish_maps(struct cli *c)
     return 0;
 }
 
-int cli_parse(struct cli **out, int argc, char **argv, char **envp)
+int cli_parse(struct cli **out, int argc, const char *const *argv, const char *const *envp)
 {
     struct cli *c = calloc(1, sizeof(*c));
     *out = c;
@@ -378,9 +378,7 @@ void cli_free(struct cli *c)
         return;
     if (c->out_open)
         close(c->cfg.out_fd);
-    for (size_t i = 0; i < c->owned.n; i++)
-        free(c->owned.v[i]);
-    strlist_free(&c->owned);
+    strlist_owned_free(&c->owned);
     for (int k = 0; k < 2; k++) {
         strlist_free(&c->env_vars[k]);
         strlist_free(&c->file_maps[k]);

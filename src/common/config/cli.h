@@ -21,7 +21,7 @@ enum cli_action { CLI_RUN, CLI_HELP, CLI_VERSION };
  * Has no side effects on files. Sets *out to the new settings (NULL only when out of memory);
  * free them with cli_free() (also after a failure).
  */
-int cli_parse(struct cli **out, int argc, char **argv, char **envp);
+int cli_parse(struct cli **out, int argc, const char *const *argv, const char *const *envp);
 
 /* Frees c and everything it owns, closing the -o file cli_open_output() opened. NULL is fine. */
 void cli_free(struct cli *c);

@@ -16,7 +16,7 @@
 /* Owns the storage a parsed vm_config points into. */
 struct cli {
     struct vm_config cfg;
-    char **env;    /* malloc'd array of "KEY=VALUE": the guest environment cfg.env points to */
+    const char **env; /* malloc'd array of "KEY=VALUE": the guest environment cfg.env points to */
     int verbosity; /* number of -v */
     enum cli_action action;
 
@@ -30,9 +30,9 @@ struct cli {
     /* Lists, per source, merged by cli_parse: [0] command line, [1] configuration file. */
     struct strlist env_vars[2], file_maps[2], kernel_args_file;
     bool env_host[2];     /* `-e host` / env_vars = host */
-    struct strlist owned; /* strings copied from the configuration file, freed by cli_free */
-    char **maps;          /* merged file mappings cfg.file_maps points to */
-    bool out_open;        /* cfg.out_fd is a file cli_open_output() opened */
+    struct strlist_owned owned; /* strings copied from the configuration file, freed by cli_free */
+    const char **maps;          /* merged file mappings cfg.file_maps points to */
+    bool out_open;              /* cfg.out_fd is a file cli_open_output() opened */
 };
 
 #endif

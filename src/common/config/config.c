@@ -136,7 +136,7 @@ int config_load(struct cli *c, const char *xdg_config_home)
     }
     if (!found)
         return 0;
-    if (strlist_push(&c->owned, found) != 0) {
+    if (strlist_own(&c->owned, found) != 0) {
         free(found);
         return -1;
     }

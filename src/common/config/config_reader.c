@@ -131,7 +131,7 @@ int config_value(struct config_reader *r, const char *value, unsigned line)
         return 0;
     }
     char *copy = strdup(value);
-    if (!copy || strlist_push(&r->c->owned, copy) != 0) {
+    if (!copy || strlist_own(&r->c->owned, copy) != 0) {
         free(copy);
         return err_set("out of memory");
     }
@@ -146,7 +146,7 @@ static int apply_joined(struct config_reader *r)
     if (r->joined_len == 0)
         return 0;
     char *copy = strdup(r->joined);
-    if (!copy || strlist_push(&r->c->owned, copy) != 0) {
+    if (!copy || strlist_own(&r->c->owned, copy) != 0) {
         free(copy);
         return err_set("out of memory");
     }

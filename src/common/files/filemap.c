@@ -16,10 +16,12 @@
 
 #define NAME_MAX_GUEST 255
 
+static char root_name[1]; /* "", the root's name: filemap_fini() frees only the children */
+
 void filemap_init(struct filemap *m)
 {
     memset(m, 0, sizeof(*m));
-    m->root.name = (char *)"";
+    m->root.name = root_name;
     m->root.kind = FM_DIR;
     m->root.dirfd = m->root.parentfd = -1;
 }

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#define ZLIB_CONST /* next_in is const: inflate() does not write its input */
 #include <zlib.h>
 
 #include "config/size.h"
@@ -28,7 +29,7 @@ int image_gunzip(const uint8_t *gz, size_t len, size_t max, uint8_t **out, size_
     uint8_t *buf = malloc(cap);
     size_t got = 0;
     int rc = 0;
-    zs.next_in = (Bytef *)gz;
+    zs.next_in = gz;
     while (buf) {
         if (got == cap) {
             if (cap > max)
@@ -265,7 +266,7 @@ fail:
 }
 
 /* Position of the variable of "KEY=VALUE" entry e in v[0, n), or n. */
-static size_t find_var(char **v, size_t n, const char *e)
+static size_t find_var(const char **v, size_t n, const char *e)
 {
     size_t klen = strcspn(e, "=");
     for (size_t i = 0; i < n; i++)
@@ -295,7 +296,7 @@ int image_apply(struct image *img, const struct vm_config *user, const struct vm
         for (size_t i = 0; i < c->nkernel_args; i++)
             img->args[k++] = c->kernel_args[i];
         if (c->napp_args)
-            img->args[k++] = (char *)"--";
+            img->args[k++] = "--";
         for (size_t i = 0; i < c->napp_args; i++)
             img->args[k++] = c->app_args[i];
         img->run.args = img->args;

@@ -35,7 +35,7 @@ struct image {
     size_t kernel_len;
     /* The run's configuration with the image applied (image_apply). */
     struct vm_config run;
-    char **args, **env;
+    const char **args, **env;
 };
 
 /* True if buf starts like a gzip stream (1f 8b, deflate). */

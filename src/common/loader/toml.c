@@ -15,7 +15,7 @@
 struct parser {
     const char *p, *end;
     unsigned line;
-    char *table;          /* current table name ("" at the top) */
+    const char *table;    /* current table name ("" at the top) */
     char **tables;        /* tables seen, for duplicates */
     size_t ntables;
     struct toml_doc *doc;
@@ -419,7 +419,7 @@ static int parse_entry(struct parser *ps)
 int toml_parse(const char *text, size_t len, struct toml_doc *doc)
 {
     memset(doc, 0, sizeof(*doc));
-    struct parser ps = {text, text + len, 1, (char *)"", NULL, 0, doc};
+    struct parser ps = {text, text + len, 1, "", NULL, 0, doc};
     if (memchr(text, '\0', len))
         return err_set("line %u: NUL byte in the text", 1u);
     if (!utf8_valid(text, len))

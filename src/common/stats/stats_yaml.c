@@ -33,7 +33,7 @@ static void str(struct out *o, const char *s)
 {
     yaml_event_t ev;
     emit(o, &ev,
-         yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s, (int)strlen(s), 1, 1,
+         yaml_scalar_event_initialize(&ev, NULL, NULL, (const yaml_char_t *)s, (int)strlen(s), 1, 1,
                                       YAML_ANY_SCALAR_STYLE));
 }
 
