@@ -22,8 +22,9 @@
 
 /*
  * Real-mode guest: ecx = N; while (ecx) { out LOOP_PORT, al; ecx--; } out STOP_PORT, al; hlt.
- * The 32-bit count is patched in at offset 2.
+ * The 32-bit count is patched in at offset 2. One instruction per row:
  */
+/* clang-format off */
 static const uint8_t guest[] = {
     0x66, 0xB9, 0, 0, 0, 0, /* 0x00 mov ecx, imm32 */
     0x66, 0x85, 0xC9,       /* 0x06 test ecx, ecx */
@@ -34,6 +35,7 @@ static const uint8_t guest[] = {
     0xE6, STOP_PORT,        /* 0x11 out STOP_PORT, al */
     0xF4,                   /* 0x13 hlt */
 };
+/* clang-format on */
 
 static void die(const char *what)
 {
@@ -73,7 +75,9 @@ int main(int argc, char **argv)
     uint32_t n = (uint32_t)exits;
     memcpy(mem + CODE_ADDR + 2, &n, 4);
     struct kvm_userspace_memory_region region = {
-        .slot = 0, .guest_phys_addr = 0, .memory_size = MEM_SIZE,
+        .slot = 0,
+        .guest_phys_addr = 0,
+        .memory_size = MEM_SIZE,
         .userspace_addr = (uint64_t)(uintptr_t)mem,
     };
     if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region) != 0) {
@@ -97,7 +101,7 @@ int main(int argc, char **argv)
     if (ioctl(vcpu, KVM_SET_SREGS, &sregs) != 0) {
         die("KVM_SET_SREGS");
     }
-    struct kvm_regs regs = { .rip = CODE_ADDR, .rflags = 2 };
+    struct kvm_regs regs = {.rip = CODE_ADDR, .rflags = 2};
     if (ioctl(vcpu, KVM_SET_REGS, &regs) != 0) {
         die("KVM_SET_REGS");
     }

@@ -9,11 +9,11 @@
 
 /* Stage-1 descriptor bits, 4 KiB granule. */
 #define A64_DESC_VALID 0x1ull
-#define A64_DESC_TABLE 0x2ull       /* levels 0-2: next-level table; level 3: page */
+#define A64_DESC_TABLE 0x2ull                 /* levels 0-2: next-level table; level 3: page */
 #define A64_DESC_ATTR(i) ((uint64_t)(i) << 2) /* AttrIndx into MAIR_EL1 */
 #define A64_DESC_SH_INNER (3ull << 8)
 #define A64_DESC_AF (1ull << 10)
-#define A64_DESC_SELF_REF (1ull << 55) /* software bit marking the recursive L0[511] entry */
+#define A64_DESC_SELF_REF (1ull << 55)      /* software bit marking the recursive L0[511] entry */
 #define A64_DESC_ADDR 0x0000FFFFFFFFF000ull /* output / next-table address bits [47:12] */
 
 /* MAIR_EL1 attribute indices chyve's tables use (see A64_MAIR_EL1). */
@@ -21,11 +21,13 @@
 #define A64_ATTR_NORMAL 4
 
 /* Table and normal-page entries: valid, table/page, Normal write-back, inner shareable, AF. */
-#define A64_PT_MEM (A64_DESC_VALID | A64_DESC_TABLE | A64_DESC_ATTR(A64_ATTR_NORMAL) |         \
-                    A64_DESC_SH_INNER | A64_DESC_AF) /* 0x713 */
+#define A64_PT_MEM                                                                                 \
+    (A64_DESC_VALID | A64_DESC_TABLE | A64_DESC_ATTR(A64_ATTR_NORMAL) | A64_DESC_SH_INNER |        \
+     A64_DESC_AF) /* 0x713 */
 /* Hypercall-window pages: Normal non-cacheable (uhyve's PT_MEM_CD). */
-#define A64_PT_MEM_NC (A64_DESC_VALID | A64_DESC_TABLE | A64_DESC_ATTR(A64_ATTR_NORMAL_NC) |   \
-                       A64_DESC_SH_INNER | A64_DESC_AF) /* 0x70F */
+#define A64_PT_MEM_NC                                                                              \
+    (A64_DESC_VALID | A64_DESC_TABLE | A64_DESC_ATTR(A64_ATTR_NORMAL_NC) | A64_DESC_SH_INNER |     \
+     A64_DESC_AF) /* 0x70F */
 
 #define A64_ENTRIES 512
 #define A64_VA_BITS 48
@@ -54,15 +56,15 @@
 #define A64_GICD_BASE 0x08000000ull
 #define A64_GICD_SIZE 0x10000ull
 #define A64_GICR_BASE 0x080A0000ull
-#define A64_GICR_SIZE 0xF60000ull   /* room for 123 redistributors of 0x20000 */
-#define A64_GICR_STRIDE 0x20000ull  /* per-vCPU redistributor frames (RD + SGI) */
-#define A64_GIC_NR_IRQS 128         /* SGIs, PPIs and 96 SPIs */
+#define A64_GICR_SIZE 0xF60000ull  /* room for 123 redistributors of 0x20000 */
+#define A64_GICR_STRIDE 0x20000ull /* per-vCPU redistributor frames (RD + SGI) */
+#define A64_GIC_NR_IRQS 128        /* SGIs, PPIs and 96 SPIs */
 /* Timer PPIs (PPI n = INTID 16 + n): secure, non-secure EL1 physical, virtual, hypervisor. */
 #define A64_PPI_TIMER_SEC 13
 #define A64_PPI_TIMER_PHYS 14
 #define A64_PPI_TIMER_VIRT 11
 #define A64_PPI_TIMER_HYP 10
-#define A64_PPI_PMU 7               /* PMU overflow interrupt (INTID 23), as on QEMU virt */
+#define A64_PPI_PMU 7 /* PMU overflow interrupt (INTID 23), as on QEMU virt */
 #define A64_IRQ_TYPE_PPI 1
 #define A64_IRQ_LEVEL_HIGH 4
 

@@ -31,8 +31,7 @@ static int desc_write(struct guest_mem *m, uint64_t table, unsigned idx, uint64_
 static int table_clear(struct guest_mem *m, uint64_t t)
 {
     if (guest_mem_zero(m, t, GUEST_PAGE_SIZE) != 0) {
-        return err_set("translation table at 0x%llx lies outside guest RAM",
-                       (unsigned long long)t);
+        return err_set("translation table at 0x%llx lies outside guest RAM", (unsigned long long)t);
     }
     return 0;
 }
@@ -55,10 +54,10 @@ static int table_next(struct guest_mem *m, struct guest_pt_pool *pool, uint64_t 
     }
     uint64_t t;
     if (guest_pt_pool_take(pool, &t) != 0) {
-        return err_set("translation-table pool exhausted: the identity map needs more than %llu "
-                       "tables (kernel too large)",
-                       (unsigned long long)((LAYOUT_PT_POOL_END - LAYOUT_PT_POOL_OFFSET) /
-                                            GUEST_PAGE_SIZE));
+        return err_set(
+            "translation-table pool exhausted: the identity map needs more than %llu "
+            "tables (kernel too large)",
+            (unsigned long long)((LAYOUT_PT_POOL_END - LAYOUT_PT_POOL_OFFSET) / GUEST_PAGE_SIZE));
     }
     if (table_clear(m, t) != 0 || desc_write(m, table, idx, t | A64_PT_MEM) != 0) {
         return -1;

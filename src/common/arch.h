@@ -12,13 +12,13 @@
 
 /* Constant facts about an architecture that the core uses to place and describe the guest. */
 struct arch_info {
-    const char *name;          /* "x86_64", "aarch64" */
-    uint16_t elf_machine;      /* e_machine a kernel must have */
-    uint64_t ram_start_v1;     /* lowest guest_base for uhyve interface v1 kernels */
-    uint64_t ram_limit_v1;     /* guest_base + image + RAM must end at or below this */
-    uint64_t ram_start_v2;     /* same for interface v2/v3 kernels */
+    const char *name;      /* "x86_64", "aarch64" */
+    uint16_t elf_machine;  /* e_machine a kernel must have */
+    uint64_t ram_start_v1; /* lowest guest_base for uhyve interface v1 kernels */
+    uint64_t ram_limit_v1; /* guest_base + image + RAM must end at or below this */
+    uint64_t ram_start_v2; /* same for interface v2/v3 kernels */
     uint64_t ram_limit_v2;
-    uint64_t hole_start;       /* guest RAM must not overlap [hole_start, hole_end) (x86 MMIO gap) */
+    uint64_t hole_start; /* guest RAM must not overlap [hole_start, hole_end) (x86 MMIO gap) */
     uint64_t hole_end;
     uint32_t boot_time_offset; /* offset of boot_time in the 128-byte boot info (ABI §2.1) */
 };

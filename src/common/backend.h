@@ -72,12 +72,12 @@ void backend_vcpu_kick(struct backend_vcpu *v);
 
 /* Exits a backend handled by itself, counted per vCPU for --stats. */
 enum vcpu_stat {
-    VCPU_STAT_IO_IN,      /* port reads (PCI probes) */
-    VCPU_STAT_IO_OUT,     /* port writes that are not hypercalls */
+    VCPU_STAT_IO_IN,  /* port reads (PCI probes) */
+    VCPU_STAT_IO_OUT, /* port writes that are not hypercalls */
     VCPU_STAT_MMIO_READ,
     VCPU_STAT_MMIO_WRITE,
     VCPU_STAT_HLT,
-    VCPU_STAT_EMULATED,   /* instructions the backend emulated (e.g. XSAVE on software KVM) */
+    VCPU_STAT_EMULATED, /* instructions the backend emulated (e.g. XSAVE on software KVM) */
     VCPU_STAT_OTHER,
     VCPU_STAT_COUNT
 };

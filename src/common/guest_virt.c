@@ -11,8 +11,8 @@ int guest_virt_for_each(const struct guest_mem *m, uint64_t root, uint64_t va, u
     if (len == 0)
         return 0;
     if (len > UINT64_MAX - va)
-        return err_set("guest-virtual range 0x%llx + 0x%llx wraps around",
-                       (unsigned long long)va, (unsigned long long)len);
+        return err_set("guest-virtual range 0x%llx + 0x%llx wraps around", (unsigned long long)va,
+                       (unsigned long long)len);
     uint64_t run_pa = 0, run_len = 0; /* the physically contiguous run not yet passed to fn */
     while (len > 0) {
         uint64_t n = GUEST_PAGE_SIZE - (va & (GUEST_PAGE_SIZE - 1));
@@ -69,8 +69,8 @@ static int copy_run(void *ctx, uint8_t *p, uint64_t n)
     return 0;
 }
 
-int guest_virt_copy(const struct guest_mem *m, uint64_t root, uint64_t va, void *buf,
-                    uint64_t len, bool to_guest)
+int guest_virt_copy(const struct guest_mem *m, uint64_t root, uint64_t va, void *buf, uint64_t len,
+                    bool to_guest)
 {
     if (guest_virt_for_each(m, root, va, len, check_run, NULL) != 0)
         return -1;

@@ -24,7 +24,7 @@ int guest_virt_for_each(const struct guest_mem *m, uint64_t root, uint64_t va, u
  * page is translated before anything is copied, so a bad page changes nothing. Returns 0, or -1
  * with err_msg() set.
  */
-int guest_virt_copy(const struct guest_mem *m, uint64_t root, uint64_t va, void *buf,
-                    uint64_t len, bool to_guest);
+int guest_virt_copy(const struct guest_mem *m, uint64_t root, uint64_t va, void *buf, uint64_t len,
+                    bool to_guest);
 
 #endif

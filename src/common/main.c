@@ -1,4 +1,4 @@
-/* main.c: chyve's entry point: parse the command line, run the VM, turn the outcome into a status. */
+/* main.c: chyve's entry point: parse the command line, run the VM, turn the outcome into status. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>

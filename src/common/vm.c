@@ -1,4 +1,4 @@
-/* vm.c: one run of a Hermit kernel: load, lay out, describe, start vCPU threads, collect the end. */
+/* vm.c: one run of a Hermit kernel: load, lay out, describe, start vCPUs, collect the end. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -9,17 +9,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config/affinity.h"
 #include "arch.h"
 #include "backend.h"
 #include "boot/boot_info.h"
 #include "boot/bootargs.h"
-#include "err.h"
 #include "boot/devtree.h"
+#include "config/affinity.h"
+#include "err.h"
 #include "files/files.h"
-#include "loader/image.h"
 #include "hypercall/hypercall.h"
 #include "hypercall/uhyve_abi.h"
+#include "loader/image.h"
 #include "log.h"
 #include "stats/stats.h"
 #include "vm.h"
@@ -61,7 +61,7 @@ static int read_kernel(const char *path, uint8_t **buf, size_t *len)
     }
     close(fd);
     /* A gzip stream is a Hermit image (files_add_image() takes it from here). */
-    if ((size < 4 || memcmp(b, "\x7f" "ELF", 4) != 0) && !image_is_gzip(b, size)) {
+    if ((size < 4 || memcmp(b, "\177ELF", 4) != 0) && !image_is_gzip(b, size)) {
         free(b);
         return err_set("'%s' is not a Hermit kernel: not an ELF file or a Hermit image", path);
     }
@@ -123,8 +123,9 @@ static int vm_prepare(struct vm *vm)
     int rc = -1;
     const uint8_t *kernel = file; /* an image's kernel lives in vm->files */
     if (image_is_gzip(file, len)) {
-        if (files_add_image(vm->files, file, len, cfg->kernel_path, cfg, &vm->cfg, &kernel,
-                            &len) != 0)
+        int e =
+            files_add_image(vm->files, file, len, cfg->kernel_path, cfg, &vm->cfg, &kernel, &len);
+        if (e != 0)
             goto out;
         cfg = vm->cfg; /* with the image's arguments and environment */
     }

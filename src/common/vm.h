@@ -8,8 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "loader/elf.h"
 #include "guest_mem.h"
+#include "loader/elf.h"
 #include "loader/layout.h"
 #include "vm_config.h"
 
@@ -19,7 +19,7 @@ struct stats;
 struct files;
 
 /* Exit statuses chyve itself produces (guest codes pass through as code & 0xFF). */
-#define EXIT_USAGE 2 /* bad command line, bad kernel file, no /dev/kvm: nothing ran */
+#define EXIT_USAGE 2      /* bad command line, bad kernel file, no /dev/kvm: nothing ran */
 #define EXIT_VM_FAILURE 3 /* the VM failed (triple fault, emulation failure, bad hypercall) */
 
 /* What the kernel's hypercalls see and change. Shared by all vCPU threads. */
@@ -36,8 +36,8 @@ struct vm {
     int exit_code;             /* guest exit code, valid when stopping and !failed */
     bool failed;               /* the run ended in a VM failure; message in fail_msg */
     char fail_msg[512];
-    struct stats *stats;       /* counters for --stats / --stats-file, else NULL (stats.h) */
-    struct files *files;       /* the guest's files: mappings, fds, temp dir (files.h) */
+    struct stats *stats; /* counters for --stats / --stats-file, else NULL (stats.h) */
+    struct files *files; /* the guest's files: mappings, fds, temp dir (files.h) */
 };
 
 enum vm_result {

@@ -17,9 +17,9 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "files/sandbox.h"
 #include "host.h"
 #include "log.h"
-#include "files/sandbox.h"
 
 /* ---- openat2 ------------------------------------------------------------------------------ */
 

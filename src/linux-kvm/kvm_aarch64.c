@@ -22,8 +22,8 @@ const bool backend_has_pci = false;
 
 /* Per-VM arm64 state. */
 struct kvm_a64_vm {
-    int gic_fd;      /* the vGICv3 device */
-    uint64_t mmfr0;  /* ID_AA64MMFR0_EL1 as the vCPUs see it */
+    int gic_fd;     /* the vGICv3 device */
+    uint64_t mmfr0; /* ID_AA64MMFR0_EL1 as the vCPUs see it */
 };
 
 /* ONE_REG ids of the registers chyve sets or reads. */
@@ -315,7 +315,6 @@ enum kvm_exit_action kvm_arch_handle_exit(struct backend_vcpu *v, struct vcpu_ex
         return err_set("KVM internal error (suberror %u) on vCPU %u at pc 0x%llx",
                        run->internal.suberror, v->id, guest_pc(v));
     default:
-        return err_set("unhandled KVM exit reason %u at pc 0x%llx", run->exit_reason,
-                       guest_pc(v));
+        return err_set("unhandled KVM exit reason %u at pc 0x%llx", run->exit_reason, guest_pc(v));
     }
 }

@@ -18,12 +18,12 @@
 struct backend_vcpu {
     struct backend_vm *vm;
     unsigned id;
-    int fd;                /* -1 once destroyed */
-    struct kvm_run *run;   /* shared with the kernel; unmapped with the VM */
-    pthread_t thread;      /* the thread that called backend_vcpu_create(); kick target */
-    atomic_bool kicked;    /* a kick is pending; consumed by backend_vcpu_run() */
-    atomic_bool alive;     /* `thread` is valid and the vCPU not destroyed */
-    atomic_uint kickers;   /* kicks in flight; destroy waits for them to finish */
+    int fd;                          /* -1 once destroyed */
+    struct kvm_run *run;             /* shared with the kernel; unmapped with the VM */
+    pthread_t thread;                /* the thread that called backend_vcpu_create(); kick target */
+    atomic_bool kicked;              /* a kick is pending; consumed by backend_vcpu_run() */
+    atomic_bool alive;               /* `thread` is valid and the vCPU not destroyed */
+    atomic_uint kickers;             /* kicks in flight; destroy waits for them to finish */
     uint64_t stats[VCPU_STAT_COUNT]; /* exits handled in the backend, by kind */
 };
 
@@ -33,9 +33,9 @@ struct backend_vm {
     const struct vm_config *cfg; /* the run's options (pit, cpu_pm ...) */
     int kvm_fd;
     int vm_fd;
-    size_t run_size;       /* KVM_GET_VCPU_MMAP_SIZE */
+    size_t run_size; /* KVM_GET_VCPU_MMAP_SIZE */
     unsigned ncpus;
-    void *arch;            /* per-architecture VM state (e.g. the CPUID table) */
+    void *arch; /* per-architecture VM state (e.g. the CPUID table) */
     struct backend_vcpu vcpus[];
 };
 

@@ -36,7 +36,7 @@ const bool backend_has_pci = true;
 #define BOOT_RFLAGS 0x2ull     /* reserved bit 1; interrupts off */
 #define BOOT_CS 0x08
 #define BOOT_DS 0x10
-#define BOOT_GDT_LIMIT 23      /* three descriptors */
+#define BOOT_GDT_LIMIT 23 /* three descriptors */
 #define MSR_IA32_MISC_ENABLE 0x1A0u
 
 /* PCI configuration mechanism #1 ports; chyve has no PCI devices, so the bus reads empty. */
@@ -54,7 +54,7 @@ static int enable_cpu_pm(struct backend_vm *vm)
     }
     struct kvm_enable_cap cap = {
         .cap = KVM_CAP_X86_DISABLE_EXITS,
-        .args = { (uint64_t)have & KVM_X86_DISABLE_VALID_EXITS },
+        .args = {(uint64_t)have & KVM_X86_DISABLE_VALID_EXITS},
     };
     if (kvm_ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) != 0) {
         return err_set("--cpu-pm: KVM refused to disable idle exits: %s", strerror(errno));
@@ -72,7 +72,7 @@ int kvm_arch_vm_init(struct backend_vm *vm)
     if (kvm_ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, NULL) != 0) {
         return err_set("KVM_CREATE_IRQCHIP failed: %s", strerror(errno));
     }
-    struct kvm_pit_config pit = { .flags = 0 };
+    struct kvm_pit_config pit = {.flags = 0};
     if (vm->cfg->pit && kvm_ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) != 0) {
         return err_set("--pit: KVM cannot create an i8254 PIT: %s", strerror(errno));
     }
@@ -81,7 +81,7 @@ int kvm_arch_vm_init(struct backend_vm *vm)
     }
     struct kvm_enable_cap cap = {
         .cap = KVM_CAP_X2APIC_API,
-        .args = { KVM_X2APIC_API_USE_32BIT_IDS | KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK },
+        .args = {KVM_X2APIC_API_USE_32BIT_IDS | KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK},
     };
     if (kvm_ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) != 0) {
         log_warn("KVM cannot enable the x2APIC API (%s); continuing without it", strerror(errno));
@@ -258,7 +258,7 @@ int kvm_arch_vcpu_init(struct backend_vcpu *v, const struct layout *l)
         return err_set("KVM_SET_REGS failed on vCPU %u: %s", v->id, strerror(errno));
     }
     /* With an in-kernel irqchip KVM parks APs in wait-for-SIPI; every vCPU starts at once. */
-    struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
+    struct kvm_mp_state mp = {.mp_state = KVM_MP_STATE_RUNNABLE};
     if (kvm_ioctl(v->fd, KVM_SET_MP_STATE, &mp) != 0) {
         return err_set("KVM_SET_MP_STATE failed on vCPU %u: %s", v->id, strerror(errno));
     }
@@ -316,9 +316,9 @@ static size_t fetch_insn(struct backend_vcpu *v, const struct kvm_regs *regs,
     if (guest_virt_copy(m, sregs->cr3, regs->rip, buf, X86_INSN_MAX, false) == 0) {
         return X86_INSN_MAX;
     }
-    size_t first = GUEST_PAGE_SIZE - (regs->rip & (GUEST_PAGE_SIZE - 1)); /* the next page may be unmapped */
-    if (first < X86_INSN_MAX &&
-        guest_virt_copy(m, sregs->cr3, regs->rip, buf, first, false) == 0) {
+    size_t first =
+        GUEST_PAGE_SIZE - (regs->rip & (GUEST_PAGE_SIZE - 1)); /* the next page may be unmapped */
+    if (first < X86_INSN_MAX && guest_virt_copy(m, sregs->cr3, regs->rip, buf, first, false) == 0) {
         return first;
     }
     return 0;
@@ -503,8 +503,8 @@ enum kvm_exit_action kvm_arch_handle_exit(struct backend_vcpu *v, struct vcpu_ex
             return handle_emulation_failure(v);
         }
         describe_rip(v, where, sizeof(where));
-        return err_set("KVM internal error (suberror %u) on vCPU %u at %s",
-                       run->internal.suberror, v->id, where);
+        return err_set("KVM internal error (suberror %u) on vCPU %u at %s", run->internal.suberror,
+                       v->id, where);
     default:
         describe_rip(v, where, sizeof(where));
         return err_set("unhandled KVM exit reason %u at %s", run->exit_reason, where);

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
-#include "guest_virt.h"
 #include "err.h"
+#include "guest_virt.h"
 #include "kvm_priv.h"
 #include "log.h"
 
@@ -22,11 +22,11 @@
 #define XS_FTW 4
 #define XS_MXCSR 24
 #define XS_MXCSR_MASK 28
-#define XS_X87_END 24       /* x87 part: bytes 0-23 and 32-159 */
+#define XS_X87_END 24 /* x87 part: bytes 0-23 and 32-159 */
 #define XS_ST0 32
 #define XS_XMM0 160
 #define XS_XMM_END 416
-#define XS_HEADER 512       /* XSTATE_BV (8), XCOMP_BV (8), reserved (48) */
+#define XS_HEADER 512 /* XSTATE_BV (8), XCOMP_BV (8), reserved (48) */
 #define XS_MIN 576
 #define XCOMP_BV_COMPACT (1ull << 63)
 #define MXCSR_DEFAULT_MASK 0xFFBFu
@@ -40,16 +40,16 @@ enum xop { OP_XGETBV, OP_XSAVE, OP_XRSTOR };
 /* One decoded instruction. */
 struct xinsn {
     enum xop op;
-    size_t len;   /* bytes, for advancing RIP */
-    bool rex_w;   /* XSAVE64 / XRSTOR64 */
-    uint64_t ea;  /* memory operand (linear = effective in 64-bit mode without FS/GS) */
+    size_t len;  /* bytes, for advancing RIP */
+    bool rex_w;  /* XSAVE64 / XRSTOR64 */
+    uint64_t ea; /* memory operand (linear = effective in 64-bit mode without FS/GS) */
 };
 
 /* General register `n` (ModRM/SIB numbering, REX-extended). */
 static uint64_t gpr(const struct kvm_regs *r, unsigned n)
 {
-    const uint64_t regs[16] = { r->rax, r->rcx, r->rdx, r->rbx, r->rsp, r->rbp, r->rsi, r->rdi,
-                                r->r8,  r->r9,  r->r10, r->r11, r->r12, r->r13, r->r14, r->r15 };
+    const uint64_t regs[16] = {r->rax, r->rcx, r->rdx, r->rbx, r->rsp, r->rbp, r->rsi, r->rdi,
+                               r->r8,  r->r9,  r->r10, r->r11, r->r12, r->r13, r->r14, r->r15};
     return regs[n & 15];
 }
 
@@ -81,9 +81,9 @@ static int decode(const uint8_t *b, size_t n, const struct kvm_regs *r, struct x
 {
     size_t i = 0;
     unsigned prefix = 0;
-    while (i < n && (b[i] == 0x66 || b[i] == 0xF2 || b[i] == 0xF3 || b[i] == 0x2E ||
-                     b[i] == 0x36 || b[i] == 0x3E || b[i] == 0x26 || b[i] == 0x64 ||
-                     b[i] == 0x65 || b[i] == 0x67 || b[i] == 0xF0)) {
+    while (i < n && (b[i] == 0x66 || b[i] == 0xF2 || b[i] == 0xF3 || b[i] == 0x2E || b[i] == 0x36 ||
+                     b[i] == 0x3E || b[i] == 0x26 || b[i] == 0x64 || b[i] == 0x65 || b[i] == 0x67 ||
+                     b[i] == 0xF0)) {
         prefix = b[i++];
     }
     uint8_t rex = 0;
@@ -199,8 +199,7 @@ static uint8_t *get_xsave(struct backend_vcpu *v, size_t *size)
     }
     unsigned long req = big > (int)sizeof(struct kvm_xsave) ? KVM_GET_XSAVE2 : KVM_GET_XSAVE;
     if (kvm_ioctl(v->fd, req, buf) != 0) {
-        err_set("cannot read the FPU state of vCPU %u (KVM_GET_XSAVE: %s)", v->id,
-                strerror(errno));
+        err_set("cannot read the FPU state of vCPU %u (KVM_GET_XSAVE: %s)", v->id, strerror(errno));
         free(buf);
         return NULL;
     }
@@ -300,12 +299,13 @@ static int emulate_xrstor(struct backend_vcpu *v, const struct kvm_sregs *s, uin
     }
     if (comp != 0 || get64(hdr + XS_HEADER + 16) != 0) {
         return err_set("guest XRSTOR area at 0x%llx has reserved header bytes set (the CPU would "
-                       "raise #GP)", (unsigned long long)ea);
+                       "raise #GP)",
+                       (unsigned long long)ea);
     }
     if (bv & ~xcr0) {
         return err_set("guest XRSTOR area at 0x%llx has XSTATE_BV 0x%llx outside XCR0 0x%llx (the "
-                       "CPU would raise #GP)", (unsigned long long)ea, (unsigned long long)bv,
-                       (unsigned long long)xcr0);
+                       "CPU would raise #GP)",
+                       (unsigned long long)ea, (unsigned long long)bv, (unsigned long long)xcr0);
     }
     size_t ext;
     if (area_extent(v, rfbm & bv, ksize, &ext) != 0) {
@@ -327,7 +327,8 @@ static int emulate_xrstor(struct backend_vcpu *v, const struct kvm_sregs *s, uin
         if (mxcsr & ~mask) {
             free(area);
             return err_set("guest XRSTOR loads MXCSR 0x%x with reserved bits (the CPU would "
-                           "raise #GP)", mxcsr);
+                           "raise #GP)",
+                           mxcsr);
         }
         memcpy(k + XS_MXCSR, &mxcsr, 4); /* loaded whatever XSTATE_BV[2:1] say */
     }
@@ -379,14 +380,15 @@ static int emulate_xrstor(struct backend_vcpu *v, const struct kvm_sregs *s, uin
 static int emulate_xsave_family(struct backend_vcpu *v, const struct kvm_regs *r,
                                 const struct kvm_sregs *s, const struct xinsn *x)
 {
-    const char *name = x->op == OP_XSAVE ? (x->rex_w ? "XSAVE64" : "XSAVE")
-                                         : (x->rex_w ? "XRSTOR64" : "XRSTOR");
+    const char *name =
+        x->op == OP_XSAVE ? (x->rex_w ? "XSAVE64" : "XSAVE") : (x->rex_w ? "XRSTOR64" : "XRSTOR");
     if (!(s->efer & EFER_LMA) || !s->cs.l) {
         return err_set("guest %s outside 64-bit mode is not emulated by chyve", name);
     }
     if (s->cr0 & CR0_TS) {
         return err_set("guest %s with CR0.TS set at rip 0x%llx (the CPU would raise #NM, which "
-                       "chyve does not inject)", name, (unsigned long long)r->rip);
+                       "chyve does not inject)",
+                       name, (unsigned long long)r->rip);
     }
     if (x->ea & 63) {
         return err_set("guest %s area 0x%llx is not 64-byte aligned (the CPU would raise #GP)",
@@ -411,8 +413,7 @@ static int emulate_xsave_family(struct backend_vcpu *v, const struct kvm_regs *r
     free(k);
     if (rc == 0) {
         log_debug("vCPU %u: emulated %s at rip 0x%llx (area 0x%llx, RFBM 0x%llx)", v->id, name,
-                  (unsigned long long)r->rip, (unsigned long long)x->ea,
-                  (unsigned long long)rfbm);
+                  (unsigned long long)r->rip, (unsigned long long)x->ea, (unsigned long long)rfbm);
     }
     return rc;
 }
@@ -428,7 +429,8 @@ int kvm_x86_emulate(struct backend_vcpu *v, struct kvm_regs *regs, const struct 
     }
     if (!(sregs->cr4 & CR4_OSXSAVE)) {
         return err_set("guest used XGETBV/XSAVE/XRSTOR at rip 0x%llx with CR4.OSXSAVE clear (the "
-                       "CPU would raise #UD)", (unsigned long long)regs->rip);
+                       "CPU would raise #UD)",
+                       (unsigned long long)regs->rip);
     }
     if (x.op == OP_XGETBV) {
         if (emulate_xgetbv(v, regs) != 0) {

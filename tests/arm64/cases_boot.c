@@ -18,26 +18,26 @@
 static char why[1024]; /* why the current case failed */
 
 /* Records why the current case fails and makes it return false. */
-#define CHECK(cond, ...)                                                                         \
-    do {                                                                                         \
-        if (!(cond)) {                                                                           \
-            snprintf(why, sizeof(why), __VA_ARGS__);                                             \
-            return false;                                                                        \
-        }                                                                                        \
+#define CHECK(cond, ...)                                                                           \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            snprintf(why, sizeof(why), __VA_ARGS__);                                               \
+            return false;                                                                          \
+        }                                                                                          \
     } while (0)
 
 static void report(const struct run *r);
 
 /* Test(suite, name) around a case `static bool case(struct run *r)` that follows it. */
-#define CASE(sname, tname)                                                                       \
-    static bool case_##sname##_##tname(struct run *r);                                           \
-    Test(sname, tname)                                                                           \
-    {                                                                                            \
-        struct run r = {.status = -1};                                                           \
-        if (!case_##sname##_##tname(&r))                                                         \
-            report(&r);                                                                          \
-        run_free(&r);                                                                            \
-    }                                                                                            \
+#define CASE(sname, tname)                                                                         \
+    static bool case_##sname##_##tname(struct run *r);                                             \
+    Test(sname, tname)                                                                             \
+    {                                                                                              \
+        struct run r = {.status = -1};                                                             \
+        if (!case_##sname##_##tname(&r))                                                           \
+            report(&r);                                                                            \
+        run_free(&r);                                                                              \
+    }                                                                                              \
     static bool case_##sname##_##tname(struct run *r)
 
 /* Writes s to f, non-printable bytes escaped, cut after `max` bytes. */
@@ -123,18 +123,17 @@ CASE(boot, hello_aslr)
     CHECK(r->status == 0 && r->err_len == 0, "status %d or stderr not empty", r->status);
     size_t l12 = strlen(hello_l1) + strlen(hello_l2);
     CHECK(r->out_len > l12 && strncmp(r->out, hello_l1, strlen(hello_l1)) == 0 &&
-                 strncmp(r->out + strlen(hello_l1), hello_l2, strlen(hello_l2)) == 0,
+              strncmp(r->out + strlen(hello_l1), hello_l2, strlen(hello_l2)) == 0,
           "the two hello lines are wrong");
     unsigned long img, lo, hi, cpus;
     int end = 0;
-    int n = sscanf(r->out + l12, "image 0x%lx ram 0x%lx-0x%lx cpus %lu\n%n", &img, &lo, &hi,
-                   &cpus, &end);
+    int n = sscanf(r->out + l12, "image 0x%lx ram 0x%lx-0x%lx cpus %lu\n%n", &img, &lo, &hi, &cpus,
+                   &end);
     CHECK(n == 4 && end > 0 && r->out[l12 + (size_t)end] == '\0', "bad third line");
     CHECK(cpus == 1 && img % (2 * MIB) == 0x40000 && lo == img - 0x40000,
           "image 0x%lx / RAM 0x%lx not 2 MiB aligned + 0x40000", img, lo);
     CHECK(hi - lo == 64 * MIB, "RAM is 0x%lx bytes, want 64 MiB", hi - lo);
-    CHECK(lo >= V1_RAM && hi <= 0x100000000ull, "v1 RAM 0x%lx-0x%lx not below 4 GiB", lo,
-          hi);
+    CHECK(lo >= V1_RAM && hi <= 0x100000000ull, "v1 RAM 0x%lx-0x%lx not below 4 GiB", lo, hi);
     return true;
 }
 
@@ -156,18 +155,40 @@ static bool check_exit(struct run *r, const char *arg, int status)
     return clean(r, status, want);
 }
 
-CASE(exit_code, zero) { return check_exit(r, "0", 0); }
-CASE(exit_code, one) { return check_exit(r, "1", 1); }
-CASE(exit_code, max) { return check_exit(r, "255", 255); }
-CASE(exit_code, minus_one) { return check_exit(r, "-1", 255); }
-CASE(exit_code, minus_two) { return check_exit(r, "-2", 254); }
-CASE(exit_code, wraps_at_256) { return check_exit(r, "256", 0); }
-CASE(exit_code, thousand) { return check_exit(r, "1000", 232); }
+CASE(exit_code, zero)
+{
+    return check_exit(r, "0", 0);
+}
+CASE(exit_code, one)
+{
+    return check_exit(r, "1", 1);
+}
+CASE(exit_code, max)
+{
+    return check_exit(r, "255", 255);
+}
+CASE(exit_code, minus_one)
+{
+    return check_exit(r, "-1", 255);
+}
+CASE(exit_code, minus_two)
+{
+    return check_exit(r, "-2", 254);
+}
+CASE(exit_code, wraps_at_256)
+{
+    return check_exit(r, "256", 0);
+}
+CASE(exit_code, thousand)
+{
+    return check_exit(r, "1000", 232);
+}
 
 CASE(args, fdt_args_and_env)
 {
-    run_chyve(r, (const char *[]){"-e", "FOO=bar", "-e", "X=y z", guest("args_fdt"), "a", "b c",
-                                  "--", "d", "e", NULL},
+    run_chyve(r,
+              (const char *[]){"-e", "FOO=bar", "-e", "X=y z", guest("args_fdt"), "a", "b c", "--",
+                               "d", "e", NULL},
               NULL);
     return clean(r, 0,
                  "bootargs=a b c env=FOO=bar env=X='y z' -- d e\n"
@@ -178,8 +199,9 @@ CASE(args, fdt_args_and_env)
 
 CASE(args, fdt_quoting_round_trip)
 {
-    run_chyve(r, (const char *[]){"-e", "Q=it's $HOME", "-e", "E=", guest("args_fdt"), "--",
-                                  "d x", "it's", "", "$HOME", "a\"b\\c", "#x", NULL},
+    run_chyve(r,
+              (const char *[]){"-e", "Q=it's $HOME", "-e", "E=", guest("args_fdt"), "--", "d x",
+                               "it's", "", "$HOME", "a\"b\\c", "#x", NULL},
               NULL);
     const char *nl = strchr(r->out, '\n');
     CHECK(r->status == 0 && nl && strncmp(r->out, "bootargs=", 9) == 0, "status or output");
@@ -190,8 +212,8 @@ CASE(args, fdt_quoting_round_trip)
     return true;
 }
 
-static const char *const marker_env[] = {"CHYVE_TEST_MARKER=marker value 42",
-                                         "PATH=/usr/bin:/bin", NULL};
+static const char *const marker_env[] = {"CHYVE_TEST_MARKER=marker value 42", "PATH=/usr/bin:/bin",
+                                         NULL};
 
 CASE(args, fdt_default_env_is_host_env)
 {
@@ -207,8 +229,8 @@ CASE(args, fdt_default_env_is_host_env)
 CASE(args, v1_args_and_env)
 {
     const char *g = guest("args_v1");
-    run_chyve(r, (const char *[]){"-e", "FOO=bar", "-e", "X=y z", g, "a", "b c", "--", "d", "e",
-                                  NULL},
+    run_chyve(r,
+              (const char *[]){"-e", "FOO=bar", "-e", "X=y z", g, "a", "b c", "--", "d", "e", NULL},
               NULL);
     char want[1024];
     snprintf(want, sizeof(want),
@@ -257,8 +279,7 @@ CASE(boot, smp_four_cpus)
     }
     const char *last = "all 4 cpus online\n";
     size_t n = strlen(last);
-    CHECK(r->out_len >= n && strcmp(r->out + r->out_len - n, last) == 0 &&
-                 count_lines(r->out) == 5,
+    CHECK(r->out_len >= n && strcmp(r->out + r->out_len - n, last) == 0 && count_lines(r->out) == 5,
           "want 5 lines, the last 'all 4 cpus online'");
     return true;
 }
@@ -309,12 +330,11 @@ CASE(hostile, v1_no_aslr)
 
 CASE(hostile, v1_exit_with_block_outside_ram)
 {
-    run_chyve(r, (const char *[]){"--no-aslr", "-e", "A=B", guest("hostile"), "exit", NULL},
-              NULL);
+    run_chyve(r, (const char *[]){"--no-aslr", "-e", "A=B", guest("hostile"), "exit", NULL}, NULL);
     CHECK(r->status == 3, "exit status %d, want 3 (VM failure)", r->status);
     CHECK(strstr(r->out, "FAIL") == NULL, "a hostile check failed");
     CHECK(strstr(r->err, "chyve: error: guest Exit hypercall has its parameter block at "
-                            "0xffffffff, outside guest memory\n") != NULL,
+                         "0xffffffff, outside guest memory\n") != NULL,
           "stderr does not name the unreadable Exit block");
     return true;
 }

@@ -1,10 +1,10 @@
-/* fuzz_elf.c: elf_parse() on any bytes, then elf_load() of what it accepts into a small guest RAM. */
+/* fuzz_elf.c: elf_parse() on any bytes, then elf_load() of what it accepts into small guest RAM. */
 #include <stdbool.h>
 #include <string.h>
 
-#include "loader/elf.h"
 #include "fuzz.h"
 #include "guest_mem.h"
+#include "loader/elf.h"
 #include "log.h"
 
 #define GUEST_SIZE (4ull << 20)

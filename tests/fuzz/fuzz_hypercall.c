@@ -2,8 +2,9 @@
  * fuzz_hypercall.c: hypercall_handle() with hostile parameter blocks, buffers and page tables.
  * Input: byte 0 = number of calls (1-4); per call 1 selector byte (which row of the hypercall
  * table, or an unknown address; bit 7 = use the 32-bit data word as is, else its low 16 bits)
- * and a 4-byte data word; then an 8-byte page-table root; everything after that is guest RAM from address 0 (64 KiB, base 0).
- * The guest's files: a map of a per-process temp directory at /data; stdin is /dev/null.
+ * and a 4-byte data word; then an 8-byte page-table root; everything after that is guest RAM from
+ * address 0 (64 KiB, base 0). The guest's files: a map of a per-process temp directory at /data;
+ * stdin is /dev/null.
  */
 #define _GNU_SOURCE /* nftw */
 #include <fcntl.h>

@@ -3,8 +3,8 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "log.h"
 #include "loader/tar.h"
+#include "log.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -25,8 +25,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!strcmp(name, ".") || !strncmp(name, "./", 2) || strstr(name, "/./") ||
             strstr(name, "//") || (len >= 2 && !strcmp(name + len - 2, "/.")))
             abort();
-        if (e[i].size > 0 && (e[i].data < data || e[i].size > size ||
-                              (size_t)(e[i].data - data) > size - e[i].size))
+        if (e[i].size > 0 &&
+            (e[i].data < data || e[i].size > size || (size_t)(e[i].data - data) > size - e[i].size))
             abort();
         volatile uint8_t sink = 0;
         if (e[i].size > 0)

@@ -1,11 +1,11 @@
-/* fuzz_toml.c: toml_parse() on any text, then lookups and hermit.toml's schema on what it accepts. */
+/* fuzz_toml.c: toml_parse() on any text, then lookups and the hermit.toml schema on the rest. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "fuzz.h"
 #include "loader/image.h"
-#include "log.h"
 #include "loader/toml.h"
+#include "log.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -13,23 +13,24 @@
 #define INT32_MIN_ (-2147483647 - 1)
 
 enum kind { K_SERIAL, K_WRITE, K_OPEN, K_CLOSE, K_CMDSIZE, K_CMDVAL, K_EXIT, K_COUNT };
-static const char *const kind_name[K_COUNT] = {"SerialWriteBuffer", "FileWrite", "FileOpen",
-                                               "FileClose", "Cmdsize", "Cmdval", "Exit"};
+static const char *const kind_name[K_COUNT] = {
+    "SerialWriteBuffer", "FileWrite", "FileOpen", "FileClose", "Cmdsize", "Cmdval", "Exit"};
 
 static uint64_t ram_start, ram_end;
-static uint8_t *last;              /* virtual view of [ram_end - 4096, ram_end) */
-static uint8_t last_expect[4096];  /* what that page must contain */
+static uint8_t *last;             /* virtual view of [ram_end - 4096, ram_end) */
+static uint8_t last_expect[4096]; /* what that page must contain */
 static unsigned n_ok, n_fail;
 static const char leak[] = "LEAK: this buffer must never reach the console\n";
 
 #ifdef HOSTILE_V2
 #define IFACE "v2"
-static const uint16_t addr_of[K_COUNT] = {UHYVE_V2_SERIAL_BUFFER, UHYVE_V2_FILE_WRITE, UHYVE_V2_FILE_OPEN,
-                                          UHYVE_V2_FILE_CLOSE, 0, 0, 0};
+static const uint16_t addr_of[K_COUNT] = {
+    UHYVE_V2_SERIAL_BUFFER, UHYVE_V2_FILE_WRITE, UHYVE_V2_FILE_OPEN, UHYVE_V2_FILE_CLOSE, 0, 0, 0};
 #else
 #define IFACE "v1"
-static const uint16_t addr_of[K_COUNT] = {UHYVE_V1_SERIAL_BUFFER, UHYVE_V1_FILE_WRITE, UHYVE_V1_FILE_OPEN,
-                                          UHYVE_V1_FILE_CLOSE, UHYVE_V1_CMDSIZE, UHYVE_V1_CMDVAL, UHYVE_V1_EXIT};
+static const uint16_t addr_of[K_COUNT] = {
+    UHYVE_V1_SERIAL_BUFFER, UHYVE_V1_FILE_WRITE, UHYVE_V1_FILE_OPEN, UHYVE_V1_FILE_CLOSE,
+    UHYVE_V1_CMDSIZE,       UHYVE_V1_CMDVAL,     UHYVE_V1_EXIT};
 #endif
 
 /* Issues hypercall k with data (a block address); v1 can only carry 32 bits. */
@@ -166,7 +167,7 @@ static int bad_phys_spans(struct span *s)
 static int bad_virt_spans(struct span *s)
 {
     int n = 0;
-    uint64_t tail = LAST_VA + RT_PAGE - 8; /* the next virtual page is unmapped */
+    uint64_t tail = LAST_VA + RT_PAGE - 8;               /* the next virtual page is unmapped */
     s[n++] = (struct span){0xFFFFFFFFFFFFFFF0ull, 0x20}; /* non-canonical, wraps */
     s[n++] = (struct span){0x0000800000000000ull, 8};    /* non-canonical */
     s[n++] = (struct span){0x30000000000ull, 8};         /* unmapped */
@@ -301,8 +302,8 @@ static void file_open_hostile(void)
            -H_EFAULT);
     /* terminated exactly at the end of RAM is fine */
     set_last(RT_PAGE - 4, "abc", 4);
-    expect("FileOpen name ending at the end of RAM", ram_end - 4, file_open(ram_end - 4),
-           -H_ENOENT, -H_ENOENT);
+    expect("FileOpen name ending at the end of RAM", ram_end - 4, file_open(ram_end - 4), -H_ENOENT,
+           -H_ENOENT);
     /* a very long (but terminated) name */
     char *longname = rt_alloc(8193, 1);
     memset(longname, 'n', 8192);
@@ -314,8 +315,7 @@ static void file_open_hostile(void)
     long r = file_open_at(last_phys(RT_PAGE - 40), b, (uintptr_t)path);
     /* the block is only 20 bytes, so it ends at end - 20: check, then one flush at the end */
     memcpy(last_expect + RT_PAGE - 40, (const void *)b, sizeof(*b));
-    expect("FileOpen block near the end of RAM", last_phys(RT_PAGE - 40), r, -H_ENOENT,
-           -H_ENOENT);
+    expect("FileOpen block near the end of RAM", last_phys(RT_PAGE - 40), r, -H_ENOENT, -H_ENOENT);
     b = (volatile struct uhyve_open *)(last + RT_PAGE - 20);
     r = file_open_at(last_phys(RT_PAGE - 20), b, (uintptr_t)path);
     memcpy(last_expect + RT_PAGE - 20, (const void *)b, sizeof(*b));
@@ -359,8 +359,8 @@ static void cmdline_hostile(void)
 {
     call(K_CMDSIZE, phys(&sizes));
     if (sizes.argc < 2 || sizes.argc > 128 || sizes.envc < 1 || sizes.envc > 128) {
-        rt_printf("FAIL: Cmdsize gave argc %d envc %d (run with one argument and -e)\n",
-                  sizes.argc, sizes.envc);
+        rt_printf("FAIL: Cmdsize gave argc %d envc %d (run with one argument and -e)\n", sizes.argc,
+                  sizes.envc);
         n_fail++;
         return;
     }

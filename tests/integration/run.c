@@ -86,16 +86,15 @@ void run_chyve(struct run *r, const char *const *args, const char *const *envp)
     memcpy(argv + 1, args, nargs * sizeof(char *));
 
     int po[2], pe[2];
-    cr_assert(pipe2(po, O_CLOEXEC) == 0 && pipe2(pe, O_CLOEXEC) == 0, "pipe: %s",
-              strerror(errno));
+    cr_assert(pipe2(po, O_CLOEXEC) == 0 && pipe2(pe, O_CLOEXEC) == 0, "pipe: %s", strerror(errno));
     pid_t pid = fork();
     cr_assert(pid >= 0, "fork: %s", strerror(errno));
     if (pid == 0) {
         int in = open("/dev/null", O_RDONLY);
         if (in < 0 || dup2(in, 0) < 0 || dup2(po[1], 1) < 0 || dup2(pe[1], 2) < 0)
             _exit(127);
-        /* execve() takes char *const[] only for compatibility with old code; POSIX says it
-         * does not modify the strings, so dropping const here is safe. */
+            /* execve() takes char *const[] only for compatibility with old code; POSIX says it
+             * does not modify the strings, so dropping const here is safe. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wcast-qual"
         execve(argv[0], (char *const *)argv, (char *const *)(envp ? envp : default_env));

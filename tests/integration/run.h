@@ -14,7 +14,7 @@ struct run {
     bool timed_out; /* killed after RUN_TIMEOUT_S */
     char *out;      /* everything on stdout, NUL-terminated */
     size_t out_len;
-    char *err;      /* everything on stderr, NUL-terminated */
+    char *err; /* everything on stderr, NUL-terminated */
     size_t err_len;
 };
 

@@ -15,16 +15,16 @@
 #define MIB (1ull << 20)
 
 /* Asserts cond, showing what chyve did (shortened) when it does not hold. */
-#define ASSERT_RUN(r, cond, ...)                                                                 \
-    do {                                                                                         \
-        if (!(cond)) {                                                                           \
-            char *m_;                                                                            \
-            if (asprintf(&m_, __VA_ARGS__) < 0)                                                  \
-                m_ = NULL;                                                                       \
-            cr_assert_fail("%s\n--- status %d, signal %d\n--- stdout:\n%s--- stderr:\n%s",       \
-                           m_ ? m_ : "", (r)->status, (r)->signal, shorten((r)->out),           \
-                           shorten((r)->err));                                                   \
-        }                                                                                        \
+#define ASSERT_RUN(r, cond, ...)                                                                   \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            char *m_;                                                                              \
+            if (asprintf(&m_, __VA_ARGS__) < 0)                                                    \
+                m_ = NULL;                                                                         \
+            cr_assert_fail("%s\n--- status %d, signal %d\n--- stdout:\n%s--- stderr:\n%s",         \
+                           m_ ? m_ : "", (r)->status, (r)->signal, shorten((r)->out),              \
+                           shorten((r)->err));                                                     \
+        }                                                                                          \
     } while (0)
 
 /* s with non-printable bytes escaped and its middle cut if long (for failure messages). */
@@ -72,13 +72,14 @@ static void parse_hello(struct run *r, uint64_t *image, uint64_t *ram_lo, uint64
 {
     ASSERT_RUN(r, r->status == 0, "hello exited with %d", r->status);
     size_t l12 = strlen(hello_l1) + strlen(hello_l2);
-    ASSERT_RUN(r, strncmp(r->out, hello_l1, strlen(hello_l1)) == 0 &&
-                      strncmp(r->out + strlen(hello_l1), hello_l2, strlen(hello_l2)) == 0,
+    ASSERT_RUN(r,
+               strncmp(r->out, hello_l1, strlen(hello_l1)) == 0 &&
+                   strncmp(r->out + strlen(hello_l1), hello_l2, strlen(hello_l2)) == 0,
                "the two hello lines are wrong");
     unsigned long img, lo, hi, cpus;
     int end = 0;
-    int n = sscanf(r->out + l12, "image 0x%lx ram 0x%lx-0x%lx cpus %lu\n%n", &img, &lo, &hi,
-                   &cpus, &end);
+    int n = sscanf(r->out + l12, "image 0x%lx ram 0x%lx-0x%lx cpus %lu\n%n", &img, &lo, &hi, &cpus,
+                   &end);
     ASSERT_RUN(r, n == 4 && end > 0 && r->out[l12 + (size_t)end] == '\0',
                "third line is not 'image 0x.. ram 0x..-0x.. cpus N' and the last");
     ASSERT_RUN(r, cpus == 1, "boot info says %lu cpus, want 1", cpus);
@@ -146,20 +147,40 @@ static void check_exit_code(const char *arg, int status)
     free(g);
 }
 
-Test(exit_code, zero) { check_exit_code("0", 0); }
-Test(exit_code, one) { check_exit_code("1", 1); }
-Test(exit_code, max) { check_exit_code("255", 255); }
-Test(exit_code, minus_one) { check_exit_code("-1", 255); }
-Test(exit_code, minus_two) { check_exit_code("-2", 254); }
-Test(exit_code, wraps_at_256) { check_exit_code("256", 0); }
-Test(exit_code, thousand) { check_exit_code("1000", 232); }
+Test(exit_code, zero)
+{
+    check_exit_code("0", 0);
+}
+Test(exit_code, one)
+{
+    check_exit_code("1", 1);
+}
+Test(exit_code, max)
+{
+    check_exit_code("255", 255);
+}
+Test(exit_code, minus_one)
+{
+    check_exit_code("-1", 255);
+}
+Test(exit_code, minus_two)
+{
+    check_exit_code("-2", 254);
+}
+Test(exit_code, wraps_at_256)
+{
+    check_exit_code("256", 0);
+}
+Test(exit_code, thousand)
+{
+    check_exit_code("1000", 232);
+}
 
 Test(args, fdt_args_and_env)
 {
     struct run r;
     char *g = guest_path("args_fdt");
-    boot(&r, (const char *[]){"-e", "FOO=bar", "-e", "X=y z", g, "a", "b c", "--", "d", "e",
-                              NULL});
+    boot(&r, (const char *[]){"-e", "FOO=bar", "-e", "X=y z", g, "a", "b c", "--", "d", "e", NULL});
     /* kernel arguments are not quoted in bootargs, so "b c" reaches the kernel as two words */
     expect_clean(&r, 0,
                  "bootargs=a b c env=FOO=bar env=X='y z' -- d e\n"
@@ -174,8 +195,7 @@ Test(args, v1_args_and_env)
 {
     struct run r;
     char *g = guest_path("args_v1");
-    boot(&r, (const char *[]){"-e", "FOO=bar", "-e", "X=y z", g, "a", "b c", "--", "d", "e",
-                              NULL});
+    boot(&r, (const char *[]){"-e", "FOO=bar", "-e", "X=y z", g, "a", "b c", "--", "d", "e", NULL});
     char want[1024];
     snprintf(want, sizeof(want),
              "argc=6\narg[0]=%s\narg[1]=a\narg[2]=b c\narg[3]=--\narg[4]=d\narg[5]=e\n"
@@ -191,8 +211,8 @@ Test(args, fdt_quoting_round_trip)
 {
     struct run r;
     char *g = guest_path("args_fdt");
-    boot(&r, (const char *[]){"-e", "Q=it's $HOME", "-e", "E=", g, "--", "d x", "it's", "",
-                              "$HOME", "a\"b\\c", "#x", NULL});
+    boot(&r, (const char *[]){"-e", "Q=it's $HOME", "-e", "E=", g, "--", "d x", "it's", "", "$HOME",
+                              "a\"b\\c", "#x", NULL});
     ASSERT_RUN(&r, r.status == 0, "status");
     const char *nl = strchr(r.out, '\n');
     ASSERT_RUN(&r, strncmp(r.out, "bootargs=", 9) == 0 && nl, "no bootargs line");
@@ -204,8 +224,8 @@ Test(args, fdt_quoting_round_trip)
     free(g);
 }
 
-static const char *const marker_env[] = {"CHYVE_TEST_MARKER=marker value 42",
-                                         "PATH=/usr/bin:/bin", NULL};
+static const char *const marker_env[] = {"CHYVE_TEST_MARKER=marker value 42", "PATH=/usr/bin:/bin",
+                                         NULL};
 
 /* Without -e the guest gets chyve's whole environment (FDT). */
 Test(args, fdt_default_env_is_host_env)
@@ -351,8 +371,9 @@ Test(hostile, v1_exit_with_block_outside_ram)
     boot(&r, (const char *[]){"-e", "A=B", g, "exit", NULL});
     ASSERT_RUN(&r, r.status == 3, "exit status %d, want 3 (VM failure)", r.status);
     ASSERT_RUN(&r, strstr(r.out, "FAIL") == NULL, "a hostile check failed");
-    ASSERT_RUN(&r, strstr(r.err, "chyve: error: guest Exit hypercall has its parameter block at "
-                                 "0xffffffff, outside guest memory\n") != NULL,
+    ASSERT_RUN(&r,
+               strstr(r.err, "chyve: error: guest Exit hypercall has its parameter block at "
+                             "0xffffffff, outside guest memory\n") != NULL,
                "stderr does not name the unreadable Exit block");
     run_free(&r);
     free(g);
@@ -423,8 +444,8 @@ Test(boot, example_hello)
     if (!ex || access(ex, R_OK) != 0)
         cr_skip_test("the example guest is not built (EXAMPLE_HELLO unset or missing)");
     struct run r;
-    boot(&r, (const char *[]){"--no-aslr", "-e", "A=1", "-e", "B=22", ex, "--", "one",
-                              "two words", NULL});
+    boot(&r, (const char *[]){"--no-aslr", "-e", "A=1", "-e", "B=22", ex, "--", "one", "two words",
+                              NULL});
     expect_clean(&r, 0,
                  "Hello from chyve! I am a tiny guest speaking the Hermit boot ABI.\n"
                  "I run on 1 CPU(s) with 64 MiB of RAM at 0x0.\n"

@@ -16,8 +16,8 @@
 #include "run.h"
 
 /* Fails the test with what chyve did when cond is false. */
-#define CHECK(r, cond, ...)                                                                      \
-    cr_assert((cond), "%s\n--- status %d\n--- stdout:\n%s\n--- stderr:\n%s",                     \
+#define CHECK(r, cond, ...)                                                                        \
+    cr_assert((cond), "%s\n--- status %d\n--- stdout:\n%s\n--- stderr:\n%s",                       \
               format_msg(__VA_ARGS__), (r)->status, (r)->out, (r)->err)
 
 static char msg_buf[512];
@@ -125,8 +125,7 @@ static void check_hcount(unsigned cpus, long bytes, long buffers, long ap_bytes)
     snprintf(w, sizeof(w), "%ld", buffers);
     snprintf(a, sizeof(a), "%ld", ap_bytes);
     run_chyve(&r,
-              (const char *[]){"--stats", "--stats-file", yaml, "-c", ncpu, g, "--", b, w, a,
-                               NULL},
+              (const char *[]){"--stats", "--stats-file", yaml, "-c", ncpu, g, "--", b, w, a, NULL},
               NULL);
     CHECK(&r, r.status == 0, "status %d", r.status);
     long ap_total = ap_bytes * (long)(cpus - 1);
@@ -271,8 +270,8 @@ static void check_config_run(const char *name, const char *text)
     struct run r;
     char *g = guest_path("args_fdt"), *conf = write_tmp(name, text);
     run_chyve(&r, (const char *[]){"--config", conf, g, NULL}, NULL);
-    CHECK(&r, r.status == 0 && strcmp(r.out, fdt_want) == 0 && r.err_len == 0,
-          "want exactly:\n%s", fdt_want);
+    CHECK(&r, r.status == 0 && strcmp(r.out, fdt_want) == 0 && r.err_len == 0, "want exactly:\n%s",
+          fdt_want);
     run_free(&r);
     free(g);
     free(conf);
@@ -319,8 +318,7 @@ Test(cli_run, config_error_is_one_line)
     char *g = guest_path("hello"), *conf = write_tmp("bad.ini", "[memory]\n\nfoo = 1\n");
     run_chyve(&r, (const char *[]){"--config", conf, g, NULL}, NULL);
     char want[512];
-    snprintf(want, sizeof(want), "chyve: error: %s:3: key 'foo': unknown key in [memory]\n",
-             conf);
+    snprintf(want, sizeof(want), "chyve: error: %s:3: key 'foo': unknown key in [memory]\n", conf);
     expect_usage_line(&r, want);
     run_free(&r);
     free(g);
@@ -342,8 +340,7 @@ Test(cli_run, host_tuning_flags)
     struct run r;
     char *g = guest_path("exitcode");
     run_chyve(&r,
-              (const char *[]){"--thp", "--ksm", "--pit", "--cpu-pm", "-a", a, g, "--", "5",
-                               NULL},
+              (const char *[]){"--thp", "--ksm", "--pit", "--cpu-pm", "-a", a, g, "--", "5", NULL},
               NULL);
     /* hosts without these features say so in one line; that is all chyve can do there */
     if (r.status == 2 && (strstr(r.err, "--cpu-pm: this host's KVM cannot") ||

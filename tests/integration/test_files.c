@@ -17,8 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "run.h"
 #include "fixture.h"
+#include "run.h"
 
 static char dir[256]; /* this test's directory */
 
@@ -107,8 +107,8 @@ static void run_files(struct run *r, bool v1, const char *const *opts, const cha
 /* Status and stdout exactly, nothing on stderr. */
 static void expect(struct run *r, int status, const char *want)
 {
-    cr_assert_eq(r->status, status, "status %d, want %d\n--- stdout:\n%s--- stderr:\n%s",
-                 r->status, status, r->out, r->err);
+    cr_assert_eq(r->status, status, "status %d, want %d\n--- stdout:\n%s--- stderr:\n%s", r->status,
+                 status, r->out, r->err);
     cr_assert_str_eq(r->out, want, "--- stderr:\n%s", r->err);
     cr_assert_eq(r->err_len, 0, "stderr: %s", r->err);
 }
@@ -129,8 +129,14 @@ static void rw_test(bool v1)
     run_free(&r);
 }
 
-Test(files, write_and_read_back_v2) { rw_test(false); }
-Test(files, write_and_read_back_v1_virtual_buffers) { rw_test(true); }
+Test(files, write_and_read_back_v2)
+{
+    rw_test(false);
+}
+Test(files, write_and_read_back_v1_virtual_buffers)
+{
+    rw_test(true);
+}
 
 Test(files, read_a_mapped_file)
 {
@@ -392,9 +398,9 @@ static void run_late(struct run *r, const char *path, const char *isolation, voi
         _exit(g && fclose(g) == 0 ? 0 : 1);
     }
     run_files(r, false,
-              (const char *[]){"--file-isolation", isolation, "--file-mapping", map("data", "/data"),
-                               "--file-mapping", map("sync", "/sync"), "--file-mapping",
-                               map("target.txt", "/target.txt"), NULL},
+              (const char *[]){"--file-isolation", isolation, "--file-mapping",
+                               map("data", "/data"), "--file-mapping", map("sync", "/sync"),
+                               "--file-mapping", map("target.txt", "/target.txt"), NULL},
               (const char *[]){"late", path, NULL});
     int st;
     cr_assert_eq(waitpid(pid, &st, 0), pid);

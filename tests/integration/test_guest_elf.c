@@ -20,13 +20,13 @@ struct guest_shape {
 };
 
 static const struct guest_shape shapes[] = {
-    {"hello", ET_DYN, true, 0},         {"hello_exec", ET_EXEC, true, 0},
-    {"exitcode", ET_DYN, true, 0},      {"args_fdt", ET_DYN, true, 0},
-    {"args_v1", ET_DYN, false, 0},      {"v2", ET_DYN, true, 3},
-    {"smp", ET_DYN, true, 0},           {"filewrite_virt", ET_DYN, true, 0},
-    {"hostile", ET_DYN, false, 0},      {"hostile_v2", ET_DYN, true, 3},
-    {"badport", ET_DYN, true, 0},       {"triplefault", ET_DYN, true, 0},
-    {"xsave", ET_DYN, true, 0},         {"bench_hypercalls", ET_DYN, true, 0},
+    {"hello", ET_DYN, true, 0},    {"hello_exec", ET_EXEC, true, 0},
+    {"exitcode", ET_DYN, true, 0}, {"args_fdt", ET_DYN, true, 0},
+    {"args_v1", ET_DYN, false, 0}, {"v2", ET_DYN, true, 3},
+    {"smp", ET_DYN, true, 0},      {"filewrite_virt", ET_DYN, true, 0},
+    {"hostile", ET_DYN, false, 0}, {"hostile_v2", ET_DYN, true, 3},
+    {"badport", ET_DYN, true, 0},  {"triplefault", ET_DYN, true, 0},
+    {"xsave", ET_DYN, true, 0},    {"bench_hypercalls", ET_DYN, true, 0},
 };
 
 static unsigned char *slurp(const char *path, size_t *len)
@@ -43,8 +43,7 @@ static unsigned char *slurp(const char *path, size_t *len)
 static uint64_t va_to_off(const Elf64_Phdr *ph, int n, uint64_t va)
 {
     for (int i = 0; i < n; i++)
-        if (ph[i].p_type == PT_LOAD && va >= ph[i].p_vaddr &&
-            va < ph[i].p_vaddr + ph[i].p_filesz)
+        if (ph[i].p_type == PT_LOAD && va >= ph[i].p_vaddr && va < ph[i].p_vaddr + ph[i].p_filesz)
             return va - ph[i].p_vaddr + ph[i].p_offset;
     cr_assert_fail("address 0x%lx is not in the file", (unsigned long)va);
     return 0;
@@ -109,8 +108,8 @@ static void check_dynamic(const struct guest_shape *s, const unsigned char *b, s
     for (uint64_t o = 0; o < relasz; o += sizeof(Elf64_Rela)) {
         Elf64_Rela r;
         memcpy(&r, b + off + o, sizeof(r));
-        cr_assert(ELF64_R_TYPE(r.r_info) == R_X86_64_RELATIVE, "%s: relocation type %lu",
-                  s->name, (unsigned long)ELF64_R_TYPE(r.r_info));
+        cr_assert(ELF64_R_TYPE(r.r_info) == R_X86_64_RELATIVE, "%s: relocation type %lu", s->name,
+                  (unsigned long)ELF64_R_TYPE(r.r_info));
     }
 }
 
@@ -127,8 +126,8 @@ static void check_shape(const struct guest_shape *s)
               "%s: not a little-endian ELF64", s->name);
     cr_assert(eh.e_ident[EI_OSABI] == ELFOSABI_STANDALONE, "%s: OSABI %u, want 0xFF", s->name,
               eh.e_ident[EI_OSABI]);
-    cr_assert(eh.e_machine == EM_X86_64 && eh.e_type == s->type, "%s: machine %u type %u",
-              s->name, eh.e_machine, eh.e_type);
+    cr_assert(eh.e_machine == EM_X86_64 && eh.e_type == s->type, "%s: machine %u type %u", s->name,
+              eh.e_machine, eh.e_type);
     cr_assert(eh.e_phentsize == sizeof(Elf64_Phdr) &&
                   eh.e_phoff + (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr) <= len,
               "%s: bad program headers", s->name);

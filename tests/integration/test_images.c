@@ -10,8 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "run.h"
 #include "fixture.h"
+#include "run.h"
 
 static char dir[256];
 static char image[300];
@@ -199,7 +199,7 @@ Test(image, malformed_images)
     /* no config at all */
     struct tarb t;
     tarb_init(&t);
-    tarb_add(&t, "bin/files", '0', "\x7f" "ELF", 4);
+    tarb_add(&t, "bin/files", '0', "\177ELF", 4);
     tarb_end(&t);
     size_t len;
     uint8_t *gz = fixture_gzip(t.buf, t.len, &len);

@@ -4,8 +4,8 @@
 
 #include <stdint.h>
 
-extern uint64_t fake_pt_root;             /* what backend_vcpu_pt_root() reports */
-extern int fake_kicks;                    /* how many times backend_vcpu_kick() ran */
+extern uint64_t fake_pt_root;                /* what backend_vcpu_pt_root() reports */
+extern int fake_kicks;                       /* how many times backend_vcpu_kick() ran */
 extern struct backend_vcpu *const fake_vcpu; /* a vCPU handle to pass to the core */
 
 #endif

@@ -69,7 +69,8 @@ void tarb_header(uint8_t h[512], const char *name, char type, uint64_t size)
     snprintf((char *)h + 124, 12, "%011llo", (unsigned long long)size);
     snprintf((char *)h + 136, 12, "%011o", 0);
     h[156] = (uint8_t)type;
-    memcpy(h + 257, "ustar\0" "00", 8);
+    static const uint8_t ustar_magic[8] = {'u', 's', 't', 'a', 'r', '\0', '0', '0'};
+    memcpy(h + 257, ustar_magic, sizeof(ustar_magic));
     tarb_checksum(h);
 }
 

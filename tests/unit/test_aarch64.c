@@ -173,8 +173,10 @@ Test(aarch64_tables, refuses_bad_layouts, .fini = fini)
     struct layout l = setup(0x10000000, 16 * MIB, 1 * MIB);
     l.pt_root += 8;
     cr_assert_neq(arch_setup_guest(&mem, &l), 0);
-    l = (struct layout){.guest_base = 0x10000000, .pt_root = 0x10010000,
-                        .kernel_start = 0x10040000, .kernel_end = 1ull << 48};
+    l = (struct layout){.guest_base = 0x10000000,
+                        .pt_root = 0x10010000,
+                        .kernel_start = 0x10040000,
+                        .kernel_end = 1ull << 48};
     cr_assert_neq(arch_setup_guest(&mem, &l), 0);
     cr_assert(strstr(err_msg(), "cannot be identity mapped"), "%s", err_msg());
 }
@@ -226,8 +228,8 @@ static const void *prop(const char *path, const char *name, int want_len)
 
 Test(aarch64_fdt, nodes)
 {
-    struct fdt_params p = {.guest_base = 0x10000000, .mem_size = 64 * MIB, .ncpus = 2,
-                           .bootargs = "x"};
+    struct fdt_params p = {
+        .guest_base = 0x10000000, .mem_size = 64 * MIB, .ncpus = 2, .bootargs = "x"};
     size_t size;
     cr_assert_eq(fdt_build(blob, sizeof(blob), &p, &size), 0, "%s", err_msg());
     for (unsigned cpu = 0; cpu < 2; cpu++) {
@@ -254,8 +256,7 @@ Test(aarch64_fdt, nodes)
         cr_assert_eq(fdt32_to_cpu(irq[i]), want_irq[i], "interrupts[%d]", i);
     cr_assert_str_eq(prop("/timer", "compatible", 16), "arm,armv8-timer");
     prop("/timer", "always-on", 0);
-    cr_assert_eq(fdt32_to_cpu(*(const fdt32_t *)prop("/timer", "interrupt-parent", 4)),
-                 phandle);
+    cr_assert_eq(fdt32_to_cpu(*(const fdt32_t *)prop("/timer", "interrupt-parent", 4)), phandle);
     cr_assert_str_eq(prop("/psci", "compatible", 13), "arm,psci-0.2");
     cr_assert_str_eq(prop("/psci", "method", 4), "hvc");
     /* order: cpus, intc, timer, psci, chosen */

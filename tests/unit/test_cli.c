@@ -20,7 +20,7 @@ static uint64_t mem_of(const char *size)
     return v;
 }
 
-/* ---- defaults ------------------------------------------------------------------------------- */
+/* ---- defaults -------------------------------------------------------------------------------- */
 
 Test(cli, defaults)
 {
@@ -64,7 +64,7 @@ Test(cli, flag_with_value_rejected)
     expect_error(N(argv), argv, no_env, "option '--no-aslr' takes no value");
 }
 
-/* ---- memory size ---------------------------------------------------------------------------- */
+/* ---- memory size ----------------------------------------------------------------------------- */
 
 Test(cli, memory_option_spellings)
 {
@@ -179,12 +179,11 @@ Test(cli, memory_missing_value)
     expect_error(N(a2), a2, no_env, "option '--memory-size' needs a value");
 }
 
-/* ---- HERMIT_* environment variables --------------------------------------------------------- */
+/* ---- HERMIT_* environment variables ---------------------------------------------------------- */
 
 Test(cli, env_vars_set_memory_and_cpus)
 {
-    const char *env[] = {"HERMIT_MEMORY_SIZE=128MiB", "HERMIT_CPU_COUNT=4", "X=1",
-                   NULL};
+    const char *env[] = {"HERMIT_MEMORY_SIZE=128MiB", "HERMIT_CPU_COUNT=4", "X=1", NULL};
     const char *argv[] = {"chyve", "k"};
     cr_assert_eq(parse(N(argv), argv, env), 0, "%s", err_msg());
     cr_assert_eq(c->cfg.mem_size, 128 * MIB);
@@ -196,8 +195,7 @@ Test(cli, env_vars_set_memory_and_cpus)
 Test(cli, command_line_overrides_env_vars)
 {
     const char *env[] = {"HERMIT_MEMORY_SIZE=128MiB", "HERMIT_CPU_COUNT=4", NULL};
-    const char *argv[] = {"chyve", "-c",    "2",
-                    "-m",    "32MiB", "k"};
+    const char *argv[] = {"chyve", "-c", "2", "-m", "32MiB", "k"};
     cr_assert_eq(parse(N(argv), argv, env), 0, "%s", err_msg());
     cr_assert_eq(c->cfg.mem_size, 32 * MIB);
     cr_assert_eq(c->cfg.ncpus, 2);
@@ -232,14 +230,13 @@ Test(cli, invalid_env_cpu_count_reported_with_its_name)
 Test(cli, command_line_overrides_invalid_env_vars)
 {
     const char *env[] = {"HERMIT_MEMORY_SIZE=lots", "HERMIT_CPU_COUNT=many", NULL};
-    const char *argv[] = {"chyve", "-m", "32MiB",
-                    "-c",    "3",  "k"};
+    const char *argv[] = {"chyve", "-m", "32MiB", "-c", "3", "k"};
     cr_assert_eq(parse(N(argv), argv, env), 0, "rejected: %s", err_msg());
     cr_assert_eq(c->cfg.mem_size, 32 * MIB);
     cr_assert_eq(c->cfg.ncpus, 3);
 }
 
-/* ---- cpu count ------------------------------------------------------------------------------ */
+/* ---- cpu count ------------------------------------------------------------------------------- */
 
 Test(cli, cpu_count_spellings)
 {
@@ -270,13 +267,12 @@ Test(cli, cpu_count_rejected)
     }
 }
 
-/* ---- guest environment ---------------------------------------------------------------------- */
+/* ---- guest environment ----------------------------------------------------------------------- */
 
 Test(cli, env_values_replace_host_env)
 {
-    const char *argv[] = {"chyve",          "-e",      "A=1",
-                    "--env-vars",     "B=two=2", "-eC=",
-                    "--env-vars=D=4", "k"};
+    const char *argv[] = {
+        "chyve", "-e", "A=1", "--env-vars", "B=two=2", "-eC=", "--env-vars=D=4", "k"};
     cr_assert_eq(parse(N(argv), argv, host_env), 0, "%s", err_msg());
     cr_assert_eq(c->cfg.nenv, 4);
     cr_assert_str_eq(c->cfg.env[0], "A=1");
@@ -296,8 +292,7 @@ Test(cli, env_host)
 
 Test(cli, env_host_discards_other_values)
 {
-    const char *argv[] = {"chyve", "-e", "A=1", "-e",
-                    "host",  "-e", "B=2", "k"};
+    const char *argv[] = {"chyve", "-e", "A=1", "-e", "host", "-e", "B=2", "k"};
     cr_assert_eq(parse(N(argv), argv, host_env), 0, "%s", err_msg());
     cr_assert_eq(c->cfg.nenv, 3);
     for (size_t i = 0; i < 3; i++)
@@ -314,7 +309,7 @@ Test(cli, env_without_equals_rejected)
                  "invalid environment variable '=x': expected KEY=VALUE or host");
 }
 
-/* ---- verbosity, help, version, errors ------------------------------------------------------- */
+/* ---- verbosity, help, version, errors -------------------------------------------------------- */
 
 Test(cli, verbosity)
 {
@@ -323,8 +318,7 @@ Test(cli, verbosity)
     cr_assert_eq(c->verbosity, 2);
     cr_assert_eq(log_threshold, LOG_DEBUG);
     cli_reset();
-    const char *a2[] = {"chyve", "-v", "--verbose", "-vvm32MiB",
-                  "k"};
+    const char *a2[] = {"chyve", "-v", "--verbose", "-vvm32MiB", "k"};
     cr_assert_eq(parse(N(a2), a2, no_env), 0, "%s", err_msg());
     cr_assert_eq(c->verbosity, 4);
     cr_assert_eq(log_threshold, LOG_TRACE);
@@ -388,13 +382,11 @@ Test(cli, missing_kernel)
     expect_error(N(a3), a3, no_env, want);
 }
 
-/* ---- kernel and its arguments --------------------------------------------------------------- */
+/* ---- kernel and its arguments ---------------------------------------------------------------- */
 
 Test(cli, args_after_kernel_verbatim)
 {
-    const char *argv[] = {"chyve", "-c",     "2",  "k",
-                    "-x",    "--",     "-m", "3",
-                    "--",    "--help", ""};
+    const char *argv[] = {"chyve", "-c", "2", "k", "-x", "--", "-m", "3", "--", "--help", ""};
     cr_assert_eq(parse(N(argv), argv, no_env), 0, "%s", err_msg());
     cr_assert_eq(c->action, CLI_RUN);
     cr_assert_str_eq(c->cfg.kernel_path, "k");
@@ -407,8 +399,7 @@ Test(cli, args_after_kernel_verbatim)
 
 Test(cli, double_dash_before_kernel)
 {
-    const char *argv[] = {"chyve", "-v", "--", "-kernel-with-dash",
-                    "a",     "--"};
+    const char *argv[] = {"chyve", "-v", "--", "-kernel-with-dash", "a", "--"};
     cr_assert_eq(parse(N(argv), argv, no_env), 0, "%s", err_msg());
     cr_assert_str_eq(c->cfg.kernel_path, "-kernel-with-dash");
     cr_assert_eq(c->cfg.nargs, 2);
@@ -425,7 +416,7 @@ Test(cli, single_dash_is_a_kernel_path)
     cr_assert_eq(c->cfg.nargs, 1);
 }
 
-/* ---- defaults of the run options, help text --------------------------------------------------- */
+/* ---- defaults of the run options, help text -------------------------------------------------- */
 
 Test(cli, defaults_of_run_options)
 {
@@ -469,8 +460,7 @@ Test(cli, help_names_every_option)
 
 Test(cli, env_alias)
 {
-    const char *argv[] = {"chyve", "--env", "A=1", "--env=B=2",
-                    "k"};
+    const char *argv[] = {"chyve", "--env", "A=1", "--env=B=2", "k"};
     expect_ok(N(argv), argv, host_env);
     cr_assert_eq(c->cfg.nenv, 2);
     cr_assert_str_eq(c->cfg.env[0], "A=1");

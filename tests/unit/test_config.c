@@ -61,7 +61,7 @@ static unsigned first_cpu(void)
     return 0;
 }
 
-/* ---- the shipped examples --------------------------------------------------------------------- */
+/* ---- the shipped examples -------------------------------------------------------------------- */
 
 static void check_example(const char *file)
 {
@@ -92,7 +92,7 @@ Test(config, shipped_examples)
     check_example("chyve.yaml");
 }
 
-/* ---- every key ------------------------------------------------------------------------------ */
+/* ---- every key ------------------------------------------------------------------------------- */
 
 /* The settings both every_key files give. */
 static void check_every_key(unsigned cpu)
@@ -152,15 +152,14 @@ Test(config, every_key_ini)
 Test(config, every_key_yaml)
 {
     check_every_key_file(
-        "every.yaml",
-        "uhyve:\n  output: guest.txt\n  stats: true\n  stats_file: 'stats.yaml'\n"
-        "  file_mapping:\n    - ./data:/data\n    - notes.txt:/root/notes.txt\n"
-        "  tempdir: /var/tmp\n  file_isolation: strict\n  io_mode: host=direct,sync\n"
-        "  hermit_image_mode: EXTERNAL\n"
-        "memory: {memory_size: 1GiB, no_aslr: yes, thp: on, ksm: 1}\n"
-        "cpu:\n  cpu_count: 2\n  affinity: [%u, %u]\n  cpu_pm: TRUE\n  pit: True\n"
-        "guest:\n  env_vars: [A=1, \"B=two words\"]\n"
-        "  kernel_args: [karg, \"--\", app arg]\n");
+        "every.yaml", "uhyve:\n  output: guest.txt\n  stats: true\n  stats_file: 'stats.yaml'\n"
+                      "  file_mapping:\n    - ./data:/data\n    - notes.txt:/root/notes.txt\n"
+                      "  tempdir: /var/tmp\n  file_isolation: strict\n  io_mode: host=direct,sync\n"
+                      "  hermit_image_mode: EXTERNAL\n"
+                      "memory: {memory_size: 1GiB, no_aslr: yes, thp: on, ksm: 1}\n"
+                      "cpu:\n  cpu_count: 2\n  affinity: [%u, %u]\n  cpu_pm: TRUE\n  pit: True\n"
+                      "guest:\n  env_vars: [A=1, \"B=two words\"]\n"
+                      "  kernel_args: [karg, \"--\", app arg]\n");
 }
 
 Test(config, affinity_as_one_string)
@@ -176,7 +175,7 @@ Test(config, affinity_as_one_string)
     cr_assert_eq(c->cfg.affinity[1], cpu);
 }
 
-/* ---- what the formats allow --------------------------------------------------------------- */
+/* ---- what the formats allow ------------------------------------------------------------------ */
 
 Test(config, ini_layout)
 {
@@ -205,7 +204,7 @@ Test(config, empty_files_and_sections)
     }
 }
 
-/* ---- errors: every one names the file and the line ------------------------------------------ */
+/* ---- errors: every one names the file and the line ------------------------------------------- */
 
 Test(config, unknown_keys_and_sections)
 {
@@ -217,7 +216,8 @@ Test(config, unknown_keys_and_sections)
                 "3: unknown section [mem] (use [uhyve], [memory], [cpu], [guest])");
     expect_both("[uhyve]\ngdb_port = 1234\n", "uhyve:\n  gdb_port: 1234\n",
                 "2: key 'gdb_port': not supported: chyve has no GDB stub");
-    expect_both("[uhyve]\nhermit_image_mode = internal\n", "uhyve:\n  hermit_image_mode: internal\n",
+    expect_both("[uhyve]\nhermit_image_mode = internal\n",
+                "uhyve:\n  hermit_image_mode: internal\n",
                 "2: key 'hermit_image_mode': image mode 'internal' is not supported: chyve has "
                 "only the external mode");
     expect_both("[uhyve]\nconfig = other.ini\n", "uhyve:\n  config: other.ini\n",
@@ -363,7 +363,7 @@ Test(config, nul_bytes)
     free(p);
 }
 
-/* ---- precedence: command line > environment > file > defaults ------------------------------ */
+/* ---- precedence: command line > environment > file > defaults -------------------------------- */
 
 /* Writes the file and parses "chyve --config <file> <args...>" with envp. */
 static int load_with(const char *name, const char *text, const char *const *args, int nargs,
@@ -393,8 +393,7 @@ Test(config, precedence_of_scalars)
     cr_assert_eq(c->cfg.mem_size, 256 * MIB);
     cr_assert_eq(c->src[OPT_MEMORY], OPT_SRC_ENV);
     cr_assert_eq(c->cfg.ncpus, 2);
-    const char *cli[] = {"-m", "32MiB", "-c", "3", "-o",
-                   "cli.txt", "k"};
+    const char *cli[] = {"-m", "32MiB", "-c", "3", "-o", "cli.txt", "k"};
     cr_assert_eq(load_with("p.ini", text, cli, 7, env), 0, "%s", err_msg());
     cr_assert_eq(c->cfg.mem_size, 32 * MIB);
     cr_assert_eq(c->cfg.ncpus, 3);
@@ -405,8 +404,9 @@ Test(config, precedence_of_scalars)
 Test(config, file_booleans_take_effect)
 {
     const char *k[] = {"k"};
-    cr_assert_eq(load_with("b.yaml", "uhyve: {stats: true}\nmemory: {no_aslr: true, thp: true}\n"
-                                     "cpu: {pit: true}\n",
+    cr_assert_eq(load_with("b.yaml",
+                           "uhyve: {stats: true}\nmemory: {no_aslr: true, thp: true}\n"
+                           "cpu: {pit: true}\n",
                            k, 1, no_env),
                  0, "%s", err_msg());
     cr_assert(c->cfg.stats && c->cfg.thp && c->cfg.pit);

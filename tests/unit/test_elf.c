@@ -4,10 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "loader/elf.h"
 #include "elf_builder.h"
 #include "err.h"
 #include "guest_mem.h"
+#include "loader/elf.h"
 
 #define EM_X86 EB_EM_X86_64
 

@@ -6,8 +6,8 @@
 
 #include <libfdt.h>
 
-#include "err.h"
 #include "boot/devtree.h"
+#include "err.h"
 #include "loader/layout.h"
 
 static uint8_t blob[LAYOUT_FDT_MAX];

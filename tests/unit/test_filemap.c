@@ -42,7 +42,7 @@ Test(clean, refusals)
     char out[FILEMAP_PATH_MAX];
     cr_assert_eq(filemap_clean("", out, sizeof(out)), -H_EINVAL);
     cr_assert_eq(filemap_clean("/a/\xff", out, sizeof(out)), -H_EINVAL);
-    cr_assert_eq(filemap_clean("/\xc0\xaf", out, sizeof(out)), -H_EINVAL); /* overlong '/' */
+    cr_assert_eq(filemap_clean("/\xc0\xaf", out, sizeof(out)), -H_EINVAL);     /* overlong '/' */
     cr_assert_eq(filemap_clean("/\xed\xa0\x80", out, sizeof(out)), -H_EINVAL); /* surrogate */
     char name[300];
     memset(name, 'n', sizeof(name));
@@ -183,8 +183,7 @@ Test(map, mapping_errors)
     cr_assert_eq(map_spec("d", "/f"), -1);
     cr_assert(strstr(err_msg(), "guest path '/f' is mapped twice"), "%s", err_msg());
     cr_assert_eq(map_spec("d", "/f/below"), -1);
-    cr_assert(strstr(err_msg(), "guest path '/f/below' lies below a mapped file"), "%s",
-              err_msg());
+    cr_assert(strstr(err_msg(), "guest path '/f/below' lies below a mapped file"), "%s", err_msg());
     cr_assert_eq(map_spec("d", "/"), -1);
     cr_assert(strstr(err_msg(), "cannot map onto the guest root '/'"), "%s", err_msg());
     cr_assert_eq(map_spec("no/such/dir", "/x"), -1);

@@ -17,9 +17,9 @@
 #include "err.h"
 #include "files/file_abi.h"
 #include "files/files.h"
+#include "fixture.h"
 #include "le.h"
 #include "log.h"
-#include "fixture.h"
 
 /* ---- translations -------------------------------------------------------------------------- */
 
@@ -27,10 +27,10 @@ Test(abi, errno_translation)
 {
     static const struct {
         int host, hermit;
-    } cases[] = {{ENOENT, 2},  {EACCES, 13}, {EXDEV, 18},  {EMFILE, 24},    {ENOSPC, 28},
-                 {EROFS, 30},  {ELOOP, 40},  {EEXIST, 17}, {ENOTEMPTY, 39}, {ENAMETOOLONG, 36},
-                 {EBADF, 9},   {EISDIR, 21}, {EPERM, 1},   {EOVERFLOW, 75}, {EINVAL, 22},
-                 {ECHILD, 5},  {ESRCH, 5},   {0, 5}};
+    } cases[] = {{ENOENT, 2}, {EACCES, 13}, {EXDEV, 18},  {EMFILE, 24},    {ENOSPC, 28},
+                 {EROFS, 30}, {ELOOP, 40},  {EEXIST, 17}, {ENOTEMPTY, 39}, {ENAMETOOLONG, 36},
+                 {EBADF, 9},  {EISDIR, 21}, {EPERM, 1},   {EOVERFLOW, 75}, {EINVAL, 22},
+                 {ECHILD, 5}, {ESRCH, 5},   {0, 5}};
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
         cr_assert_eq(file_abi_errno(cases[i].host), cases[i].hermit, "host errno %d",
                      cases[i].host);
@@ -231,7 +231,7 @@ Test(ops, stdio_is_not_in_the_table_and_fifos_are_refused)
     snprintf(p, sizeof(p), "%s/fifo", data);
     cr_assert_eq(mkfifo(p, 0644), 0);
     cr_assert_eq(files_open(f, "/data/fifo", 0, 0), -H_EACCES); /* and it did not block */
-    cr_assert_eq(files_open(f, "/data/fifo", 1, 0), -6); /* ENXIO: no reader, no blocking */
+    cr_assert_eq(files_open(f, "/data/fifo", 1, 0), -6);        /* ENXIO: no reader, no blocking */
 }
 
 Test(ops, unmapped_paths_live_in_the_temporary_directory)
@@ -364,7 +364,7 @@ Test(ops, image_files_are_read_only)
     static const char conf[] = "version = '1'\nkernel = 'k'\n[input]\nkernel_args = []\n"
                                "app_args = ['a']\n";
     tarb_add(&t, "hermit.toml", '0', conf, strlen(conf));
-    tarb_add(&t, "k", '0', "\x7f" "ELF", 4);
+    tarb_add(&t, "k", '0', "\177ELF", 4);
     tarb_add(&t, "docs/readme.txt", '0', "read me!", 8);
     tarb_end(&t);
     size_t len;

@@ -61,8 +61,8 @@ static struct hc_table with_row(struct hc_entry extra)
     return (struct hc_table){rows, hypercall_builtin.count + 1};
 }
 
-static const struct hc_entry double_row = {0x1200, 2, HC_BLOCK_IN, sizeof(struct fake_double),
-                                           "Double", "v2.Double", hc_double};
+static const struct hc_entry double_row = {
+    0x1200, 2, HC_BLOCK_IN, sizeof(struct fake_double), "Double", "v2.Double", hc_double};
 
 Test(hc_table, builtin_table_passes_its_checks)
 {

@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "err.h"
-#include "loader/image.h"
 #include "fixture.h"
+#include "loader/image.h"
 
 /* ---- gunzip -------------------------------------------------------------------------------- */
 
@@ -27,7 +27,8 @@ Test(gunzip, round_trip_and_limits)
     cr_assert_eq(image_gunzip(gz, gzlen, sizeof(text), &out, &n), 0);
     free(out);
     cr_assert_eq(image_gunzip(gz, gzlen, sizeof(text) - 1, &out, &n), -1);
-    cr_assert_str_eq(err_msg(), "decompresses to more than 0 MiB: too large (a decompression bomb?)");
+    cr_assert_str_eq(err_msg(),
+                     "decompresses to more than 0 MiB: too large (a decompression bomb?)");
     free(gz);
 }
 
@@ -39,7 +40,8 @@ Test(gunzip, bomb_stops_at_the_limit)
     uint8_t *out;
     size_t n;
     cr_assert_eq(image_gunzip(gz, gzlen, 16 << 20, &out, &n), -1);
-    cr_assert_str_eq(err_msg(), "decompresses to more than 16 MiB: too large (a decompression bomb?)");
+    cr_assert_str_eq(err_msg(),
+                     "decompresses to more than 16 MiB: too large (a decompression bomb?)");
     free(gz);
 }
 
@@ -73,7 +75,7 @@ Test(gunzip, truncated_corrupt_trailing)
     cr_assert_str_eq(err_msg(), "3 bytes of data after the gzip stream");
     free(more);
     free(gz);
-    cr_assert(!image_is_gzip((const uint8_t *)"\x7f" "ELF", 4));
+    cr_assert(!image_is_gzip((const uint8_t *)"\177ELF", 4));
 }
 
 /* ---- hermit.toml --------------------------------------------------------------------------- */
@@ -151,7 +153,8 @@ Test(config, errors)
     bad_config("version = '1'\nkernel = 'k'\n[input]\nkernel_args = []\napp_args = []\n"
                "[requirements]\ncpus = '2'\n",
                "hermit.toml: line 7: 'requirements.cpus' must be an integer, not a string");
-    bad_config("version = '1'\nversion = '1'\n", "hermit.toml: line 2: key 'version' defined twice");
+    bad_config("version = '1'\nversion = '1'\n",
+               "hermit.toml: line 2: key 'version' defined twice");
 }
 
 /* ---- images -------------------------------------------------------------------------------- */
@@ -164,7 +167,7 @@ static uint8_t *make_image(const char *config, const char *kernel_name, const ch
     if (config)
         tarb_add(&t, "hermit.toml", '0', config, strlen(config));
     if (kernel_name)
-        tarb_add(&t, kernel_name, '0', "\x7f" "ELF-not-really", 15);
+        tarb_add(&t, kernel_name, '0', "\177ELF-not-really", 15);
     if (extra)
         tarb_add(&t, extra, '0', "extra", 5);
     tarb_end(&t);
@@ -180,7 +183,7 @@ Test(image, open_finds_config_and_kernel)
     struct image img;
     cr_assert_eq(image_open(gz, len, "app.hermit", &img), 0, "%s", err_msg());
     cr_assert_eq(img.kernel_len, 15);
-    cr_assert_eq(memcmp(img.kernel, "\x7f" "ELF-not-really", 15), 0);
+    cr_assert_eq(memcmp(img.kernel, "\177ELF-not-really", 15), 0);
     cr_assert_eq(img.nentries, 3);
     cr_assert_str_eq(img.entries[2].name, "data/x.txt");
     image_free(&img);
@@ -201,7 +204,8 @@ static void bad_image(const char *config, const char *kernel, const char *extra,
 
 Test(image, open_errors)
 {
-    bad_image(NULL, "bin/kernel", NULL, "Hermit image 'app.hermit': the archive has no hermit.toml");
+    bad_image(NULL, "bin/kernel", NULL,
+              "Hermit image 'app.hermit': the archive has no hermit.toml");
     bad_image(good_config, "kernel", NULL,
               "Hermit image 'app.hermit': the archive has no kernel 'bin/kernel' (hermit.toml: "
               "kernel)");

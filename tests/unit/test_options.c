@@ -32,8 +32,8 @@ static void expect1_error(const char *opt, const char *val, const char *msg)
 
 Test(options, flags)
 {
-    const char *argv[] = {"chyve", "--stats", "--thp",    "--ksm",
-                    "--pit", "--cpu-pm", "--no-aslr", "k"};
+    const char *argv[] = {"chyve", "--stats",  "--thp",     "--ksm",
+                          "--pit", "--cpu-pm", "--no-aslr", "k"};
     expect_ok(N(argv), argv, no_env);
     cr_assert(c->cfg.stats && c->cfg.thp && c->cfg.ksm && c->cfg.pit && c->cfg.cpu_pm);
     cr_assert_not(c->cfg.aslr);
@@ -49,9 +49,8 @@ Test(options, flags)
 
 Test(options, output_and_paths)
 {
-    const char *argv[] = {"chyve",          "-o",        "out.txt",
-                    "--stats-file",   "s.yaml",    "--tempdir=/var/tmp",
-                    "k"};
+    const char *argv[] = {"chyve", "-o", "out.txt", "--stats-file", "s.yaml", "--tempdir=/var/tmp",
+                          "k"};
     expect_ok(N(argv), argv, no_env);
     cr_assert_str_eq(c->output, "out.txt");
     cr_assert_str_eq(c->cfg.stats_file, "s.yaml");
@@ -72,7 +71,7 @@ Test(options, output_and_paths)
 Test(options, file_mappings)
 {
     const char *argv[] = {"chyve", "--file-mapping", "./data:/data",
-                    "--file-mapping=notes.txt:/root/notes.txt", "k"};
+                          "--file-mapping=notes.txt:/root/notes.txt", "k"};
     expect_ok(N(argv), argv, no_env);
     cr_assert_eq(c->cfg.nfile_maps, 2);
     cr_assert_str_eq(c->cfg.file_maps[0], "./data:/data");
@@ -91,8 +90,10 @@ Test(options, file_isolation)
     static const struct {
         const char *s;
         enum vm_isolation v;
-    } good[] = {{"normal", VM_ISOLATION_NORMAL}, {"none", VM_ISOLATION_NONE},
-                {"strict", VM_ISOLATION_STRICT}, {"Strict", VM_ISOLATION_STRICT},
+    } good[] = {{"normal", VM_ISOLATION_NORMAL},
+                {"none", VM_ISOLATION_NONE},
+                {"strict", VM_ISOLATION_STRICT},
+                {"Strict", VM_ISOLATION_STRICT},
                 {"NONE", VM_ISOLATION_NONE}};
     for (size_t i = 0; i < 5; i++) {
         cr_assert_eq(parse1("--file-isolation", good[i].s), 0, "%s: %s", good[i].s, err_msg());
@@ -118,9 +119,15 @@ Test(options, io_mode)
         cr_assert_eq(c->cfg.io_direct, good[i].direct, "%s", good[i].s);
         cr_assert_eq(c->cfg.io_sync, good[i].sync, "%s", good[i].s);
     }
-    static const char *const bad[] = {"direct",      "host=",           "host=fast",
-                                      "hostdirect",  "host=direct,",    "host=sync,sync",
-                                      "guest=sync",  "host=direct,,sync", ""};
+    static const char *const bad[] = {"direct",
+                                      "host=",
+                                      "host=fast",
+                                      "hostdirect",
+                                      "host=direct,",
+                                      "host=sync,sync",
+                                      "guest=sync",
+                                      "host=direct,,sync",
+                                      ""};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char msg[160];
         snprintf(msg, sizeof(msg),
@@ -134,7 +141,8 @@ Test(options, io_mode)
 
 Test(options, refused)
 {
-    expect1_error("--gdb-port", NULL, "option '--gdb-port' is not supported: chyve has no GDB stub");
+    expect1_error("--gdb-port", NULL,
+                  "option '--gdb-port' is not supported: chyve has no GDB stub");
     expect1_error("--gdb-port=6677", NULL,
                   "option '--gdb-port' is not supported: chyve has no GDB stub");
     expect1_error("-s", NULL, "option '-s' is not supported: chyve has no GDB stub");
@@ -145,7 +153,8 @@ Test(options, refused)
                   "option '--trace-dir' is not supported: chyve has no function tracing");
     expect1_error("--hermit-image-mode", "internal",
                   "image mode 'internal' is not supported: chyve has only the external mode");
-    expect1_error("--hermit-image-mode", "inline", "invalid image mode 'inline': expected external");
+    expect1_error("--hermit-image-mode", "inline",
+                  "invalid image mode 'inline': expected external");
     cr_assert_eq(parse1("--hermit-image-mode=External", NULL), 0, "%s", err_msg());
     cr_assert_eq(c->src[OPT_IMAGE_MODE], OPT_SRC_CLI);
     const char *env[] = {"HERMIT_GDB_PORT=6677", NULL};
@@ -196,8 +205,7 @@ Test(options, affinity_syntax_errors)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         unsigned got[VM_MAX_CPUS];
         size_t n;
-        cr_assert_eq(affinity_parse(bad[i].s, got, VM_MAX_CPUS, &n), -1, "'%s' accepted",
-                     bad[i].s);
+        cr_assert_eq(affinity_parse(bad[i].s, got, VM_MAX_CPUS, &n), -1, "'%s' accepted", bad[i].s);
         cr_assert_str_eq(err_msg(), bad[i].msg);
         /* the command line reports the same */
         expect1_error("-a", bad[i].s, bad[i].msg);
@@ -229,8 +237,7 @@ Test(options, affinity_pins_one_cpu_per_vcpu)
     cr_assert_eq(c->cfg.affinity[0], cpus[0]);
     if (!usable_cpus(2, cpus, list, sizeof(list)))
         cr_skip_test("this process may run on one CPU only");
-    const char *a2[] = {"chyve", "-c", "2", "--affinity", list,
-                  "k"};
+    const char *a2[] = {"chyve", "-c", "2", "--affinity", list, "k"};
     expect_ok(N(a2), a2, no_env);
     cr_assert_eq(c->cfg.naffinity, 2);
     cr_assert_eq(c->cfg.affinity[0], cpus[0]);
@@ -239,13 +246,10 @@ Test(options, affinity_pins_one_cpu_per_vcpu)
 
 Test(options, affinity_must_match_cpu_count)
 {
-    const char *a1[] = {"chyve", "-c", "3", "-a", "0-1",
-                  "k"};
-    expect_error(N(a1), a1, no_env,
-                 "affinity: 2 host CPUs for 3 vCPUs: give exactly one per vCPU");
+    const char *a1[] = {"chyve", "-c", "3", "-a", "0-1", "k"};
+    expect_error(N(a1), a1, no_env, "affinity: 2 host CPUs for 3 vCPUs: give exactly one per vCPU");
     const char *a2[] = {"chyve", "-a", "0 0", "k"};
-    expect_error(N(a2), a2, no_env,
-                 "affinity: 2 host CPUs for 1 vCPU: give exactly one per vCPU");
+    expect_error(N(a2), a2, no_env, "affinity: 2 host CPUs for 1 vCPU: give exactly one per vCPU");
 }
 
 Test(options, affinity_cpu_must_exist)
@@ -305,8 +309,7 @@ Test(options, output_none_discards)
 
 Test(options, output_in_missing_directory)
 {
-    const char *argv[] = {"chyve", "-o", "/nonexistent/dir/out.txt",
-                    "k"};
+    const char *argv[] = {"chyve", "-o", "/nonexistent/dir/out.txt", "k"};
     expect_ok(N(argv), argv, no_env);
     cr_assert_eq(cli_open_output(c), -1);
     cr_assert_str_eq(err_msg(), "cannot create output file '/nonexistent/dir/out.txt': No such "
@@ -326,8 +329,7 @@ Test(options, stats_file_is_created_before_the_run)
     cr_assert_eq(stat(sf, &st), 0);
     cr_assert_eq(st.st_size, 0, "the statistics file was not truncated");
     /* a bad statistics path fails before the -o file is created */
-    const char *bad[] = {"chyve", "--stats-file", "/nonexistent/s.yaml",
-                   "-o", out, "k"};
+    const char *bad[] = {"chyve", "--stats-file", "/nonexistent/s.yaml", "-o", out, "k"};
     unlink(out);
     expect_ok(N(bad), bad, no_env);
     cr_assert_eq(cli_open_output(c), -1);

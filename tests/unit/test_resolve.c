@@ -92,12 +92,12 @@ static void canary_intact(void)
 }
 
 /* Runs body once with openat2 and once with the walk. */
-#define BOTH_WAYS(...)                                                                        \
-    for (int walk_ = 0; walk_ < 2; walk_++) {                                                  \
-        resolve_force_walk = walk_;                                                            \
-        const char *way = walk_ ? "walk" : "openat2";                                          \
-        (void)way;                                                                             \
-        __VA_ARGS__;                                                                           \
+#define BOTH_WAYS(...)                                                                             \
+    for (int walk_ = 0; walk_ < 2; walk_++) {                                                      \
+        resolve_force_walk = walk_;                                                                \
+        const char *way = walk_ ? "walk" : "openat2";                                              \
+        (void)way;                                                                                 \
+        __VA_ARGS__;                                                                               \
     }
 
 Test(resolve, good_paths_are_followed_inside)
@@ -124,9 +124,16 @@ Test(resolve, good_paths_are_followed_inside)
 
 Test(resolve, escapes_are_exdev)
 {
-    static const char *const bad[] = {"abs", "up", "updir/canary.txt", "updir", "sub/deeper/far",
-                                      "sub/../../canary.txt", "../canary.txt", "/etc/passwd",
-                                      "sub/dot/../../canary.txt", "proc"};
+    static const char *const bad[] = {"abs",
+                                      "up",
+                                      "updir/canary.txt",
+                                      "updir",
+                                      "sub/deeper/far",
+                                      "sub/../../canary.txt",
+                                      "../canary.txt",
+                                      "/etc/passwd",
+                                      "sub/dot/../../canary.txt",
+                                      "proc"};
     BOTH_WAYS({
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
             cr_assert_eq(resolve_open(root, bad[i], O_RDONLY, 0), -EXDEV, "%s: open %s", way,
@@ -134,8 +141,7 @@ Test(resolve, escapes_are_exdev)
             cr_assert_eq(resolve_open(root, bad[i], O_WRONLY | O_CREAT | O_TRUNC, 0644), -EXDEV,
                          "%s: create %s", way, bad[i]);
             struct stat st;
-            cr_assert_eq(resolve_stat(root, bad[i], true, &st), -EXDEV, "%s: stat %s", way,
-                         bad[i]);
+            cr_assert_eq(resolve_stat(root, bad[i], true, &st), -EXDEV, "%s: stat %s", way, bad[i]);
         }
         cr_assert_eq(resolve_unlink(root, "updir/canary.txt"), -EXDEV, "%s", way);
         cr_assert_eq(resolve_mkdir(root, "updir/newdir", 0755), -EXDEV, "%s", way);
@@ -153,8 +159,7 @@ Test(resolve, nofollow_excl_create_unlink_mkdir)
 {
     BOTH_WAYS({
         /* lstat-like open of a link refuses, O_EXCL does not follow a dangling link */
-        cr_assert_eq(resolve_open(root, "sub/back", O_RDONLY | O_NOFOLLOW, 0), -ELOOP, "%s",
-                     way);
+        cr_assert_eq(resolve_open(root, "sub/back", O_RDONLY | O_NOFOLLOW, 0), -ELOOP, "%s", way);
         cr_assert_eq(resolve_open(root, "dangling", O_WRONLY | O_CREAT | O_EXCL, 0644), -EEXIST,
                      "%s", way);
         /* a plain O_CREAT follows the dangling link and creates its target inside */

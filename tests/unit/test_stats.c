@@ -33,7 +33,7 @@ static void make_run(void)
     s = stats_new(2);
     cr_assert(s);
     s->t_start = 1000000000;
-    s->t_run = s->t_start + 2500000;   /* setup 2.5 ms */
+    s->t_run = s->t_start + 2500000;  /* setup 2.5 ms */
     s->t_end = s->t_start + 12345678; /* boot to exit 12.345678 ms */
     for (int i = 0; i < 5; i++)
         stats_hypercall(s, 0, UHYVE_V1_SERIAL_BYTE);
@@ -88,20 +88,19 @@ Test(stats, table)
     cr_assert(f);
     stats_print(s, &(struct stats_outcome){false, 3, NULL}, f);
     fclose(f);
-    const char *want =
-        "chyve: run statistics\n"
-        "  boot to exit: 12.346 ms (setup 2.500 ms), guest exit code 3\n"
-        "                                        total       cpu0       cpu1\n"
-        "  run time (ms)                        12.500     10.000      2.500\n"
-        "  exits                                    23         11         12\n"
-        "    hypercalls                             14          9          5\n"
-        "      v1.Exit                               1          1          0\n"
-        "      v1.SerialWriteByte                    5          5          0\n"
-        "      v1.SerialWriteBuffer                  3          3          0\n"
-        "      v2.SerialWriteByte                    4          0          4\n"
-        "      other                                 1          0          1\n"
-        "    port reads (PCI)                        7          0          7\n"
-        "    emulated instructions                   2          2          0\n";
+    const char *want = "chyve: run statistics\n"
+                       "  boot to exit: 12.346 ms (setup 2.500 ms), guest exit code 3\n"
+                       "                                        total       cpu0       cpu1\n"
+                       "  run time (ms)                        12.500     10.000      2.500\n"
+                       "  exits                                    23         11         12\n"
+                       "    hypercalls                             14          9          5\n"
+                       "      v1.Exit                               1          1          0\n"
+                       "      v1.SerialWriteByte                    5          5          0\n"
+                       "      v1.SerialWriteBuffer                  3          3          0\n"
+                       "      v2.SerialWriteByte                    4          0          4\n"
+                       "      other                                 1          0          1\n"
+                       "    port reads (PCI)                        7          0          7\n"
+                       "    emulated instructions                   2          2          0\n";
     cr_assert_str_eq(buf, want);
     free(buf);
 }
@@ -165,8 +164,8 @@ Test(stats, yaml_file)
         {"cpus/1/hypercalls/v2.SerialWriteByte", 4},
     };
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
-        cr_assert_eq(yaml_num(&doc, want[i].path), want[i].v, "%s = %lld, want %lld",
-                     want[i].path, yaml_num(&doc, want[i].path), want[i].v);
+        cr_assert_eq(yaml_num(&doc, want[i].path), want[i].v, "%s = %lld, want %lld", want[i].path,
+                     yaml_num(&doc, want[i].path), want[i].v);
     cr_assert_str_eq(yaml_get(&doc, "result"), "exited");
     cr_assert_str_eq(yaml_get(&doc, "chyve_version"), CHYVE_VERSION);
     /* kinds that did not occur are left out, per vCPU too */

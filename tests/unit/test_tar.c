@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "err.h"
-#include "loader/tar.h"
 #include "fixture.h"
+#include "loader/tar.h"
 
 static struct tarb tb;
 static struct tar_entry *ents;
@@ -48,9 +48,9 @@ Test(tar, files_dirs_and_data)
         big[i] = (char)(i * 7);
     tarb_add(&tb, "data//./big.bin", '\0', big, sizeof(big));
     tarb_add(&tb, "empty", '0', NULL, 0);
-    tarb_add(&tb, "link", '2', NULL, 0);  /* symlink: skipped */
-    tarb_add(&tb, "fifo", '6', NULL, 0);  /* FIFO: skipped */
-    tarb_add(&tb, "cont", '7', "c", 1);   /* contiguous file = regular */
+    tarb_add(&tb, "link", '2', NULL, 0); /* symlink: skipped */
+    tarb_add(&tb, "fifo", '6', NULL, 0); /* FIFO: skipped */
+    tarb_add(&tb, "cont", '7', "c", 1);  /* contiguous file = regular */
     tarb_end(&tb);
     read_ok();
     cr_assert_eq(nents, 5);
@@ -187,12 +187,11 @@ static void lone_entry_err(const char *name, char type, const char *data, const 
 /* Names that would lead outside the archive root are refused, whatever their form. */
 Test(tar, path_traversal_names)
 {
-    static const char *const bad[] = {"../evil", "a/../../evil", "/etc/passwd", "a/..",
-                                      "./../x"};
+    static const char *const bad[] = {"../evil", "a/../../evil", "/etc/passwd", "a/..", "./../x"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char want[128];
-        snprintf(want, sizeof(want),
-                 "tar entry '%s' points outside the archive (absolute or '..')", bad[i]);
+        snprintf(want, sizeof(want), "tar entry '%s' points outside the archive (absolute or '..')",
+                 bad[i]);
         lone_entry_err(bad[i], '0', "x", want);
     }
     /* through a GNU long name too */

@@ -12,11 +12,11 @@
 
 /* Inputs of the boot info beyond the layout. */
 struct boot_info_params {
-    uint16_t serial_port;   /* v1: 0x800, v2: 0x1030 */
+    uint16_t serial_port; /* v1: 0x800, v2: 0x1030 */
     bool has_pci;
-    uint32_t num_cpus;      /* > 0 */
-    uint32_t cpu_freq_khz;  /* 0 = unknown */
-    int64_t boot_time_ns;   /* Unix time in nanoseconds */
+    uint32_t num_cpus;     /* > 0 */
+    uint32_t cpu_freq_khz; /* 0 = unknown */
+    int64_t boot_time_ns;  /* Unix time in nanoseconds */
 };
 
 /*

@@ -1,4 +1,4 @@
-/* bootargs.h: the /chosen/bootargs string: kernel args, env=K=V words, "--", app args (ABI §7.3). */
+/* bootargs.h: /chosen/bootargs: kernel args, env=K=V words, "--", app args (ABI §7.3). */
 #ifndef CHYVE_BOOTARGS_H
 #define CHYVE_BOOTARGS_H
 

@@ -12,9 +12,10 @@ struct fdt_params {
     uint64_t guest_base;
     uint64_t mem_size;
     unsigned ncpus;
-    uint32_t tsc_khz;       /* 0 = no /hermit,tsc node */
-    const char *bootargs;   /* /chosen/bootargs, never NULL (may be "") */
-    const char *const *mounts; /* guest mount points for /uhyve,mounts, NULL-terminated; may be NULL */
+    uint32_t tsc_khz;     /* 0 = no /hermit,tsc node */
+    const char *bootargs; /* /chosen/bootargs, never NULL (may be "") */
+    const char *const
+        *mounts; /* guest mount points for /uhyve,mounts, NULL-terminated; may be NULL */
 };
 
 /*

@@ -1,4 +1,4 @@
-/* affinity.c: parsing --affinity CPU lists, checking them against the host, pinning vCPU threads. */
+/* affinity.c: parsing --affinity CPU lists, checking them against the host, pinning vCPUs. */
 #include <ctype.h>
 #include <stdbool.h>
 #include <stdint.h>

@@ -353,8 +353,7 @@ int cli_open_output(struct cli *c)
     }
     int fd = open(c->output, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (fd < 0 && errno == EEXIST)
-        return err_set("output file '%s' already exists (chyve does not overwrite it)",
-                       c->output);
+        return err_set("output file '%s' already exists (chyve does not overwrite it)", c->output);
     if (fd < 0)
         return err_set("cannot create output file '%s': %s", c->output, strerror(errno));
     c->cfg.out_fd = fd;

@@ -17,7 +17,7 @@
 struct cli {
     struct vm_config cfg;
     const char **env; /* malloc'd array of "KEY=VALUE": the guest environment cfg.env points to */
-    int verbosity; /* number of -v */
+    int verbosity;    /* number of -v */
     enum cli_action action;
 
     /* Which source last set each option (precedence: command line > environment > file). */
@@ -29,7 +29,7 @@ struct cli {
     unsigned affinity_line; /* its line in the configuration file, when it came from there */
     /* Lists, per source, merged by cli_parse: [0] command line, [1] configuration file. */
     struct strlist env_vars[2], file_maps[2], kernel_args_file;
-    bool env_host[2];     /* `-e host` / env_vars = host */
+    bool env_host[2];           /* `-e host` / env_vars = host */
     struct strlist_owned owned; /* strings copied from the configuration file, freed by cli_free */
     const char **maps;          /* merged file mappings cfg.file_maps points to */
     bool out_open;              /* cfg.out_fd is a file cli_open_output() opened */

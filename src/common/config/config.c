@@ -15,9 +15,9 @@
 #include "config/cli_priv.h"
 #include "config/config.h"
 #include "config/config_reader.h"
+#include "config/strlist.h"
 #include "err.h"
 #include "log.h"
-#include "config/strlist.h"
 
 /* Larger files are not configuration files anyone writes by hand. */
 #define CONFIG_MAX_SIZE (1u << 20)

@@ -87,7 +87,7 @@ static int read_key(struct yaml_state *s)
         return -1;
     if (s->ev.type == YAML_SCALAR_EVENT)
         return config_key(s->r, key, line, false) == 0 ? config_value(s->r, scalar(s), ev_line(s))
-                                                        : -1;
+                                                       : -1;
     if (s->ev.type != YAML_SEQUENCE_START_EVENT) {
         if (config_key(s->r, key, line, false) != 0)
             return -1;

@@ -7,14 +7,14 @@
 #include <string.h>
 #include <strings.h>
 
-#include "config/affinity.h"
 #include "chyve_config.h"
+#include "config/affinity.h"
 #include "config/cli_priv.h"
-#include "err.h"
-#include "loader/layout.h"
 #include "config/options.h"
 #include "config/size.h"
 #include "config/strlist.h"
+#include "err.h"
+#include "loader/layout.h"
 
 const struct opt_def opt_defs[OPT_COUNT] = {
     [OPT_OUTPUT] = {'o', "output", NULL, "uhyve", "output", OPT_VALUE, false, NULL},
@@ -22,14 +22,14 @@ const struct opt_def opt_defs[OPT_COUNT] = {
     [OPT_STATS_FILE] = {0, "stats-file", NULL, "uhyve", "stats_file", OPT_VALUE, false, NULL},
     [OPT_FILE_MAPPING] = {0, "file-mapping", NULL, "uhyve", "file_mapping", OPT_LIST, false, NULL},
     [OPT_TEMPDIR] = {0, "tempdir", NULL, "uhyve", "tempdir", OPT_VALUE, false, NULL},
-    [OPT_IMAGE_MODE] = {0, "hermit-image-mode", NULL, "uhyve", "hermit_image_mode", OPT_VALUE, false, NULL},
+    [OPT_IMAGE_MODE] = {0, "hermit-image-mode", NULL, "uhyve", "hermit_image_mode", OPT_VALUE,
+                        false, NULL},
     [OPT_FILE_ISOLATION] = {0, "file-isolation", NULL, "uhyve", "file_isolation", OPT_VALUE,
                             .linux_only = true},
     [OPT_IO_MODE] = {0, "io-mode", NULL, "uhyve", "io_mode", OPT_VALUE, .linux_only = true},
     [OPT_GDB_PORT] = {'s', "gdb-port", NULL, "uhyve", "gdb_port", OPT_VALUE,
                       .refused = "chyve has no GDB stub"},
-    [OPT_NET] = {'n', "net", NULL, NULL, NULL, OPT_VALUE,
-                 .refused = "chyve has no network device"},
+    [OPT_NET] = {'n', "net", NULL, NULL, NULL, OPT_VALUE, .refused = "chyve has no network device"},
     [OPT_TRACE_DIR] = {0, "trace-dir", NULL, NULL, NULL, OPT_VALUE,
                        .refused = "chyve has no function tracing"},
     [OPT_CONFIG] = {0, "config", NULL, NULL, NULL, OPT_VALUE, false, NULL},

@@ -60,8 +60,8 @@ struct opt_def {
     const char *section;   /* configuration file section and key; NULL: command line only */
     const char *key;
     enum opt_kind kind;
-    bool linux_only;       /* needs a Linux host (Landlock, madvise, KVM) */
-    const char *refused;   /* non-NULL: chyve does not have this feature; the reason */
+    bool linux_only;     /* needs a Linux host (Landlock, madvise, KVM) */
+    const char *refused; /* non-NULL: chyve does not have this feature; the reason */
 };
 
 extern const struct opt_def opt_defs[OPT_COUNT];

@@ -8,9 +8,9 @@
 #include "files/fdtable.h"
 
 struct fdtab {
-    int32_t next;                           /* the number the next open gets */
-    unsigned count;                         /* open fds */
-    int32_t num[FDTAB_MAX_OPEN];            /* guest fd of each slot (0 = free) */
+    int32_t next;                /* the number the next open gets */
+    unsigned count;              /* open fds */
+    int32_t num[FDTAB_MAX_OPEN]; /* guest fd of each slot (0 = free) */
     struct fd_entry *slot[FDTAB_MAX_OPEN];
 };
 
@@ -91,7 +91,8 @@ int fdtab_close(struct fdtab *t, int32_t fd)
     t->count--;
     int err = 0;
     if (e->host >= 0 && close(e->host) != 0 && errno != EINTR)
-        err = errno; /* the fd is released even then (POSIX leaves it unspecified, Linux frees it) */
+        err =
+            errno; /* the fd is released even then (POSIX leaves it unspecified, Linux frees it) */
     e->host = -1;
     fd_entry_release(e);
     free(e);

@@ -23,12 +23,12 @@ enum fd_kind {
 /* One open guest fd. */
 struct fd_entry {
     enum fd_kind kind;
-    int host;              /* FD_HOST_FILE: the host fd; otherwise -1 */
-    DIR *dir;              /* FD_HOST_DIR: the stream, owning its host fd */
-    const uint8_t *data;   /* FD_VIRT_FILE: the file's bytes (owned by the image) */
-    uint8_t *records;      /* FD_VIRT_DIR: Dirent64 records of the children (owned) */
-    uint64_t size;         /* bytes in data or records */
-    uint64_t pos;          /* file offset, or directory byte cursor */
+    int host;            /* FD_HOST_FILE: the host fd; otherwise -1 */
+    DIR *dir;            /* FD_HOST_DIR: the stream, owning its host fd */
+    const uint8_t *data; /* FD_VIRT_FILE: the file's bytes (owned by the image) */
+    uint8_t *records;    /* FD_VIRT_DIR: Dirent64 records of the children (owned) */
+    uint64_t size;       /* bytes in data or records */
+    uint64_t pos;        /* file offset, or directory byte cursor */
     /* FD_HOST_DIR: an entry read from the stream that did not fit the last Getdents buffer */
     bool pending;
     uint64_t pending_ino;

@@ -19,13 +19,13 @@ int32_t file_abi_errno(int host)
         int host;
         int32_t hermit;
     } map[] = {
-        {EPERM, 1},   {ENOENT, 2},        {EINTR, 4},    {EIO, 5},       {ENXIO, 6},
-        {EBADF, 9},   {EAGAIN, 11},       {ENOMEM, 12},  {EACCES, 13},   {EFAULT, 14},
-        {EBUSY, 16},  {EEXIST, 17},       {EXDEV, 18},   {ENODEV, 19},   {ENOTDIR, 20},
-        {EISDIR, 21}, {EINVAL, 22},       {ENFILE, 23},  {EMFILE, 24},   {ENOTTY, 25},
-        {ETXTBSY, 26}, {EFBIG, 27},       {ENOSPC, 28},  {ESPIPE, 29},   {EROFS, 30},
-        {EMLINK, 31}, {EPIPE, 32},        {ENAMETOOLONG, 36}, {ENOSYS, 38}, {ENOTEMPTY, 39},
-        {ELOOP, 40},  {EOVERFLOW, 75},    {EOPNOTSUPP, 95}, {ESTALE, 116}, {EDQUOT, 122},
+        {EPERM, 1},    {ENOENT, 2},     {EINTR, 4},         {EIO, 5},      {ENXIO, 6},
+        {EBADF, 9},    {EAGAIN, 11},    {ENOMEM, 12},       {EACCES, 13},  {EFAULT, 14},
+        {EBUSY, 16},   {EEXIST, 17},    {EXDEV, 18},        {ENODEV, 19},  {ENOTDIR, 20},
+        {EISDIR, 21},  {EINVAL, 22},    {ENFILE, 23},       {EMFILE, 24},  {ENOTTY, 25},
+        {ETXTBSY, 26}, {EFBIG, 27},     {ENOSPC, 28},       {ESPIPE, 29},  {EROFS, 30},
+        {EMLINK, 31},  {EPIPE, 32},     {ENAMETOOLONG, 36}, {ENOSYS, 38},  {ENOTEMPTY, 39},
+        {ELOOP, 40},   {EOVERFLOW, 75}, {EOPNOTSUPP, 95},   {ESTALE, 116}, {EDQUOT, 122},
     };
     for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
         if (map[i].host == host)

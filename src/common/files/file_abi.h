@@ -1,4 +1,5 @@
-/* file_abi.h: the file hypercalls' wire formats: Hermit errno, open flags, whence, FileAttr, dirent. */
+/* file_abi.h: the file hypercalls' wire formats: Hermit errno, open flags, whence, FileAttr,
+ * dirent. */
 #ifndef CHYVE_FILE_ABI_H
 #define CHYVE_FILE_ABI_H
 
@@ -79,7 +80,7 @@ void file_abi_attr(const struct stat *st, uint8_t out[FILE_ATTR_SIZE]);
  */
 void file_abi_attr_virtual(bool dir, uint64_t size, uint8_t out[FILE_ATTR_SIZE]);
 
-/* The length of the Dirent64 record for a name of name_len bytes: header + name + NUL, 8-aligned. */
+/* The length of the Dirent64 record for a name_len-byte name: header + name + NUL, 8-aligned. */
 size_t file_abi_dirent_len(size_t name_len);
 
 /*

@@ -135,8 +135,7 @@ static int32_t getdents_host(struct fd_entry *e, uint8_t *buf, uint64_t len, uin
     return 1;
 }
 
-int32_t files_getdents(struct files *f, int32_t fd, uint8_t *buf, uint64_t len,
-                       uint64_t *written)
+int32_t files_getdents(struct files *f, int32_t fd, uint8_t *buf, uint64_t len, uint64_t *written)
 {
     struct fd_entry *e = files_fd_locked(f, fd);
     if (!e)

@@ -169,8 +169,8 @@ static bool holds_children(const struct fm_node *n)
 }
 
 /* Links a new virtual-directory child `name` into n's children and the hash table. */
-static struct fm_node *add_child(struct filemap *m, struct fm_node *n, const char *name,
-                                 size_t len, int *err)
+static struct fm_node *add_child(struct filemap *m, struct fm_node *n, const char *name, size_t len,
+                                 int *err)
 {
     if (m->nodes >= FILEMAP_MAX_NODES) {
         *err = -H_ENOSPC;
@@ -234,8 +234,8 @@ void filemap_remove(struct filemap *m, struct fm_node *n)
         n->parent->child = n->next;
     if (n->next)
         n->next->prev = n->prev;
-    struct fm_node **at = &m->buckets[hash(n->parent, n->name, strlen(n->name)) &
-                                      (m->nbuckets - 1)];
+    struct fm_node **at =
+        &m->buckets[hash(n->parent, n->name, strlen(n->name)) & (m->nbuckets - 1)];
     while (*at != n)
         at = &(*at)->hnext;
     *at = n->hnext;

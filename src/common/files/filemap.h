@@ -21,18 +21,18 @@ enum fm_kind {
 };
 
 struct fm_node {
-    char *name;             /* one component ("" for the root) */
+    char *name; /* one component ("" for the root) */
     struct fm_node *parent;
-    struct fm_node *child;  /* first child (siblings in no particular order) */
+    struct fm_node *child; /* first child (siblings in no particular order) */
     struct fm_node *next, *prev;
-    struct fm_node *hnext;  /* next in the map's hash chain (lookup by parent and name) */
+    struct fm_node *hnext; /* next in the map's hash chain (lookup by parent and name) */
     enum fm_kind kind;
     /* FM_HOST */
-    int dirfd;              /* the host directory itself, if it was one when mapped; else -1 */
-    int parentfd;           /* the directory holding the host path; -1 for the host root */
-    char *base;             /* the host path's name inside parentfd */
-    char *host;             /* the absolute host path (messages, sandbox) */
-    bool temp;              /* in the run's temporary directory (parentfd is not owned) */
+    int dirfd;    /* the host directory itself, if it was one when mapped; else -1 */
+    int parentfd; /* the directory holding the host path; -1 for the host root */
+    char *base;   /* the host path's name inside parentfd */
+    char *host;   /* the absolute host path (messages, sandbox) */
+    bool temp;    /* in the run's temporary directory (parentfd is not owned) */
     /* FM_VIRT */
     const uint8_t *data;
     uint64_t size;
@@ -43,13 +43,13 @@ struct filemap {
     unsigned nodes;
     struct fm_node **buckets; /* hash table of all nodes but the root, by (parent, name) */
     size_t nbuckets;
-    char **mounts;          /* NULL-terminated, built by filemap_mounts() */
+    char **mounts; /* NULL-terminated, built by filemap_mounts() */
 };
 
 /* Where a guest path leads: the deepest node on it and the components below that node. */
 struct fm_where {
     struct fm_node *node;
-    const char *rest;       /* "" if the path names node itself, else "a/b" (points into path) */
+    const char *rest; /* "" if the path names node itself, else "a/b" (points into path) */
 };
 
 void filemap_init(struct filemap *m);

@@ -89,8 +89,8 @@ static int32_t create_temp(struct files *f, struct fm_node *from, const char *re
 {
     char name[32];
     tempdir_name(&f->tmp, 'f', name);
-    int fd = openat(f->tmp.fd, name, hf | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC |
-                                         f->create_flags, mode);
+    int fd = openat(f->tmp.fd, name,
+                    hf | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | f->create_flags, mode);
     if (fd < 0)
         return files_herr(-errno);
     int err = 0;
@@ -149,8 +149,9 @@ static int32_t open_at(struct files *f, const struct fm_where *w, int hf, unsign
     case FM_HOST:
         break;
     }
-    int fd = n->dirfd >= 0 ? resolve_open(n->dirfd, "", host_flags, mode)
-                           : openat(n->parentfd, n->base, host_flags | O_NOFOLLOW | O_CLOEXEC, mode);
+    int fd = n->dirfd >= 0
+                 ? resolve_open(n->dirfd, "", host_flags, mode)
+                 : openat(n->parentfd, n->base, host_flags | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd < 0)
         return files_herr(n->dirfd >= 0 ? fd : -errno);
     return host_entry(fd, e);
@@ -292,8 +293,9 @@ int64_t files_lseek(struct files *f, int32_t fd, int64_t offset, uint32_t whence
     case FD_VIRT_FILE:
         if (whence > 2)
             rc = -H_EINVAL;
-        else if ((rc = add_offset(whence == 0 ? 0 : whence == 1 ? (int64_t)e->pos
-                                                                 : (int64_t)e->size,
+        else if ((rc = add_offset(whence == 0   ? 0
+                                  : whence == 1 ? (int64_t)e->pos
+                                                : (int64_t)e->size,
                                   offset, &pos)) == 0)
             rc = pos < 0 ? -H_EINVAL : (int64_t)(e->pos = (uint64_t)pos);
         break;

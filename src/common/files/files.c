@@ -10,8 +10,8 @@
 
 #include "err.h"
 #include "files/files_priv.h"
-#include "log.h"
 #include "files/sandbox.h"
+#include "log.h"
 
 #ifdef O_PATH
 #define RULE_OPEN_FLAGS (O_PATH | O_NOFOLLOW | O_CLOEXEC)

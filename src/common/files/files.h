@@ -65,7 +65,6 @@ int32_t files_fstat(struct files *f, int32_t fd, uint8_t attr[FILE_ATTR_SIZE]);
  * byte count in *written, 0 at the end of the directory, or -errno (-H_EINVAL when not even one
  * record fits, -H_EBADF for a non-directory).
  */
-int32_t files_getdents(struct files *f, int32_t fd, uint8_t *buf, uint64_t len,
-                       uint64_t *written);
+int32_t files_getdents(struct files *f, int32_t fd, uint8_t *buf, uint64_t len, uint64_t *written);
 
 #endif

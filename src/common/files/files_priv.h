@@ -8,16 +8,16 @@
 #include "files/fdtable.h"
 #include "files/filemap.h"
 #include "files/files.h"
-#include "loader/image.h"
 #include "files/tempdir.h"
+#include "loader/image.h"
 
 struct files {
-    pthread_mutex_t lock;   /* every operation holds it: vCPUs share map, table and cursors */
+    pthread_mutex_t lock; /* every operation holds it: vCPUs share map, table and cursors */
     struct filemap map;
     struct fdtab *fds;
     struct tempdir tmp;
-    struct image *img;      /* the Hermit image whose files the map shows, or NULL */
-    int create_flags;       /* O_DIRECT / O_SYNC for files created in the temporary directory */
+    struct image *img; /* the Hermit image whose files the map shows, or NULL */
+    int create_flags;  /* O_DIRECT / O_SYNC for files created in the temporary directory */
 };
 
 /* A negative host errno as a negative Hermit errno; leaving a mapping (EXDEV) is EACCES. */

@@ -10,13 +10,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "host.h"
 #include "files/resolve.h"
+#include "host.h"
 
-#define MAX_LINKS 40      /* like the kernel's limit */
-#define WALK_PATH 8192    /* the remaining path, symlink targets included */
-#define WALK_DEPTH 256    /* directories between root and the current one */
-#define NAME_CAP 256      /* one component + NUL */
+#define MAX_LINKS 40   /* like the kernel's limit */
+#define WALK_PATH 8192 /* the remaining path, symlink targets included */
+#define WALK_DEPTH 256 /* directories between root and the current one */
+#define NAME_CAP 256   /* one component + NUL */
 
 bool resolve_force_walk;
 
@@ -42,10 +42,10 @@ static int beneath_open(int root, const char *rel, int flags, unsigned mode)
 /* State of one walk: the directory reached so far and how to get back to it from root. */
 struct walk {
     int root;
-    int dir;                      /* current directory: root, or an fd owned by the walk */
+    int dir; /* current directory: root, or an fd owned by the walk */
     size_t depth;
     char names[WALK_DEPTH][NAME_CAP]; /* components from root to dir */
-    char path[WALK_PATH];         /* what is left to resolve */
+    char path[WALK_PATH];             /* what is left to resolve */
     int links;
 };
 

@@ -3,9 +3,9 @@
  * it exists; where it does not, an error (strict), a warning or a note (normal).
  */
 #include "err.h"
+#include "files/sandbox.h"
 #include "host.h"
 #include "log.h"
-#include "files/sandbox.h"
 
 int sandbox_apply(enum vm_isolation mode, const struct sandbox_rule *rules, size_t n,
                   bool warn_missing)

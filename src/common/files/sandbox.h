@@ -12,11 +12,11 @@
 #include "vm_config.h"
 
 enum sandbox_access {
-    SANDBOX_READ,       /* read one file */
-    SANDBOX_FILE,       /* read, write and truncate one file */
-    SANDBOX_TREE,       /* beneath a directory: read, write, truncate, list, create and remove
-                           regular files and directories (nothing else: no exec, links, devices) */
-    SANDBOX_REMOVE_DIR, /* remove empty directories directly inside a directory */
+    SANDBOX_READ,        /* read one file */
+    SANDBOX_FILE,        /* read, write and truncate one file */
+    SANDBOX_TREE,        /* beneath a directory: read, write, truncate, list, create and remove
+                            regular files and directories (nothing else: no exec, links, devices) */
+    SANDBOX_REMOVE_DIR,  /* remove empty directories directly inside a directory */
     SANDBOX_REMOVE_FILE, /* remove files directly inside a directory */
 };
 

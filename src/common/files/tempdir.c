@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 #include "err.h"
-#include "log.h"
 #include "files/tempdir.h"
+#include "log.h"
 
 #define RM_MAX_DEPTH 1024 /* deeper trees are left behind with a warning */
 

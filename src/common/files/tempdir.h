@@ -8,11 +8,11 @@
 #include <stdint.h>
 
 struct tempdir {
-    int parent;        /* the parent directory (chyve-<uid>, or --tempdir), or -1 */
-    int fd;            /* the run's directory, or -1 */
-    char *path;        /* its host path, for messages and the sandbox */
-    char name[32];     /* its name inside parent */
-    uint64_t counter;  /* names handed out so far */
+    int parent;       /* the parent directory (chyve-<uid>, or --tempdir), or -1 */
+    int fd;           /* the run's directory, or -1 */
+    char *path;       /* its host path, for messages and the sandbox */
+    char name[32];    /* its name inside parent */
+    uint64_t counter; /* names handed out so far */
 };
 
 /*

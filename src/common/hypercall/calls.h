@@ -20,33 +20,33 @@
  * outside guest RAM), HC_BLOCK_IN_OR_FAIL (the same, but the run ends), HC_BLOCK_OUT (written).
  */
 #define HYPERCALLS(X)                                                                              \
-    X(1, UHYVE_V1_FILE_WRITE, FileWrite, HC_BLOCK_IN, sizeof(struct uhyve_write_v1), hc_write_v1) \
-    X(1, UHYVE_V1_FILE_OPEN, FileOpen, HC_BLOCK_IN, sizeof(struct uhyve_open), hc_open)           \
-    X(1, UHYVE_V1_FILE_CLOSE, FileClose, HC_BLOCK_IN, sizeof(struct uhyve_close), hc_close)       \
-    X(1, UHYVE_V1_FILE_READ, FileRead, HC_BLOCK_IN, sizeof(struct uhyve_read_v1), hc_read_v1)     \
-    X(1, UHYVE_V1_EXIT, Exit, HC_BLOCK_IN_OR_FAIL, sizeof(struct uhyve_exit_v1), hc_exit_v1)      \
-    X(1, UHYVE_V1_FILE_LSEEK, FileLseek, HC_BLOCK_IN, sizeof(struct uhyve_lseek_v1), hc_lseek_v1) \
-    X(1, UHYVE_V1_CMDSIZE, Cmdsize, HC_BLOCK_OUT, sizeof(struct uhyve_cmdsize), hc_cmdsize)       \
-    X(1, UHYVE_V1_CMDVAL, Cmdval, HC_BLOCK_IN, sizeof(struct uhyve_cmdval), hc_cmdval)            \
-    X(1, UHYVE_V1_SERIAL_BYTE, SerialWriteByte, HC_VALUE, 0, hc_serial_byte)                      \
-    X(1, UHYVE_V1_FILE_UNLINK, FileUnlink, HC_BLOCK_IN, sizeof(struct uhyve_unlink), hc_unlink)   \
-    X(1, UHYVE_V1_SERIAL_BUFFER, SerialWriteBuffer, HC_BLOCK_IN,                                  \
-      sizeof(struct uhyve_serial_buffer_v1), hc_serial_buffer_v1)                                 \
-    X(2, UHYVE_V2_EXIT, Exit, HC_VALUE, 0, hc_exit_v2)                                            \
-    X(2, UHYVE_V2_SERIAL_BYTE, SerialWriteByte, HC_VALUE, 0, hc_serial_byte)                      \
-    X(2, UHYVE_V2_SERIAL_BUFFER, SerialWriteBuffer, HC_BLOCK_IN,                                  \
-      sizeof(struct uhyve_serial_buffer_v2), hc_serial_buffer_v2)                                 \
-    X(2, UHYVE_V2_SERIAL_READ_BUFFER, SerialReadBuffer, HC_BLOCK_IN,                              \
-      sizeof(struct uhyve_serial_read), hc_serial_read)                                           \
-    X(2, UHYVE_V2_FILE_WRITE, FileWrite, HC_BLOCK_IN, sizeof(struct uhyve_rw_v2), hc_write_v2)    \
-    X(2, UHYVE_V2_FILE_OPEN, FileOpen, HC_BLOCK_IN, sizeof(struct uhyve_open), hc_open)           \
-    X(2, UHYVE_V2_FILE_CLOSE, FileClose, HC_BLOCK_IN, sizeof(struct uhyve_close), hc_close)       \
-    X(2, UHYVE_V2_FILE_READ, FileRead, HC_BLOCK_IN, sizeof(struct uhyve_rw_v2), hc_read_v2)       \
-    X(2, UHYVE_V2_FILE_LSEEK, FileLseek, HC_BLOCK_IN, sizeof(struct uhyve_lseek_v2), hc_lseek_v2) \
-    X(2, UHYVE_V2_FILE_UNLINK, FileUnlink, HC_BLOCK_IN, sizeof(struct uhyve_unlink), hc_unlink)   \
-    X(2, UHYVE_V2_GETDENTS, Getdents, HC_BLOCK_IN, sizeof(struct uhyve_getdents), hc_getdents)    \
-    X(2, UHYVE_V2_FILE_STAT, FileStat, HC_BLOCK_IN, sizeof(struct uhyve_stat), hc_stat)           \
-    X(2, UHYVE_V2_FILE_FSTAT, FileFstat, HC_BLOCK_IN, sizeof(struct uhyve_fstat), hc_fstat)       \
+    X(1, UHYVE_V1_FILE_WRITE, FileWrite, HC_BLOCK_IN, sizeof(struct uhyve_write_v1), hc_write_v1)  \
+    X(1, UHYVE_V1_FILE_OPEN, FileOpen, HC_BLOCK_IN, sizeof(struct uhyve_open), hc_open)            \
+    X(1, UHYVE_V1_FILE_CLOSE, FileClose, HC_BLOCK_IN, sizeof(struct uhyve_close), hc_close)        \
+    X(1, UHYVE_V1_FILE_READ, FileRead, HC_BLOCK_IN, sizeof(struct uhyve_read_v1), hc_read_v1)      \
+    X(1, UHYVE_V1_EXIT, Exit, HC_BLOCK_IN_OR_FAIL, sizeof(struct uhyve_exit_v1), hc_exit_v1)       \
+    X(1, UHYVE_V1_FILE_LSEEK, FileLseek, HC_BLOCK_IN, sizeof(struct uhyve_lseek_v1), hc_lseek_v1)  \
+    X(1, UHYVE_V1_CMDSIZE, Cmdsize, HC_BLOCK_OUT, sizeof(struct uhyve_cmdsize), hc_cmdsize)        \
+    X(1, UHYVE_V1_CMDVAL, Cmdval, HC_BLOCK_IN, sizeof(struct uhyve_cmdval), hc_cmdval)             \
+    X(1, UHYVE_V1_SERIAL_BYTE, SerialWriteByte, HC_VALUE, 0, hc_serial_byte)                       \
+    X(1, UHYVE_V1_FILE_UNLINK, FileUnlink, HC_BLOCK_IN, sizeof(struct uhyve_unlink), hc_unlink)    \
+    X(1, UHYVE_V1_SERIAL_BUFFER, SerialWriteBuffer, HC_BLOCK_IN,                                   \
+      sizeof(struct uhyve_serial_buffer_v1), hc_serial_buffer_v1)                                  \
+    X(2, UHYVE_V2_EXIT, Exit, HC_VALUE, 0, hc_exit_v2)                                             \
+    X(2, UHYVE_V2_SERIAL_BYTE, SerialWriteByte, HC_VALUE, 0, hc_serial_byte)                       \
+    X(2, UHYVE_V2_SERIAL_BUFFER, SerialWriteBuffer, HC_BLOCK_IN,                                   \
+      sizeof(struct uhyve_serial_buffer_v2), hc_serial_buffer_v2)                                  \
+    X(2, UHYVE_V2_SERIAL_READ_BUFFER, SerialReadBuffer, HC_BLOCK_IN,                               \
+      sizeof(struct uhyve_serial_read), hc_serial_read)                                            \
+    X(2, UHYVE_V2_FILE_WRITE, FileWrite, HC_BLOCK_IN, sizeof(struct uhyve_rw_v2), hc_write_v2)     \
+    X(2, UHYVE_V2_FILE_OPEN, FileOpen, HC_BLOCK_IN, sizeof(struct uhyve_open), hc_open)            \
+    X(2, UHYVE_V2_FILE_CLOSE, FileClose, HC_BLOCK_IN, sizeof(struct uhyve_close), hc_close)        \
+    X(2, UHYVE_V2_FILE_READ, FileRead, HC_BLOCK_IN, sizeof(struct uhyve_rw_v2), hc_read_v2)        \
+    X(2, UHYVE_V2_FILE_LSEEK, FileLseek, HC_BLOCK_IN, sizeof(struct uhyve_lseek_v2), hc_lseek_v2)  \
+    X(2, UHYVE_V2_FILE_UNLINK, FileUnlink, HC_BLOCK_IN, sizeof(struct uhyve_unlink), hc_unlink)    \
+    X(2, UHYVE_V2_GETDENTS, Getdents, HC_BLOCK_IN, sizeof(struct uhyve_getdents), hc_getdents)     \
+    X(2, UHYVE_V2_FILE_STAT, FileStat, HC_BLOCK_IN, sizeof(struct uhyve_stat), hc_stat)            \
+    X(2, UHYVE_V2_FILE_FSTAT, FileFstat, HC_BLOCK_IN, sizeof(struct uhyve_fstat), hc_fstat)        \
     X(2, UHYVE_V2_MKDIR, Mkdir, HC_BLOCK_IN, sizeof(struct uhyve_mkdir), hc_mkdir)
 
 /* Every handler named in a row (hc_console.c, hc_cmdline.c, hc_file.c). */

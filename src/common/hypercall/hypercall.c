@@ -20,7 +20,7 @@ int hypercall_table_check(const struct hc_table *t)
         return err_set("hypercall table: %zu rows, at most %d", t->count, HC_KINDS_MAX - 1);
     for (size_t i = 0; i < t->count; i++) {
         const struct hc_entry *e = &t->entries[i];
-        bool in_window = e->version == 1 ? e->addr >= UHYVE_V1_FIRST && e->addr <= UHYVE_V1_LAST
+        bool in_window = e->version == 1   ? e->addr >= UHYVE_V1_FIRST && e->addr <= UHYVE_V1_LAST
                          : e->version == 2 ? e->addr >= UHYVE_V2_FIRST && e->addr <= UHYVE_V2_LAST
                                            : false;
         if (!in_window)
@@ -28,12 +28,11 @@ int hypercall_table_check(const struct hc_table *t)
                            e->addr, e->version);
         if (!e->handler)
             return err_set("hypercall table: %s has no handler", e->label);
-        bool size_ok = e->block == HC_VALUE ? e->size == 0
-                                            : e->size > 0 && (e->block == HC_BLOCK_OUT ||
-                                                              e->size <= HC_BLOCK_MAX);
+        bool size_ok = e->block == HC_VALUE
+                           ? e->size == 0
+                           : e->size > 0 && (e->block == HC_BLOCK_OUT || e->size <= HC_BLOCK_MAX);
         if (!size_ok)
-            return err_set("hypercall table: %s has a block size of %u bytes", e->label,
-                           e->size);
+            return err_set("hypercall table: %s has a block size of %u bytes", e->label, e->size);
         for (size_t j = 0; j < i; j++)
             if (t->entries[j].addr == e->addr)
                 return err_set("hypercall table: %s and %s both use address 0x%x",
@@ -110,8 +109,7 @@ static enum hc_status block_outside(struct vm *vm, const struct hc_entry *e, uin
     return HC_CONTINUE;
 }
 
-enum hc_status hypercall_handle(struct vm *vm, struct backend_vcpu *v, uint64_t addr,
-                                uint64_t data)
+enum hc_status hypercall_handle(struct vm *vm, struct backend_vcpu *v, uint64_t addr, uint64_t data)
 {
     /* data is what the backend decoded: the OUT value (x86 v1), RDI (x86 v2) or X8 (aarch64). */
     const struct hc_entry *e = hypercall_lookup(addr);

@@ -32,8 +32,8 @@ typedef enum hc_status (*hc_handler)(const struct hc_call *c);
 
 /* How the dispatcher treats `data` before calling the handler. */
 enum hc_block {
-    HC_VALUE,    /* data is a value (a byte, an exit code): no block */
-    HC_BLOCK_IN, /* data addresses a block of `size` bytes, copied to the host first */
+    HC_VALUE,            /* data is a value (a byte, an exit code): no block */
+    HC_BLOCK_IN,         /* data addresses a block of `size` bytes, copied to the host first */
     HC_BLOCK_IN_OR_FAIL, /* the same, but a block outside guest RAM ends the run (v1 Exit) */
     HC_BLOCK_OUT,        /* data addresses a block of `size` bytes that the handler only writes */
 };
@@ -43,8 +43,8 @@ enum hc_block {
 
 /* One hypercall: a row of the table. */
 struct hc_entry {
-    uint16_t addr;     /* v1 port or v2 address */
-    uint8_t version;   /* 1 or 2: the interface, and the window addr must lie in */
+    uint16_t addr;   /* v1 port or v2 address */
+    uint8_t version; /* 1 or 2: the interface, and the window addr must lie in */
     enum hc_block block;
     uint32_t size;     /* parameter block bytes; 0 for HC_VALUE */
     const char *name;  /* "FileWrite", for messages */

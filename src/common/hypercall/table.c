@@ -12,13 +12,13 @@ _Static_assert(sizeof(rows) / sizeof(rows[0]) < HC_KINDS_MAX, "too many hypercal
 
 /* Each row's address lies in its version's window and its block size fits its kind. */
 #define HC_CHECK(version, addr, name, block, size, handler)                                        \
-    _Static_assert((version) == 1 ? (addr) >= UHYVE_V1_FIRST && (addr) <= UHYVE_V1_LAST            \
-                                  : (version) == 2 && (addr) >= UHYVE_V2_FIRST &&                  \
-                                        (addr) <= UHYVE_V2_LAST,                                   \
+    _Static_assert((version) == 1                                                                  \
+                       ? (addr) >= UHYVE_V1_FIRST && (addr) <= UHYVE_V1_LAST                       \
+                       : (version) == 2 && (addr) >= UHYVE_V2_FIRST && (addr) <= UHYVE_V2_LAST,    \
                    "v" #version "." #name " lies outside the v" #version " window");               \
-    _Static_assert((block) == HC_VALUE ? (size) == 0                                               \
-                                       : (size) > 0 && ((block) == HC_BLOCK_OUT ||                 \
-                                                        (size) <= HC_BLOCK_MAX),                   \
+    _Static_assert((block) == HC_VALUE                                                             \
+                       ? (size) == 0                                                               \
+                       : (size) > 0 && ((block) == HC_BLOCK_OUT || (size) <= HC_BLOCK_MAX),        \
                    "v" #version "." #name ": block size does not fit its kind");
 HYPERCALLS(HC_CHECK)
 #undef HC_CHECK

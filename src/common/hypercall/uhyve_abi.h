@@ -12,7 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "uhyve parameter blocks are little-endian");
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+               "uhyve parameter blocks are little-endian");
 
 /* v1 ports (ABI §6.2): x86_64 OUTs a 32-bit block address to the port; aarch64 stores X8 to it. */
 #define UHYVE_V1_FILE_WRITE 0x400
@@ -56,7 +57,7 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "uhyve parameter block
 /* Cmdsize/Cmdval carry at most this many argv and env entries each. */
 #define UHYVE_MAX_ARGC_ENVC 128
 
-/* Sizes and offsets as ABI §6.2/§6.3 give them, after each block: a layout change fails to build. */
+/* Sizes and offsets as ABI §6.2/§6.3 give them, after each block: a layout change won't build. */
 #define UHYVE_ASSERT_SIZE(type, n) _Static_assert(sizeof(struct type) == (n), #type " size")
 #define UHYVE_ASSERT_AT(type, field, off)                                                          \
     _Static_assert(offsetof(struct type, field) == (off), #type "." #field " offset")
@@ -153,7 +154,7 @@ UHYVE_ASSERT_SIZE(uhyve_serial_read, 24);
 /* FileWrite and FileRead share one layout. */
 struct uhyve_rw_v2 {
     uint64_t len;
-    int64_t ret; /* bytes, or -errno */
+    int64_t ret;  /* bytes, or -errno */
     uint64_t buf; /* guest-physical */
     int32_t fd;
     int32_t pad;
@@ -246,7 +247,6 @@ UHYVE_ASSERT_SIZE(uhyve_file_attr, 120);
 UHYVE_ASSERT_AT(uhyve_file_attr, rdev, 40);
 UHYVE_ASSERT_AT(uhyve_file_attr, atim, 72);
 UHYVE_ASSERT_AT(uhyve_file_attr, ctim, 104);
-
 
 #undef UHYVE_ASSERT_SIZE
 #undef UHYVE_ASSERT_AT

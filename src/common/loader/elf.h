@@ -20,15 +20,15 @@ struct tls_info {
 
 /* What the loader learned from a kernel file; all addresses are as in the file (unrelocated). */
 struct kernel {
-    bool relocatable;       /* ET_DYN: loaded anywhere, RELATIVE relocations applied */
-    uint64_t first_vaddr;   /* p_vaddr of the first PT_LOAD (the required address for ET_EXEC) */
-    uint64_t mem_size;      /* last PT_LOAD end - first PT_LOAD start, gaps included (ABI §1.4) */
-    uint64_t entry;         /* e_entry */
-    struct tls_info tls;    /* from PT_TLS */
-    uint32_t uhyve_if;      /* uhyve interface version from the UHYVEIF note; 1 if absent */
-    bool has_version;       /* a Hermit ABI tag (NT_GNU_ABI_TAG, OS 6) was found */
-    uint32_t version[3];    /* kernel major, minor, patch when has_version */
-    bool legacy_mapping;    /* no ABI tag or version < 0.10: needs the 1 GiB legacy map (§3.4) */
+    bool relocatable;     /* ET_DYN: loaded anywhere, RELATIVE relocations applied */
+    uint64_t first_vaddr; /* p_vaddr of the first PT_LOAD (the required address for ET_EXEC) */
+    uint64_t mem_size;    /* last PT_LOAD end - first PT_LOAD start, gaps included (ABI §1.4) */
+    uint64_t entry;       /* e_entry */
+    struct tls_info tls;  /* from PT_TLS */
+    uint32_t uhyve_if;    /* uhyve interface version from the UHYVEIF note; 1 if absent */
+    bool has_version;     /* a Hermit ABI tag (NT_GNU_ABI_TAG, OS 6) was found */
+    uint32_t version[3];  /* kernel major, minor, patch when has_version */
+    bool legacy_mapping;  /* no ABI tag or version < 0.10: needs the 1 GiB legacy map (§3.4) */
 };
 
 /*

@@ -9,8 +9,8 @@
 #include "err.h"
 #include "le.h"
 #include "loader/image.h"
-#include "log.h"
 #include "loader/toml.h"
+#include "log.h"
 
 bool image_is_gzip(const uint8_t *buf, size_t len)
 {
@@ -95,8 +95,8 @@ static int get(const struct toml_doc *d, const char *table, const char *key, enu
     if ((*e)->v.type != t)
         return err_set("hermit.toml: line %u: '%s%s%s' must be a%s %s, not a%s %s", (*e)->line,
                        table, dot, key, t == TOML_ARRAY || t == TOML_INT ? "n" : "",
-                       toml_type_name(t), (*e)->v.type == TOML_ARRAY || (*e)->v.type == TOML_INT
-                                              ? "n" : "",
+                       toml_type_name(t),
+                       (*e)->v.type == TOML_ARRAY || (*e)->v.type == TOML_INT ? "n" : "",
                        toml_type_name((*e)->v.type));
     return 0;
 }
@@ -110,8 +110,7 @@ static int string_list(const struct toml_entry *e, char ***out, size_t *n)
     *n = 0;
     for (size_t i = 0; e && i < e->v.n; i++) {
         if (e->v.items[i].type != TOML_STRING)
-            return err_set("hermit.toml: line %u: '%s' must hold only strings", e->line,
-                           e->key);
+            return err_set("hermit.toml: line %u: '%s' must hold only strings", e->line, e->key);
         if (!((*out)[(*n)++] = strdup(e->v.items[i].s)))
             return err_set("out of memory");
     }
@@ -121,8 +120,8 @@ static int string_list(const struct toml_entry *e, char ***out, size_t *n)
 /* Warns about keys the schema does not know (they may come from a newer hermit-entry). */
 static void warn_unknown(const struct toml_doc *d)
 {
-    static const char *const known[] = {"/version",       "/kernel",        "input/kernel_args",
-                                        "input/app_args", "input/env_vars", "requirements/memory",
+    static const char *const known[] = {"/version",         "/kernel",        "input/kernel_args",
+                                        "input/app_args",   "input/env_vars", "requirements/memory",
                                         "requirements/cpus"};
     for (size_t i = 0; i < d->n; i++) {
         char k[512];

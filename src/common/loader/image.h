@@ -18,20 +18,20 @@
 
 /* hermit.toml, version "1" (hermit-entry's schema). */
 struct image_config {
-    char *kernel;                 /* path of the kernel inside the archive */
+    char *kernel; /* path of the kernel inside the archive */
     char **kernel_args, **app_args, **env;
     size_t nkernel_args, napp_args, nenv;
-    uint64_t memory;              /* [requirements] memory in bytes, 0 = none */
-    uint32_t cpus;                /* [requirements] cpus, 0 = none */
+    uint64_t memory; /* [requirements] memory in bytes, 0 = none */
+    uint32_t cpus;   /* [requirements] cpus, 0 = none */
 };
 
 struct image {
-    uint8_t *tar;                 /* the decompressed archive */
+    uint8_t *tar; /* the decompressed archive */
     size_t tar_len;
     struct tar_entry *entries;
     size_t nentries;
     struct image_config cfg;
-    const uint8_t *kernel;        /* the kernel ELF inside tar */
+    const uint8_t *kernel; /* the kernel ELF inside tar */
     size_t kernel_len;
     /* The run's configuration with the image applied (image_apply). */
     struct vm_config run;

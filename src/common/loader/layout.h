@@ -37,8 +37,8 @@ struct layout {
     uint64_t fdt;          /* guest_base + LAYOUT_FDT_OFFSET */
     uint64_t pt_root;      /* guest_base + LAYOUT_PT_ROOT_OFFSET */
     uint64_t gdt;          /* guest_base + LAYOUT_GDT_OFFSET */
-    uint64_t stack;        /* kernel_start - LAYOUT_STACK_SIZE: the LOWEST stack address (ABI §4.2) */
-    bool legacy_mapping;   /* copy of kernel.legacy_mapping */
+    uint64_t stack; /* kernel_start - LAYOUT_STACK_SIZE: the LOWEST stack address (ABI §4.2) */
+    bool legacy_mapping; /* copy of kernel.legacy_mapping */
 };
 
 /*

@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "err.h"
-#include "log.h"
 #include "loader/tar.h"
+#include "log.h"
 
 #define BLOCK 512
 #define NAME_CAP 4096      /* longest entry name accepted */
@@ -77,10 +77,13 @@ static bool checksum_ok(const uint8_t *h)
     return want == u || (int64_t)want == s;
 }
 
+/* The magic and version of a POSIX ustar header: "ustar", NUL, "00". */
+static const uint8_t ustar_magic[8] = {'u', 's', 't', 'a', 'r', '\0', '0', '0'};
+
 /* The name from the header itself: ustar prefix + "/" + name, or just name. */
 static void header_name(const uint8_t *h, char *out)
 {
-    bool ustar = !memcmp(h + H_MAGIC, "ustar\0" "00", 8);
+    bool ustar = !memcmp(h + H_MAGIC, ustar_magic, sizeof(ustar_magic));
     int n = (int)strnlen((const char *)h + H_NAME, 100);
     int p = ustar ? (int)strnlen((const char *)h + H_PREFIX, 155) : 0;
     if (p > 0)
@@ -162,8 +165,8 @@ static int pax_records(const uint8_t *d, uint64_t size, struct pending *pd)
 }
 
 /* Appends an entry to the growing array. */
-static int push(struct tar_entry **v, size_t *n, size_t *cap, const char *name,
-                const uint8_t *data, uint64_t size, bool dir)
+static int push(struct tar_entry **v, size_t *n, size_t *cap, const char *name, const uint8_t *data,
+                uint64_t size, bool dir)
 {
     if (*n >= TAR_MAX_ENTRIES)
         return err_set("tar archive has more than %d entries", TAR_MAX_ENTRIES);

@@ -13,10 +13,10 @@
 #define TAR_MAX_ENTRIES 65536
 
 struct tar_entry {
-    char *name;          /* cleaned: no leading "./", no empty or "." components, no "/" at the end */
+    char *name; /* cleaned: no leading "./", no empty or "." components, no "/" at the end */
     const uint8_t *data; /* inside the archive buffer */
     uint64_t size;
-    bool dir;            /* a directory entry (size 0) */
+    bool dir; /* a directory entry (size 0) */
 };
 
 /*

@@ -15,14 +15,15 @@
 struct parser {
     const char *p, *end;
     unsigned line;
-    const char *table;    /* current table name ("" at the top) */
-    char **tables;        /* tables seen, for duplicates */
+    const char *table; /* current table name ("" at the top) */
+    char **tables;     /* tables seen, for duplicates */
     size_t ntables;
     struct toml_doc *doc;
 };
 
 /* Records "line N: ..." and returns -1. */
-static int fail(const struct parser *ps, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(const struct parser *ps, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static int fail(const struct parser *ps, const char *fmt, ...)
 {
     char msg[256];
@@ -118,7 +119,7 @@ static int unicode_escape(struct parser *ps, int digits, char *buf, size_t *len)
     uint32_t cp = 0;
     for (int i = 0; i < digits; i++) {
         int c = peek(ps, 0);
-        int v = c >= '0' && c <= '9' ? c - '0'
+        int v = c >= '0' && c <= '9'   ? c - '0'
                 : c >= 'a' && c <= 'f' ? c - 'a' + 10
                 : c >= 'A' && c <= 'F' ? c - 'A' + 10
                                        : -1;
@@ -288,8 +289,8 @@ static int parse_array(struct parser *ps, struct toml_value *v)
         if (peek(ps, 0) == ',')
             ps->p++;
         else if (peek(ps, 0) != ']')
-            return fail(ps, ps->p < ps->end ? "expected ',' or ']' in an array"
-                                            : "unterminated array");
+            return fail(ps,
+                        ps->p < ps->end ? "expected ',' or ']' in an array" : "unterminated array");
     }
 }
 
@@ -353,7 +354,7 @@ static int parse_table(struct parser *ps)
     skip_blanks(ps);
     int c = peek(ps, 0);
     if (!name[0] || c != ']') {
-        const char *why = !name[0]  ? "empty table name"
+        const char *why = !name[0]   ? "empty table name"
                           : c == '.' ? "dotted table names are not supported"
                                      : "expected ']' after the table name";
         free(name);

@@ -15,10 +15,10 @@ enum toml_type { TOML_STRING, TOML_INT, TOML_BOOL, TOML_ARRAY };
 
 struct toml_value {
     enum toml_type type;
-    char *s;                   /* TOML_STRING: UTF-8, NUL-terminated (no NUL inside) */
-    int64_t i;                 /* TOML_INT */
-    bool b;                    /* TOML_BOOL */
-    struct toml_value *items;  /* TOML_ARRAY: scalars only */
+    char *s;                  /* TOML_STRING: UTF-8, NUL-terminated (no NUL inside) */
+    int64_t i;                /* TOML_INT */
+    bool b;                   /* TOML_BOOL */
+    struct toml_value *items; /* TOML_ARRAY: scalars only */
     size_t n;
 };
 

@@ -66,9 +66,12 @@ void stats_vcpu_done(struct stats *s, unsigned cpu, struct backend_vcpu *v, uint
 
 /* Exit reasons the backend counts, as printed. */
 static const char *const exit_names[VCPU_STAT_COUNT] = {
-    [VCPU_STAT_IO_IN] = "port reads (PCI)", [VCPU_STAT_IO_OUT] = "port writes",
-    [VCPU_STAT_MMIO_READ] = "MMIO reads",   [VCPU_STAT_MMIO_WRITE] = "MMIO writes",
-    [VCPU_STAT_HLT] = "HLT",                [VCPU_STAT_EMULATED] = "emulated instructions",
+    [VCPU_STAT_IO_IN] = "port reads (PCI)",
+    [VCPU_STAT_IO_OUT] = "port writes",
+    [VCPU_STAT_MMIO_READ] = "MMIO reads",
+    [VCPU_STAT_MMIO_WRITE] = "MMIO writes",
+    [VCPU_STAT_HLT] = "HLT",
+    [VCPU_STAT_EMULATED] = "emulated instructions",
     [VCPU_STAT_OTHER] = "other exits",
 };
 

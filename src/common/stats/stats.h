@@ -18,8 +18,8 @@
 
 /* One vCPU's counters; written only by that vCPU's thread (no locking), read after it ended. */
 struct stats_vcpu {
-    _Alignas(64) uint64_t run_ns; /* from entering to leaving the run loop */
-    uint64_t exits[VCPU_STAT_COUNT];   /* exits the backend handled itself */
+    _Alignas(64) uint64_t run_ns;    /* from entering to leaving the run loop */
+    uint64_t exits[VCPU_STAT_COUNT]; /* exits the backend handled itself */
     uint64_t hypercalls[STATS_HC_KINDS];
     bool ran;
 };

@@ -1,4 +1,4 @@
-/* stats_yaml.c: --stats-file: the run statistics as a YAML document (libyaml emitter), for scripts. */
+/* stats_yaml.c: --stats-file: the run statistics as a YAML document (libyaml emitter). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -11,9 +11,12 @@
 
 /* Machine names of the backend's exit reasons. */
 static const char *const exit_keys[VCPU_STAT_COUNT] = {
-    [VCPU_STAT_IO_IN] = "io_in",         [VCPU_STAT_IO_OUT] = "io_out",
-    [VCPU_STAT_MMIO_READ] = "mmio_read", [VCPU_STAT_MMIO_WRITE] = "mmio_write",
-    [VCPU_STAT_HLT] = "hlt",             [VCPU_STAT_EMULATED] = "emulated",
+    [VCPU_STAT_IO_IN] = "io_in",
+    [VCPU_STAT_IO_OUT] = "io_out",
+    [VCPU_STAT_MMIO_READ] = "mmio_read",
+    [VCPU_STAT_MMIO_WRITE] = "mmio_write",
+    [VCPU_STAT_HLT] = "hlt",
+    [VCPU_STAT_EMULATED] = "emulated",
     [VCPU_STAT_OTHER] = "other",
 };
 
@@ -126,8 +129,8 @@ static void document(struct out *o, const struct stats *s, const struct stats_ou
     counters(o, s, NULL);
     map_end(o);
     str(o, "cpus");
-    emit(o, &ev, yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
-                                                      YAML_BLOCK_SEQUENCE_STYLE));
+    emit(o, &ev,
+         yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE));
     for (unsigned i = 0; i < s->ncpus; i++) {
         map_begin(o);
         kv(o, "id", i);

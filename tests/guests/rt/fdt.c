@@ -109,8 +109,8 @@ int rt_split_words(const char *s, char *out, size_t cap, char **words, int max)
             } else if (c == '"') {
                 while (*s && *s != '"') {
                     c = *s++;
-                    if (c == '\\' && (*s == '$' || *s == '`' || *s == '"' || *s == '\\' ||
-                                      *s == '\n')) {
+                    if (c == '\\' &&
+                        (*s == '$' || *s == '`' || *s == '"' || *s == '\\' || *s == '\n')) {
                         c = *s++;
                         if (c == '\n')
                             continue;

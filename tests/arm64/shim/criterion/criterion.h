@@ -45,27 +45,26 @@ void mc_log(const char *fmt, ...);
 void mc_str_eq(const char *file, int line, const char *what, const char *a, const char *b,
                const char *fmt, ...);
 
-#define TestSuite(sname, ...)                                                                    \
-    static struct mc_suite mc_suite_##sname = {.name = #sname, __VA_ARGS__};                     \
-    __attribute__((constructor)) static void mc_suite_reg_##sname(void)                          \
-    {                                                                                            \
-        mc_register_suite(&mc_suite_##sname);                                                    \
+#define TestSuite(sname, ...)                                                                      \
+    static struct mc_suite mc_suite_##sname = {.name = #sname, __VA_ARGS__};                       \
+    __attribute__((constructor)) static void mc_suite_reg_##sname(void)                            \
+    {                                                                                              \
+        mc_register_suite(&mc_suite_##sname);                                                      \
     }
 
 /* Criterion's extra test options (after the name) are accepted and ignored. */
-#define Test(sname, tname, ...)                                                                  \
-    static void mc_fn_##sname##_##tname(void);                                                   \
-    static struct mc_test mc_test_##sname##_##tname = {#sname, #tname,                          \
-                                                       mc_fn_##sname##_##tname, NULL};           \
-    __attribute__((constructor)) static void mc_reg_##sname##_##tname(void)                      \
-    {                                                                                            \
-        mc_register_test(&mc_test_##sname##_##tname);                                            \
-    }                                                                                            \
+#define Test(sname, tname, ...)                                                                    \
+    static void mc_fn_##sname##_##tname(void);                                                     \
+    static struct mc_test mc_test_##sname##_##tname = {#sname, #tname, mc_fn_##sname##_##tname,    \
+                                                       NULL};                                      \
+    __attribute__((constructor)) static void mc_reg_##sname##_##tname(void)                        \
+    {                                                                                              \
+        mc_register_test(&mc_test_##sname##_##tname);                                              \
+    }                                                                                              \
     static void mc_fn_##sname##_##tname(void)
 
 /* The optional message is a format literal and its arguments, pasted after "". */
-#define cr_assert(cond, ...)                                                                     \
-    ((cond) ? (void)0 : mc_fail(__FILE__, __LINE__, #cond, "" __VA_ARGS__))
+#define cr_assert(cond, ...) ((cond) ? (void)0 : mc_fail(__FILE__, __LINE__, #cond, "" __VA_ARGS__))
 #define cr_assert_not(cond, ...) cr_assert(!(cond), __VA_ARGS__)
 #define cr_assert_fail(...) mc_fail(__FILE__, __LINE__, NULL, "" __VA_ARGS__)
 #define cr_assert_eq(a, b, ...) cr_assert((a) == (b), __VA_ARGS__)
@@ -76,7 +75,7 @@ void mc_str_eq(const char *file, int line, const char *what, const char *a, cons
 #define cr_assert_geq(a, b, ...) cr_assert((a) >= (b), __VA_ARGS__)
 #define cr_assert_null(p, ...) cr_assert((p) == NULL, __VA_ARGS__)
 #define cr_assert_not_null(p, ...) cr_assert((p) != NULL, __VA_ARGS__)
-#define cr_assert_str_eq(a, b, ...)                                                              \
+#define cr_assert_str_eq(a, b, ...)                                                                \
     mc_str_eq(__FILE__, __LINE__, #a " == " #b, (a), (b), "" __VA_ARGS__)
 #define cr_skip_test(...) mc_skip(__VA_ARGS__)
 #define cr_log_info(...) mc_log(__VA_ARGS__)
