@@ -8,6 +8,7 @@
 #include "aarch64.h"
 #include "arch.h"
 #include "err.h"
+#include "guest_pt.h"
 
 #define A64_BLOCK_1G 0x0000FFFFC0000000ull /* level-1 block output address bits */
 #define A64_BLOCK_2M 0x0000FFFFFFE00000ull /* level-2 block output address bits */
@@ -18,65 +19,16 @@ static int desc_read(const struct guest_mem *m, uint64_t table, unsigned idx, ui
     return guest_mem_read_le64(m, table + (uint64_t)idx * 8, e);
 }
 
-static int desc_write(struct guest_mem *m, uint64_t table, unsigned idx, uint64_t e)
-{
-    if (guest_mem_write_le64(m, table + (uint64_t)idx * 8, e) != 0) {
-        return err_set("translation table at 0x%llx lies outside guest RAM",
-                       (unsigned long long)table);
-    }
-    return 0;
-}
-
-/* Zeroes the 4 KiB table at gpa t. */
-static int table_clear(struct guest_mem *m, uint64_t t)
-{
-    if (guest_mem_zero(m, t, GUEST_PAGE_SIZE) != 0) {
-        return err_set("translation table at 0x%llx lies outside guest RAM", (unsigned long long)t);
-    }
-    return 0;
-}
-
-/*
- * Returns in *next the table that entry `idx` of `table` points to, linking a fresh zeroed frame
- * from the pool if the entry is still invalid.
- */
-static int table_next(struct guest_mem *m, struct guest_pt_pool *pool, uint64_t table, unsigned idx,
-                      uint64_t *next)
-{
-    uint64_t e;
-    if (desc_read(m, table, idx, &e) != 0) {
-        return err_set("translation table at 0x%llx lies outside guest RAM",
-                       (unsigned long long)table);
-    }
-    if (e & A64_DESC_VALID) {
-        *next = e & A64_DESC_ADDR;
-        return 0;
-    }
-    uint64_t t;
-    if (guest_pt_pool_take(pool, &t) != 0) {
-        return err_set(
-            "translation-table pool exhausted: the identity map needs more than %llu "
-            "tables (kernel too large)",
-            (unsigned long long)((LAYOUT_PT_POOL_END - LAYOUT_PT_POOL_OFFSET) / GUEST_PAGE_SIZE));
-    }
-    if (table_clear(m, t) != 0 || desc_write(m, table, idx, t | A64_PT_MEM) != 0) {
-        return -1;
-    }
-    *next = t;
-    return 0;
-}
-
 /* Maps the 4 KiB page va onto pa with leaf attributes `attrs` (levels 0-2 allocated on demand). */
-static int map_page(struct guest_mem *m, struct guest_pt_pool *pool, uint64_t root, uint64_t va,
-                    uint64_t pa, uint64_t attrs)
+static int map_page(struct guest_pt *pt, uint64_t root, uint64_t va, uint64_t pa, uint64_t attrs)
 {
     uint64_t t = root;
     for (unsigned shift = 39; shift > 12; shift -= 9) {
-        if (table_next(m, pool, t, (unsigned)(va >> shift) & 511, &t) != 0) {
+        if (guest_pt_next(pt, t, (unsigned)(va >> shift) & 511, &t) != 0) {
             return -1;
         }
     }
-    return desc_write(m, t, (unsigned)(va >> 12) & 511, (pa & A64_DESC_ADDR) | attrs);
+    return guest_pt_set(pt, t, (unsigned)(va >> 12) & 511, (pa & A64_DESC_ADDR) | attrs);
 }
 
 /*
@@ -99,19 +51,27 @@ int arch_setup_guest(struct guest_mem *m, const struct layout *l)
         return err_set("kernel [0x%llx, 0x%llx) cannot be identity mapped on aarch64",
                        (unsigned long long)base, (unsigned long long)l->kernel_end);
     }
-    if (table_clear(m, root) != 0 ||
-        desc_write(m, root, A64_ENTRIES - 1, root | A64_PT_MEM | A64_DESC_SELF_REF) != 0) {
+    struct guest_pt pt = {
+        .mem = m,
+        .next = base + LAYOUT_PT_POOL_OFFSET,
+        .end = base + LAYOUT_PT_POOL_END,
+        .what = "translation table",
+        .valid = A64_DESC_VALID,
+        .addr = A64_DESC_ADDR,
+        .link = A64_PT_MEM,
+    };
+    if (guest_pt_clear(&pt, root) != 0 ||
+        guest_pt_set(&pt, root, A64_ENTRIES - 1, root | A64_PT_MEM | A64_DESC_SELF_REF) != 0) {
         return -1;
     }
-    struct guest_pt_pool pool = {base + LAYOUT_PT_POOL_OFFSET, base + LAYOUT_PT_POOL_END};
     for (uint64_t off = 0; off < LAYOUT_TRAP_WINDOW; off += GUEST_PAGE_SIZE) {
-        if (map_page(m, &pool, root, off, base + off, A64_PT_MEM_NC) != 0) {
+        if (map_page(&pt, root, off, base + off, A64_PT_MEM_NC) != 0) {
             return -1;
         }
     }
     const uint64_t end = (l->kernel_end + GUEST_PAGE_SIZE - 1) & ~(GUEST_PAGE_SIZE - 1);
     for (uint64_t a = base; a < end; a += GUEST_PAGE_SIZE) {
-        if (map_page(m, &pool, root, a, a, A64_PT_MEM) != 0) {
+        if (map_page(&pt, root, a, a, A64_PT_MEM) != 0) {
             return -1;
         }
     }

@@ -4,57 +4,13 @@
 
 #include "arch.h"
 #include "err.h"
+#include "guest_pt.h"
 #include "x86.h"
 
 /* Reads the 8-byte entry `idx` of the table at gpa `table`; -1 if it lies outside guest RAM. */
 static int pte_read(const struct guest_mem *m, uint64_t table, unsigned idx, uint64_t *e)
 {
     return guest_mem_read_le64(m, table + (uint64_t)idx * 8, e);
-}
-
-static int pte_write(struct guest_mem *m, uint64_t table, unsigned idx, uint64_t e)
-{
-    if (guest_mem_write_le64(m, table + (uint64_t)idx * 8, e) != 0) {
-        return err_set("page table at 0x%llx lies outside guest RAM", (unsigned long long)table);
-    }
-    return 0;
-}
-
-/* Zeroes the 4 KiB table at gpa t. */
-static int table_clear(struct guest_mem *m, uint64_t t)
-{
-    if (guest_mem_zero(m, t, GUEST_PAGE_SIZE) != 0) {
-        return err_set("page table at 0x%llx lies outside guest RAM", (unsigned long long)t);
-    }
-    return 0;
-}
-
-/*
- * Returns in *next the table entry `idx` of `table` points to, taking a fresh zeroed frame from
- * the pool (and linking it as Present | Writable) if the entry is still empty.
- */
-static int table_next(struct guest_mem *m, struct guest_pt_pool *pool, uint64_t table, unsigned idx,
-                      uint64_t *next)
-{
-    uint64_t e;
-    if (pte_read(m, table, idx, &e) != 0) {
-        return err_set("page table at 0x%llx lies outside guest RAM", (unsigned long long)table);
-    }
-    if (e & X86_PTE_P) {
-        *next = e & X86_PTE_ADDR;
-        return 0;
-    }
-    uint64_t t;
-    if (guest_pt_pool_take(pool, &t) != 0) {
-        return err_set(
-            "page-table pool exhausted: the identity map needs more than %llu tables",
-            (unsigned long long)((LAYOUT_PT_POOL_END - LAYOUT_PT_POOL_OFFSET) / GUEST_PAGE_SIZE));
-    }
-    if (table_clear(m, t) != 0 || pte_write(m, table, idx, t | X86_PTE_P | X86_PTE_W) != 0) {
-        return -1;
-    }
-    *next = t;
-    return 0;
 }
 
 /*
@@ -91,18 +47,26 @@ int x86_write_page_tables(struct guest_mem *m, const struct layout *l)
     if (root & (GUEST_PAGE_SIZE - 1)) {
         return err_set("page-table root 0x%llx is not 4 KiB aligned", (unsigned long long)root);
     }
-    if (table_clear(m, root) != 0 ||
-        pte_write(m, root, X86_ENTRIES - 1, root | X86_PTE_P | X86_PTE_W) != 0) {
+    struct guest_pt pt = {
+        .mem = m,
+        .next = base + LAYOUT_PT_POOL_OFFSET,
+        .end = base + LAYOUT_PT_POOL_END,
+        .what = "page table",
+        .valid = X86_PTE_P,
+        .addr = X86_PTE_ADDR,
+        .link = X86_PTE_P | X86_PTE_W,
+    };
+    if (guest_pt_clear(&pt, root) != 0 ||
+        guest_pt_set(&pt, root, X86_ENTRIES - 1, root | X86_PTE_P | X86_PTE_W) != 0) {
         return -1;
     }
-
-    struct guest_pt_pool pool = {base + LAYOUT_PT_POOL_OFFSET, base + LAYOUT_PT_POOL_END};
     const uint64_t end = map_end(l);
     for (uint64_t a = base; a <= end; a += X86_2M) {
         uint64_t pdpt, pd;
-        if (table_next(m, &pool, root, (unsigned)(a >> 39) & 511, &pdpt) != 0 ||
-            table_next(m, &pool, pdpt, (unsigned)(a >> 30) & 511, &pd) != 0 ||
-            pte_write(m, pd, (unsigned)(a >> 21) & 511, a | X86_PTE_P | X86_PTE_W | X86_PTE_PS)) {
+        if (guest_pt_next(&pt, root, (unsigned)(a >> 39) & 511, &pdpt) != 0 ||
+            guest_pt_next(&pt, pdpt, (unsigned)(a >> 30) & 511, &pd) != 0 ||
+            guest_pt_set(&pt, pd, (unsigned)(a >> 21) & 511,
+                         a | X86_PTE_P | X86_PTE_W | X86_PTE_PS) != 0) {
             return -1;
         }
     }

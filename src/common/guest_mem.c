@@ -123,13 +123,3 @@ long guest_mem_read_str(const struct guest_mem *m, uint64_t gpa, char *dst, size
         return -1;
     return (long)(nul - dst);
 }
-
-int guest_pt_pool_take(struct guest_pt_pool *pool, uint64_t *frame)
-{
-    /* A pool set up backwards (next > end) is empty, not endless. */
-    if (pool->next > pool->end || pool->end - pool->next < GUEST_PAGE_SIZE)
-        return -1;
-    *frame = pool->next;
-    pool->next += GUEST_PAGE_SIZE;
-    return 0;
-}

@@ -57,17 +57,4 @@ int guest_mem_write_le64(const struct guest_mem *m, uint64_t gpa, uint64_t v);
  */
 long guest_mem_read_str(const struct guest_mem *m, uint64_t gpa, char *dst, size_t cap);
 
-/* The frames for the initial page tables: guest-physical [next, end), handed out in order. */
-struct guest_pt_pool {
-    uint64_t next;
-    uint64_t end;
-};
-
-/*
- * Takes the pool's next GUEST_PAGE_SIZE frame into *frame (not zeroed: the caller clears it in
- * guest RAM). Returns 0, or -1 with nothing taken when the pool is exhausted; err_msg() is left to
- * the caller, who knows what the tables are for.
- */
-int guest_pt_pool_take(struct guest_pt_pool *pool, uint64_t *frame);
-
 #endif

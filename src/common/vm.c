@@ -1,11 +1,9 @@
 /* vm.c: one run of a Hermit kernel: load, lay out, describe, start vCPUs, collect the end. */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,6 +19,7 @@
 #include "hypercall/uhyve_abi.h"
 #include "loader/image.h"
 #include "log.h"
+#include "readfile.h"
 #include "stats/stats.h"
 #include "vm.h"
 
@@ -30,36 +29,22 @@
 /* Reads the whole kernel file into a malloc'd buffer. */
 static int read_kernel(const char *path, uint8_t **buf, size_t *len)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    uint8_t *b = NULL;
+    size_t size = 0;
+    switch (readfile(path, KERNEL_FILE_MAX, &b, &size)) {
+    case READFILE_OK:
+        break;
+    case READFILE_OPEN:
         return err_set("cannot open kernel '%s': %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
+    case READFILE_NOT_REGULAR:
         return err_set("kernel '%s' is not a regular file", path);
-    }
-    if ((uint64_t)st.st_size > KERNEL_FILE_MAX) {
-        close(fd);
+    case READFILE_TOO_LARGE:
         return err_set("kernel '%s' is larger than 1 GiB", path);
-    }
-    size_t size = (size_t)st.st_size, got = 0;
-    uint8_t *b = malloc(size ? size : 1);
-    if (!b) {
-        close(fd);
+    case READFILE_NO_MEMORY:
         return err_set("out of memory reading kernel '%s'", path);
+    case READFILE_READ:
+        return err_set("cannot read kernel '%s': %s", path, errno ? strerror(errno) : "EOF");
     }
-    while (got < size) {
-        ssize_t n = read(fd, b + got, size - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            free(b);
-            close(fd);
-            return err_set("cannot read kernel '%s': %s", path, n < 0 ? strerror(errno) : "EOF");
-        }
-        got += (size_t)n;
-    }
-    close(fd);
     /* A gzip stream is a Hermit image (files_add_image() takes it from here). */
     if ((size < 4 || memcmp(b, "\177ELF", 4) != 0) && !image_is_gzip(b, size)) {
         free(b);

@@ -4,12 +4,10 @@
  */
 #define _GNU_SOURCE /* asprintf */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config/cli_priv.h"
@@ -18,6 +16,7 @@
 #include "config/strlist.h"
 #include "err.h"
 #include "log.h"
+#include "readfile.h"
 
 /* Larger files are not configuration files anyone writes by hand. */
 #define CONFIG_MAX_SIZE (1u << 20)
@@ -25,30 +24,22 @@
 /* Reads the whole file into a NUL-terminated malloc'd buffer. */
 static int read_file(const char *path, char **text, size_t *len)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return err_set("cannot read configuration file '%s': %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > CONFIG_MAX_SIZE) {
-        close(fd);
+    uint8_t *buf = NULL;
+    size_t got = 0;
+    switch (readfile(path, CONFIG_MAX_SIZE, &buf, &got)) {
+    case READFILE_OK:
+        break;
+    case READFILE_OPEN:
+    case READFILE_READ:
+        return err_set("cannot read configuration file '%s': %s", path,
+                       errno ? strerror(errno) : "it ended early");
+    case READFILE_NOT_REGULAR:
+    case READFILE_TOO_LARGE:
         return err_set("configuration file '%s' is not a regular file of at most 1 MiB", path);
-    }
-    size_t size = (size_t)st.st_size, got = 0;
-    char *b = malloc(size + 1);
-    if (!b) {
-        close(fd);
+    case READFILE_NO_MEMORY:
         return err_set("out of memory");
     }
-    while (got < size) {
-        ssize_t n = read(fd, b + got, size - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-    }
-    close(fd);
-    b[got] = '\0';
+    char *b = (char *)buf;
     if (memchr(b, '\0', got)) {
         free(b);
         return err_set("configuration file '%s' is not a text file (it contains NUL bytes)", path);

@@ -5,7 +5,6 @@
 
 #include "err.h"
 #include "hypercall/hypercall.h"
-#include "log.h"
 #include "stats/stats.h"
 
 uint64_t stats_now_ns(void)
@@ -64,15 +63,14 @@ void stats_vcpu_done(struct stats *s, unsigned cpu, struct backend_vcpu *v, uint
     c->ran = true;
 }
 
-/* Exit reasons the backend counts, as printed. */
-static const char *const exit_names[VCPU_STAT_COUNT] = {
-    [VCPU_STAT_IO_IN] = "port reads (PCI)",
-    [VCPU_STAT_IO_OUT] = "port writes",
-    [VCPU_STAT_MMIO_READ] = "MMIO reads",
-    [VCPU_STAT_MMIO_WRITE] = "MMIO writes",
-    [VCPU_STAT_HLT] = "HLT",
-    [VCPU_STAT_EMULATED] = "emulated instructions",
-    [VCPU_STAT_OTHER] = "other exits",
+const struct stats_exit_name stats_exit_names[VCPU_STAT_COUNT] = {
+    [VCPU_STAT_IO_IN] = {"port reads (PCI)", "io_in"},
+    [VCPU_STAT_IO_OUT] = {"port writes", "io_out"},
+    [VCPU_STAT_MMIO_READ] = {"MMIO reads", "mmio_read"},
+    [VCPU_STAT_MMIO_WRITE] = {"MMIO writes", "mmio_write"},
+    [VCPU_STAT_HLT] = {"HLT", "hlt"},
+    [VCPU_STAT_EMULATED] = {"emulated instructions", "emulated"},
+    [VCPU_STAT_OTHER] = {"other exits", "other"},
 };
 
 /* Which counter a table row shows. */
@@ -150,7 +148,7 @@ void stats_print(const struct stats *s, const struct stats_outcome *o, FILE *f)
     }
     for (unsigned e = 0; e < VCPU_STAT_COUNT; e++) {
         char label[40];
-        snprintf(label, sizeof(label), "  %s", exit_names[e]);
+        snprintf(label, sizeof(label), "  %s", stats_exit_names[e].label);
         row(s, f, label, ROW_EXIT, e);
     }
 }

@@ -32,6 +32,13 @@ struct stats {
     struct stats_vcpu cpu[VM_MAX_CPUS];
 };
 
+/* The backend's exit reasons as the table prints them ("MMIO reads") and as YAML keys them. */
+struct stats_exit_name {
+    const char *label;
+    const char *key;
+};
+extern const struct stats_exit_name stats_exit_names[VCPU_STAT_COUNT];
+
 /* How the run ended. */
 struct stats_outcome {
     bool failed;

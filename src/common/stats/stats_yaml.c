@@ -9,17 +9,6 @@
 #include "err.h"
 #include "stats/stats.h"
 
-/* Machine names of the backend's exit reasons. */
-static const char *const exit_keys[VCPU_STAT_COUNT] = {
-    [VCPU_STAT_IO_IN] = "io_in",
-    [VCPU_STAT_IO_OUT] = "io_out",
-    [VCPU_STAT_MMIO_READ] = "mmio_read",
-    [VCPU_STAT_MMIO_WRITE] = "mmio_write",
-    [VCPU_STAT_HLT] = "hlt",
-    [VCPU_STAT_EMULATED] = "emulated",
-    [VCPU_STAT_OTHER] = "other",
-};
-
 /* The emitter and whether every event so far was accepted. */
 struct out {
     yaml_emitter_t e;
@@ -91,7 +80,7 @@ static void counters(struct out *o, const struct stats *s, const struct stats_vc
     kv(o, "total", nexits + nhc);
     kv(o, "hypercall", nhc);
     for (unsigned e = 0; e < VCPU_STAT_COUNT; e++)
-        kv(o, exit_keys[e], exits[e]);
+        kv(o, stats_exit_names[e].key, exits[e]);
     map_end(o);
     str(o, "hypercalls"); /* only the kinds that occurred: a missing kind means 0 */
     map_begin(o);
