@@ -210,7 +210,7 @@ static int apply_env(struct cli *c, const char *const *envp)
         if (why)
             return err_set("%s: not supported: %s", vars[i].name, why);
         if (opt_apply(c, vars[i].opt, v, OPT_SRC_ENV) != 0)
-            return opt_err_prefix("%s: ", vars[i].name);
+            return err_prefix("%s: ", vars[i].name);
     }
     return 0;
 }
@@ -230,8 +230,8 @@ static int finish_affinity(struct cli *c)
         c->cfg.affinity = c->affinity;
     if (!c->cfg.affinity)
         return c->src[OPT_AFFINITY] == OPT_SRC_FILE
-                   ? opt_err_prefix("%s:%u: key 'affinity': ", c->config_path, c->affinity_line)
-                   : opt_err_prefix("affinity: ");
+                   ? err_prefix("%s:%u: key 'affinity': ", c->config_path, c->affinity_line)
+                   : err_prefix("affinity: ");
     c->cfg.naffinity = c->naffinity;
     return 0;
 }
@@ -311,7 +311,7 @@ int cli_parse(struct cli **out, int argc, const char *const *argv, const char *c
 
     const char *level = env_get(envp, "CHYVE_LOG");
     if (level && *level && log_set_level_name(level) != 0)
-        return opt_err_prefix("CHYVE_LOG: ");
+        return err_prefix("CHYVE_LOG: ");
     int k = parse_options(c, argc, argv);
     if (k < 0)
         return -1;

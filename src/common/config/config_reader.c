@@ -136,7 +136,7 @@ int config_value(struct config_reader *r, const char *value, unsigned line)
         return err_set("out of memory");
     }
     if (opt_apply(r->c, id, copy, OPT_SRC_FILE) != 0)
-        return opt_err_prefix("%s:%u: key '%s': ", r->path, line, r->key_name);
+        return err_prefix("%s:%u: key '%s': ", r->path, line, r->key_name);
     return 0;
 }
 
@@ -152,7 +152,7 @@ static int apply_joined(struct config_reader *r)
     }
     r->c->affinity_line = r->key_line[OPT_AFFINITY];
     if (opt_apply(r->c, OPT_AFFINITY, copy, OPT_SRC_FILE) != 0)
-        return opt_err_prefix("%s:%u: key 'affinity': ", r->path, r->c->affinity_line);
+        return err_prefix("%s:%u: key 'affinity': ", r->path, r->c->affinity_line);
     return 0;
 }
 

@@ -1,8 +1,6 @@
 /* options.c: the option table (ABI §9.1, §9.3) and the checks that turn one value into settings. */
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -75,17 +73,6 @@ const char *opt_unsupported(enum opt_id id)
     if (opt_defs[id].linux_only && strcmp(CHYVE_BACKEND, "kvm") != 0)
         return "this build (" CHYVE_BACKEND ") supports it only on Linux hosts";
     return NULL;
-}
-
-int opt_err_prefix(const char *fmt, ...)
-{
-    char prev[512], prefix[512];
-    snprintf(prev, sizeof(prev), "%s", err_msg()); /* err_set() must not read its own buffer */
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(prefix, sizeof(prefix), fmt, ap);
-    va_end(ap);
-    return err_set("%s%s", prefix, prev);
 }
 
 int opt_parse_bool(const char *s, bool *out)

@@ -86,10 +86,4 @@ int opt_apply(struct cli *c, enum opt_id id, const char *value, enum opt_src src
 /* Parses true/false, yes/no, on/off, 1/0 (any case). Returns 0, or -1 with err_msg(). */
 int opt_parse_bool(const char *s, bool *out);
 
-/*
- * Replaces err_msg() with the printf-formatted prefix followed by the previous message, and
- * returns -1: `return opt_err_prefix("%s:%u: key '%s': ", file, line, key);`.
- */
-int opt_err_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
 #endif
