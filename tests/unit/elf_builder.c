@@ -14,27 +14,6 @@
 #define PT_NOTE 4
 #define PT_TLS 7
 
-/* The elf_builder.h names of the le.h codecs, kept for the tests that patch images with them. */
-void eb_put16(uint8_t *p, uint16_t v)
-{
-    le16_put(p, v);
-}
-
-void eb_put32(uint8_t *p, uint32_t v)
-{
-    le32_put(p, v);
-}
-
-void eb_put64(uint8_t *p, uint64_t v)
-{
-    le64_put(p, v);
-}
-
-uint64_t eb_get64(const uint8_t *p)
-{
-    return le64_get(p);
-}
-
 uint8_t eb_pattern(unsigned i, uint64_t j)
 {
     return (uint8_t)(0x11 + i * 37 + j * 7 + (j >> 8));

@@ -107,13 +107,7 @@ uint8_t *eb_phdr(const struct eb_image *img, unsigned i);
 /* Pointer to the 16-byte dynamic entry with tag, or NULL. */
 uint8_t *eb_dyn(const struct eb_image *img, uint64_t tag);
 
-/* Little-endian stores and loads for patching images in tests. */
-void eb_put16(uint8_t *p, uint16_t v);
-void eb_put32(uint8_t *p, uint32_t v);
-void eb_put64(uint8_t *p, uint64_t v);
-uint64_t eb_get64(const uint8_t *p);
-
-/* Field offsets inside an Elf64_Phdr, for eb_put64(eb_phdr(img, i) + EB_P_..., v). */
+/* Field offsets inside an Elf64_Phdr, for le64_put(eb_phdr(img, i) + EB_P_..., v). */
 #define EB_P_TYPE 0
 #define EB_P_OFFSET 8
 #define EB_P_VADDR 16

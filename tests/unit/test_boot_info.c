@@ -5,6 +5,7 @@
 
 #include "arch.h"
 #include "boot/boot_info.h"
+#include "le.h"
 
 static struct layout sample_layout(void)
 {
@@ -27,15 +28,6 @@ static struct layout sample_layout(void)
     return l;
 }
 
-static uint64_t get_le(const uint8_t *b, size_t off, unsigned n)
-{
-    uint64_t v = 0;
-    for (unsigned i = 0; i < n; i++) {
-        v |= (uint64_t)b[off + i] << (8 * i);
-    }
-    return v;
-}
-
 /* Marks [off, off + n) as checked. */
 static void mark(uint8_t *seen, size_t off, size_t n)
 {
@@ -55,26 +47,26 @@ Test(boot_info, every_offset)
     boot_info_build(out, &l, &p);
 
     uint8_t seen[BOOT_INFO_SIZE] = {0};
-    cr_assert_eq(get_le(out, 0x00, 8), 0x20000000ull);
-    cr_assert_eq(get_le(out, 0x08, 8), 0x24000000ull);
-    cr_assert_eq(get_le(out, 0x10, 8), 0x800ull); /* u16 + 6 zero padding bytes */
+    cr_assert_eq(le64_get(out + 0x00), 0x20000000ull);
+    cr_assert_eq(le64_get(out + 0x08), 0x24000000ull);
+    cr_assert_eq(le64_get(out + 0x10), 0x800ull); /* u16 + 6 zero padding bytes */
     cr_assert_eq(out[0x10], 0x00);
     cr_assert_eq(out[0x11], 0x08);
-    cr_assert_eq(get_le(out, 0x18, 8), 0x20005000ull);
-    cr_assert_eq(get_le(out, 0x20, 8), 0x20040000ull);
-    cr_assert_eq(get_le(out, 0x28, 8), 0x20345678ull);
-    cr_assert_eq(get_le(out, 0x30, 8), 0x20300000ull);
-    cr_assert_eq(get_le(out, 0x38, 8), 0x18ull);
-    cr_assert_eq(get_le(out, 0x40, 8), 0x40ull);
-    cr_assert_eq(get_le(out, 0x48, 8), 0x10ull);
+    cr_assert_eq(le64_get(out + 0x18), 0x20005000ull);
+    cr_assert_eq(le64_get(out + 0x20), 0x20040000ull);
+    cr_assert_eq(le64_get(out + 0x28), 0x20345678ull);
+    cr_assert_eq(le64_get(out + 0x30), 0x20300000ull);
+    cr_assert_eq(le64_get(out + 0x38), 0x18ull);
+    cr_assert_eq(le64_get(out + 0x40), 0x40ull);
+    cr_assert_eq(le64_get(out + 0x48), 0x10ull);
     mark(seen, 0x00, 0x50);
-    cr_assert_eq(get_le(out, 0x50, 4), 1ull);
+    cr_assert_eq(le32_get(out + 0x50), 1ull);
     mark(seen, 0x50, 4);
     cr_assert_eq(out[0x58], 1);
     mark(seen, 0x58, 1);
-    cr_assert_eq(get_le(out, 0x60, 8), 3ull);
+    cr_assert_eq(le64_get(out + 0x60), 3ull);
     mark(seen, 0x60, 8);
-    cr_assert_eq(get_le(out, 0x68, 4), 2995123ull);
+    cr_assert_eq(le32_get(out + 0x68), 2995123ull);
     mark(seen, 0x68, 4);
 
     uint32_t t = arch_info.boot_time_offset;
@@ -83,8 +75,8 @@ Test(boot_info, every_offset)
     } else {
         cr_assert_eq(t, 0x6C);
     }
-    cr_assert_eq(get_le(out, t, 8), 1700000000123456789ull);
-    cr_assert_eq(get_le(out, t + 8, 8), 0ull);
+    cr_assert_eq(le64_get(out + t), 1700000000123456789ull);
+    cr_assert_eq(le64_get(out + t + 8), 0ull);
     mark(seen, t, 16);
 
     for (size_t i = 0; i < BOOT_INFO_SIZE; i++) {
@@ -106,8 +98,8 @@ Test(boot_info, v2_serial_no_pci)
         cr_assert_eq(out[i], 0);
     }
     cr_assert_eq(out[0x58], 0);
-    cr_assert_eq(get_le(out, 0x60, 8), 1ull);
-    cr_assert_eq(get_le(out, 0x68, 4), 0ull);
+    cr_assert_eq(le64_get(out + 0x60), 1ull);
+    cr_assert_eq(le32_get(out + 0x68), 0ull);
 }
 
 /* The i128 must be the sign extension of the int64. */
@@ -119,10 +111,10 @@ static void check_time(int64_t ns, uint64_t want_lo, uint64_t want_hi)
     memset(out, 0x5A, sizeof(out));
     boot_info_build(out, &l, &p);
     uint32_t t = arch_info.boot_time_offset;
-    cr_assert_eq(get_le(out, t, 8), want_lo, "ns %lld", (long long)ns);
-    cr_assert_eq(get_le(out, t + 8, 8), want_hi, "ns %lld", (long long)ns);
+    cr_assert_eq(le64_get(out + t), want_lo, "ns %lld", (long long)ns);
+    cr_assert_eq(le64_get(out + t + 8), want_hi, "ns %lld", (long long)ns);
     /* Nothing outside the field carries time bits: bytes around it are known values. */
-    cr_assert_eq(get_le(out, 0x68, 4), 0ull);
+    cr_assert_eq(le32_get(out + 0x68), 0ull);
     if (t + 16 < BOOT_INFO_SIZE) {
         cr_assert_eq(out[t + 16], 0);
     }

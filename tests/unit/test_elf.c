@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "elf_builder.h"
+#include "le.h"
 #include "err.h"
 #include "guest_mem.h"
 #include "loader/elf.h"
@@ -137,20 +138,20 @@ Test(elf, bad_header_fields)
     img.buf[5] = 2;
     expect_error(&img, "not a little-endian ELF file (EI_DATA 2)");
     img.buf[5] = 1;
-    eb_put16(img.buf + 18, 40);
+    le16_put(img.buf + 18, 40);
     expect_error(&img, "kernel is for EM 40 (arm), this chyve runs x86_64 guests");
-    eb_put16(img.buf + 18, EM_X86);
-    eb_put16(img.buf + 16, 1);
+    le16_put(img.buf + 18, EM_X86);
+    le16_put(img.buf + 16, 1);
     expect_error(&img, "ELF type 1, expected ET_EXEC (2) or ET_DYN (3)");
-    eb_put16(img.buf + 16, 4);
+    le16_put(img.buf + 16, 4);
     expect_error(&img, "ELF type 4");
-    eb_put16(img.buf + 16, 2);
-    eb_put16(img.buf + 54, 64);
+    le16_put(img.buf + 16, 2);
+    le16_put(img.buf + 54, 64);
     expect_error(&img, "program header entry size is 64, expected 56");
-    eb_put16(img.buf + 54, 56);
-    eb_put64(img.buf + 32, UINT64_MAX - 8);
+    le16_put(img.buf + 54, 56);
+    le64_put(img.buf + 32, UINT64_MAX - 8);
     expect_error(&img, "program headers");
-    eb_put64(img.buf + 32, 64);
+    le64_put(img.buf + 32, 64);
     struct kernel k;
     cr_assert_eq(elf_parse(img.buf, img.len, EM_X86, &k), 0, "%s", err_msg());
     eb_free(&img);
@@ -210,8 +211,8 @@ Test(elf, malformed_note)
     eb_build(&s, &img);
     /* The first note is HERMIT; give it a descsz that runs past the segment. */
     unsigned note_ph = img.phnum - 1;
-    uint64_t off = eb_get64(eb_phdr(&img, note_ph) + EB_P_OFFSET);
-    eb_put32(img.buf + off + 4, 0xFFFFFFF0u);
+    uint64_t off = le64_get(eb_phdr(&img, note_ph) + EB_P_OFFSET);
+    le32_put(img.buf + off + 4, 0xFFFFFFF0u);
     expect_error(&img, "malformed ELF note");
     eb_free(&img);
 }
@@ -292,19 +293,19 @@ Test(elf, huge_and_inconsistent_segments)
     eb_spec_default(&s, EM_X86, EB_ET_EXEC);
     eb_build(&s, &img);
     uint8_t *ph1 = eb_phdr(&img, 1);
-    uint64_t off1 = eb_get64(ph1 + EB_P_OFFSET);
-    eb_put64(ph1 + EB_P_MEMSZ, 1ull << 63);
+    uint64_t off1 = le64_get(ph1 + EB_P_OFFSET);
+    le64_put(ph1 + EB_P_MEMSZ, 1ull << 63);
     expect_error(&img, "more than 64 GiB");
-    eb_put64(ph1 + EB_P_MEMSZ, UINT64_MAX);
+    le64_put(ph1 + EB_P_MEMSZ, UINT64_MAX);
     expect_error(&img, "PT_LOAD segment 1 ends past the address space");
-    eb_put64(ph1 + EB_P_MEMSZ, 0x3000);
-    eb_put64(ph1 + EB_P_OFFSET, UINT64_MAX - 0x10); /* offset + filesz wraps */
+    le64_put(ph1 + EB_P_MEMSZ, 0x3000);
+    le64_put(ph1 + EB_P_OFFSET, UINT64_MAX - 0x10); /* offset + filesz wraps */
     expect_error(&img, "PT_LOAD segment 1 (0x100 bytes at offset 0xffffffffffffffef) lies outside "
                        "the file");
-    eb_put64(ph1 + EB_P_OFFSET, img.len - 0x80); /* runs 0x80 bytes past the end */
+    le64_put(ph1 + EB_P_OFFSET, img.len - 0x80); /* runs 0x80 bytes past the end */
     expect_error(&img, "lies outside the file");
-    eb_put64(ph1 + EB_P_OFFSET, off1);
-    eb_put64(ph1 + EB_P_FILESZ, 0x3001);
+    le64_put(ph1 + EB_P_OFFSET, off1);
+    le64_put(ph1 + EB_P_FILESZ, 0x3001);
     expect_error(&img, "PT_LOAD segment 1 has p_filesz 0x3001 > p_memsz 0x3000");
     eb_free(&img);
 }
@@ -363,26 +364,26 @@ Test(elf, rela_table_outside_file)
     uint8_t *relasz = eb_dyn(&img, EB_DT_RELASZ);
     uint8_t *rela = eb_dyn(&img, EB_DT_RELA);
     cr_assert(relasz != NULL && rela != NULL);
-    eb_put64(relasz + 8, 24 * 1000);
+    le64_put(relasz + 8, 24 * 1000);
     expect_error(&img, "RELA table (0x5dc0 bytes at 0x5000) is not inside the file data");
-    eb_put64(relasz + 8, 48);
-    eb_put64(rela + 8, 0x3000); /* bss of the data segment: not in the file */
+    le64_put(relasz + 8, 48);
+    le64_put(rela + 8, 0x3000); /* bss of the data segment: not in the file */
     expect_error(&img, "is not inside the file data of a PT_LOAD segment");
-    eb_put64(rela + 8, UINT64_MAX - 8);
+    le64_put(rela + 8, UINT64_MAX - 8);
     expect_error(&img, "is not inside the file data");
-    eb_put64(rela + 8, img.dyn_vaddr);
-    eb_put64(relasz + 8, 47);
+    le64_put(rela + 8, img.dyn_vaddr);
+    le64_put(relasz + 8, 47);
     expect_error(&img, "DT_RELASZ 47 is not a multiple of 24");
-    eb_put64(relasz + 8, 48);
-    eb_put64(eb_dyn(&img, EB_DT_RELAENT) + 8, 16);
+    le64_put(relasz + 8, 48);
+    le64_put(eb_dyn(&img, EB_DT_RELAENT) + 8, 16);
     expect_error(&img, "DT_RELAENT is 16, expected 24");
-    eb_put64(eb_dyn(&img, EB_DT_RELAENT) + 8, 24);
+    le64_put(eb_dyn(&img, EB_DT_RELAENT) + 8, 24);
     /* PT_DYNAMIC itself outside the file */
     unsigned dyn_ph = img.phnum - 2; /* ..., PT_TLS, PT_DYNAMIC, PT_NOTE */
-    cr_assert_eq((uint32_t)eb_get64(eb_phdr(&img, dyn_ph) + EB_P_TYPE), 2); /* PT_DYNAMIC */
-    eb_put64(eb_phdr(&img, dyn_ph) + EB_P_OFFSET, img.len - 8);
+    cr_assert_eq((uint32_t)le64_get(eb_phdr(&img, dyn_ph) + EB_P_TYPE), 2); /* PT_DYNAMIC */
+    le64_put(eb_phdr(&img, dyn_ph) + EB_P_OFFSET, img.len - 8);
     expect_error(&img, "PT_DYNAMIC");
-    eb_put64(eb_phdr(&img, dyn_ph) + EB_P_OFFSET, img.dyn_off);
+    le64_put(eb_phdr(&img, dyn_ph) + EB_P_OFFSET, img.dyn_off);
     struct kernel k;
     cr_assert_eq(elf_parse(img.buf, img.len, EM_X86, &k), 0, "%s", err_msg());
     eb_free(&img);
@@ -410,7 +411,7 @@ static uint64_t guest_u64(const struct guest_mem *m, uint64_t gpa)
 {
     uint8_t b[8];
     cr_assert_eq(guest_mem_read(m, gpa, b, 8), 0);
-    return eb_get64(b);
+    return le64_get(b);
 }
 
 Test(elf, load_exec_places_bytes_and_zeroes_bss)
