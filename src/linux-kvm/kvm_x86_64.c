@@ -266,14 +266,14 @@ int kvm_arch_vcpu_init(struct backend_vcpu *v, const struct layout *l)
      * Only IA32_MISC_ENABLE = 1 (fast strings), which is all uhyve's MSR write achieves: its
      * second entry, IA32_APIC_BASE = 1, is rejected by KVM (reserved bit) and is not copied.
      */
-    struct {
+    union { /* struct kvm_msrs ends in a flexible array: room for one entry behind it */
         struct kvm_msrs hdr;
-        struct kvm_msr_entry e[1];
+        uint8_t bytes[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)];
     } msrs;
     memset(&msrs, 0, sizeof(msrs));
     msrs.hdr.nmsrs = 1;
-    msrs.e[0].index = MSR_IA32_MISC_ENABLE;
-    msrs.e[0].data = 1;
+    msrs.hdr.entries[0].index = MSR_IA32_MISC_ENABLE;
+    msrs.hdr.entries[0].data = 1;
     if (kvm_ioctl(v->fd, KVM_SET_MSRS, &msrs) != 1) {
         log_warn("KVM did not accept IA32_MISC_ENABLE on vCPU %u; continuing", v->id);
     }

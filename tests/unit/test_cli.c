@@ -341,7 +341,7 @@ Test(cli, help_and_version)
 {
     static const struct {
         const char *opt;
-        int action;
+        enum cli_action action;
     } cases[] = {
         {"-h", CLI_HELP}, {"--help", CLI_HELP}, {"-V", CLI_VERSION}, {"--version", CLI_VERSION}};
     for (size_t i = 0; i < 4; i++) {

@@ -624,7 +624,7 @@ static void map_two_pages(uint64_t base)
 static void put_msg40(uint64_t base)
 {
     fg_wbytes(&g, base + PA0 + 0xff0, MSG40, 16);
-    fg_wbytes(&g, base + PA1, MSG40 + 16, 24);
+    fg_wbytes(&g, base + PA1, &MSG40[16], 24);
 }
 
 static void v1_write_block(uint64_t gpa, int32_t fd, uint64_t buf, uint64_t len)
