@@ -30,6 +30,13 @@ fi
 # A cross build that does not compile is a real failure, not a missing tool.
 ninja -C "$cross" >"$cross.ninja.log" 2>&1 ||
     { tail -40 "$cross.ninja.log" >&2; echo "arm64-test: the cross build failed" >&2; exit 1; }
+# The module layout of the aarch64 build (its arch and backend files), as module_cycles checks
+# the host's: no cycle in the core, no two files of core and backend calling each other.
+for check in "$cross/libchyve_core.a" "--pairs-only $cross/libchyve_core.a $cross/libchyve_backend.a"; do
+    # shellcheck disable=SC2086 # $check is a list of arguments
+    python3 "$src/scripts/check-cycles.py" --source-root "$src" $check >"$cross.cycles.log" 2>&1 ||
+        { cat "$cross.cycles.log" >&2; echo "arm64-test: module cycles in the aarch64 build" >&2; exit 1; }
+done
 exec "$here/run-qemu.sh" --kernel "$kernel" --busybox "$busybox" \
     --init "$cross/tests/arm64/arm64-init" --driver "$cross/tests/arm64/arm64-driver" \
     --chyve "$cross/chyve" --guests "$cross/tests/guests/aarch64" "$@"
