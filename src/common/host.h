@@ -50,6 +50,16 @@ int host_sandbox_apply(bool strict, const struct sandbox_rule *rules, size_t n);
  */
 int host_dir_handle_flags(void);
 
+/*
+ * The same for any file: flags that open it as a handle for *at(), fstat() and sandbox rules
+ * without reading it, and without blocking on a FIFO: O_PATH where the host has it, else
+ * O_RDONLY | O_NONBLOCK.
+ */
+int host_path_handle_flags(void);
+
+/* The open(2) flag that bypasses the host's page cache (O_DIRECT), or 0 if the host has none. */
+int host_direct_io_flag(void);
+
 /* Advice for host_advise_memory(). */
 enum host_advice {
     HOST_ADVISE_HUGEPAGE,  /* back the range with transparent huge pages */

@@ -212,6 +212,16 @@ int host_dir_handle_flags(void)
     return O_PATH | O_DIRECTORY;
 }
 
+int host_path_handle_flags(void)
+{
+    return O_PATH;
+}
+
+int host_direct_io_flag(void)
+{
+    return O_DIRECT;
+}
+
 int host_advise_memory(void *p, size_t len, enum host_advice advice)
 {
     int a = advice == HOST_ADVISE_HUGEPAGE ? MADV_HUGEPAGE : MADV_MERGEABLE;

@@ -32,6 +32,17 @@ int host_dir_handle_flags(void)
     return O_RDONLY | O_DIRECTORY;
 }
 
+int host_path_handle_flags(void)
+{
+    return O_RDONLY | O_NONBLOCK;
+}
+
+/* Darwin turns caching off per file with fcntl(F_NOCACHE), not with an open flag. */
+int host_direct_io_flag(void)
+{
+    return 0;
+}
+
 /* Darwin's madvise() knows neither transparent huge pages nor page merging. */
 int host_advise_memory(void *p, size_t len, enum host_advice advice)
 {

@@ -1,5 +1,4 @@
 /* files.c: a run's file state: creation, Hermit images, mounts, isolation, fd lookup, teardown. */
-#define _GNU_SOURCE /* O_PATH, O_DIRECT */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -11,13 +10,11 @@
 #include "err.h"
 #include "files/files_priv.h"
 #include "files/sandbox.h"
+#include "host.h"
 #include "log.h"
 
-#ifdef O_PATH
-#define RULE_OPEN_FLAGS (O_PATH | O_NOFOLLOW | O_CLOEXEC)
-#else
-#define RULE_OPEN_FLAGS (O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC)
-#endif
+/* How the sandbox rules' files are opened: as handles, never read. */
+#define RULE_OPEN_FLAGS (host_path_handle_flags() | O_NOFOLLOW | O_CLOEXEC)
 
 /* Lets the table's fds and chyve's own fit under RLIMIT_NOFILE, where the hard limit allows. */
 static void raise_fd_limit(void)
@@ -47,13 +44,10 @@ int files_create(const struct vm_config *cfg, struct files **out)
             goto fail;
     if (tempdir_create(&f->tmp, cfg->tempdir) != 0)
         goto fail;
-#ifdef O_DIRECT
-    if (cfg->io_direct)
-        f->create_flags |= O_DIRECT;
-#else
-    if (cfg->io_direct)
+    if (cfg->io_direct && host_direct_io_flag() == 0)
         log_warn("--io-mode host=direct: this host has no O_DIRECT; ignored");
-#endif
+    else if (cfg->io_direct)
+        f->create_flags |= host_direct_io_flag();
     if (cfg->io_sync)
         f->create_flags |= O_SYNC;
     raise_fd_limit();

@@ -3,7 +3,6 @@
  * (host_open_beneath: openat2(RESOLVE_BENEATH) on Linux), and a portable component-by-component
  * walk (O_NOFOLLOW, symlinks expanded by hand) wherever the host has none.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -20,12 +19,8 @@
 
 bool resolve_force_walk;
 
-/* How the walk opens the directories it passes through: O_PATH where it exists. */
-#ifdef O_PATH
-#define DIR_OPEN_FLAGS (O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-#else
-#define DIR_OPEN_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-#endif
+/* How the walk opens the directories it passes through: as handles (O_PATH where it exists). */
+#define DIR_OPEN_FLAGS (host_dir_handle_flags() | O_NOFOLLOW | O_CLOEXEC)
 
 /* ---- the host's confined open --------------------------------------------------------- */
 
@@ -274,8 +269,7 @@ static int stat_op(int dir, const char *name, void *ctx)
 
 int resolve_stat(int root, const char *rel, bool follow, struct stat *st)
 {
-#ifdef O_PATH
-    int fd = beneath_open(root, rel, O_PATH | (follow ? 0 : O_NOFOLLOW), 0);
+    int fd = beneath_open(root, rel, host_path_handle_flags() | (follow ? 0 : O_NOFOLLOW), 0);
     if (fd != HOST_UNAVAILABLE) {
         if (fd < 0)
             return fd;
@@ -283,7 +277,6 @@ int resolve_stat(int root, const char *rel, bool follow, struct stat *st)
         close(fd);
         return rc;
     }
-#endif
     return walk_at(root, rel, follow, stat_op, st);
 }
 
@@ -294,7 +287,6 @@ int resolve_stat(int root, const char *rel, bool follow, struct stat *st)
 static int beneath_parent_op(int root, const char *rel, int (*op)(int, const char *, void *),
                              void *ctx)
 {
-#ifdef O_PATH
     const char *slash = strrchr(rel, '/');
     const char *name = slash ? slash + 1 : rel;
     if (*name == '\0')
@@ -305,16 +297,12 @@ static int beneath_parent_op(int root, const char *rel, int (*op)(int, const cha
         return -ENAMETOOLONG;
     memcpy(parent, rel, plen);
     parent[plen] = '\0';
-    int dir = beneath_open(root, parent, O_PATH | O_DIRECTORY, 0);
+    int dir = beneath_open(root, parent, host_dir_handle_flags(), 0);
     if (dir < 0)
-        return dir;
+        return dir; /* HOST_UNAVAILABLE too: the caller walks */
     int rc = op(dir, name, ctx);
     close(dir);
     return rc;
-#else
-    (void)root, (void)rel, (void)op, (void)ctx;
-    return HOST_UNAVAILABLE;
-#endif
 }
 
 static int unlink_op(int dir, const char *name, void *ctx)
