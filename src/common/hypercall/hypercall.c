@@ -53,6 +53,8 @@ int hypercall_use_table(const struct hc_table *t)
 
 const struct hc_entry *hypercall_lookup(uint64_t addr)
 {
+    if (active == &hypercall_builtin)
+        return hypercall_builtin_find(addr);
     for (size_t i = 0; i < active->count; i++)
         if (active->entries[i].addr == addr)
             return &active->entries[i];

@@ -63,6 +63,9 @@ struct hc_table {
 /* chyve's table: the rows of hypercall/calls.h. */
 extern const struct hc_table hypercall_builtin;
 
+/* The row for addr in hypercall_builtin, or NULL (a switch over the rows). */
+const struct hc_entry *hypercall_builtin_find(uint64_t addr);
+
 /*
  * Checks a table: versions 1 or 2, every address inside its version's window, no address twice,
  * a handler for every row, block sizes consistent with HC_BLOCK_MAX, fewer than HC_KINDS_MAX rows.
