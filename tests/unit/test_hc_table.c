@@ -92,14 +92,14 @@ Test(hc_table, a_new_row_is_dispatched_counted_and_named)
     cr_assert(hypercall_is_v2(0x11f0)); /* reserved, between v2 calls */
 
     /* --stats has a counter and a name for it, and "other" moved one up. */
-    cr_assert_eq(stats_hc_kinds(), 27);
-    cr_assert_str_eq(stats_hc_name(stats_hc_kind(0x1200)), "v2.Double");
-    cr_assert_str_eq(stats_hc_name(stats_hc_kind(0x1040)), "other");
-    cr_assert_eq(stats_hc_kind(0x1040), 26);
+    cr_assert_eq(hypercall_kinds(), 27);
+    cr_assert_str_eq(hypercall_kind_label(hypercall_kind(0x1200)), "v2.Double");
+    cr_assert_str_eq(hypercall_kind_label(hypercall_kind(0x1040)), "other");
+    cr_assert_eq(hypercall_kind(0x1040), 26);
     struct stats *s = stats_new(1);
     stats_hypercall(s, 0, 0x1200);
     stats_hypercall(s, 0, 0x1200);
-    cr_assert_eq(s->cpu[0].hypercalls[stats_hc_kind(0x1200)], 2);
+    cr_assert_eq(s->cpu[0].hypercalls[hypercall_kind(0x1200)], 2);
     stats_free(s);
 }
 

@@ -53,30 +53,32 @@ static void make_run(void)
 
 Test(stats, hypercall_kinds)
 {
-    cr_assert_str_eq(stats_hc_name(stats_hc_kind(UHYVE_V1_FILE_WRITE)), "v1.FileWrite");
-    cr_assert_str_eq(stats_hc_name(stats_hc_kind(UHYVE_V1_SERIAL_BUFFER)), "v1.SerialWriteBuffer");
-    cr_assert_str_eq(stats_hc_name(stats_hc_kind(UHYVE_V2_SERIAL_BUFFER)), "v2.SerialWriteBuffer");
-    cr_assert_str_eq(stats_hc_name(stats_hc_kind(UHYVE_V2_MKDIR)), "v2.Mkdir");
-    cr_assert_str_eq(stats_hc_name(stats_hc_kind(0x1040)), "other");
-    cr_assert_str_eq(stats_hc_name(stats_hc_kind(UINT64_MAX)), "other");
+    cr_assert_str_eq(hypercall_kind_label(hypercall_kind(UHYVE_V1_FILE_WRITE)), "v1.FileWrite");
+    cr_assert_str_eq(hypercall_kind_label(hypercall_kind(UHYVE_V1_SERIAL_BUFFER)),
+                     "v1.SerialWriteBuffer");
+    cr_assert_str_eq(hypercall_kind_label(hypercall_kind(UHYVE_V2_SERIAL_BUFFER)),
+                     "v2.SerialWriteBuffer");
+    cr_assert_str_eq(hypercall_kind_label(hypercall_kind(UHYVE_V2_MKDIR)), "v2.Mkdir");
+    cr_assert_str_eq(hypercall_kind_label(hypercall_kind(0x1040)), "other");
+    cr_assert_str_eq(hypercall_kind_label(hypercall_kind(UINT64_MAX)), "other");
     /* every kind has its own name */
-    for (unsigned a = 0; a < stats_hc_kinds(); a++)
-        for (unsigned b = a + 1; b < stats_hc_kinds(); b++)
-            cr_assert_str_neq(stats_hc_name(a), stats_hc_name(b));
+    for (unsigned a = 0; a < hypercall_kinds(); a++)
+        for (unsigned b = a + 1; b < hypercall_kinds(); b++)
+            cr_assert_str_neq(hypercall_kind_label(a), hypercall_kind_label(b));
 }
 
 Test(stats, counts_per_vcpu)
 {
     make_run();
     cr_assert_eq(s->ncpus, 2);
-    cr_assert_eq(s->cpu[0].hypercalls[stats_hc_kind(UHYVE_V1_SERIAL_BYTE)], 5);
-    cr_assert_eq(s->cpu[0].hypercalls[stats_hc_kind(UHYVE_V1_EXIT)], 1);
-    cr_assert_eq(s->cpu[1].hypercalls[stats_hc_kind(UHYVE_V1_SERIAL_BYTE)], 0);
-    cr_assert_eq(s->cpu[1].hypercalls[stats_hc_kind(UHYVE_V2_SERIAL_BYTE)], 4);
-    cr_assert_eq(s->cpu[1].hypercalls[stats_hc_kinds() - 1], 1);
+    cr_assert_eq(s->cpu[0].hypercalls[hypercall_kind(UHYVE_V1_SERIAL_BYTE)], 5);
+    cr_assert_eq(s->cpu[0].hypercalls[hypercall_kind(UHYVE_V1_EXIT)], 1);
+    cr_assert_eq(s->cpu[1].hypercalls[hypercall_kind(UHYVE_V1_SERIAL_BYTE)], 0);
+    cr_assert_eq(s->cpu[1].hypercalls[hypercall_kind(UHYVE_V2_SERIAL_BYTE)], 4);
+    cr_assert_eq(s->cpu[1].hypercalls[hypercall_kinds() - 1], 1);
     cr_assert(s->cpu[0].ran && s->cpu[1].ran && !s->cpu[2].ran);
     stats_hypercall(s, 2, UHYVE_V1_EXIT); /* a vCPU the run does not have: ignored */
-    cr_assert_eq(s->cpu[2].hypercalls[stats_hc_kind(UHYVE_V1_EXIT)], 0);
+    cr_assert_eq(s->cpu[2].hypercalls[hypercall_kind(UHYVE_V1_EXIT)], 0);
 }
 
 Test(stats, table)

@@ -31,26 +31,10 @@ void stats_free(struct stats *s)
     free(s);
 }
 
-/* The kinds are the hypercall table's rows plus "other" (hypercall.h). */
-unsigned stats_hc_kinds(void)
-{
-    return hypercall_kinds();
-}
-
-unsigned stats_hc_kind(uint64_t addr)
-{
-    return hypercall_kind(addr);
-}
-
-const char *stats_hc_name(unsigned kind)
-{
-    return hypercall_kind_label(kind);
-}
-
 void stats_hypercall(struct stats *s, unsigned cpu, uint64_t addr)
 {
     if (cpu < s->ncpus)
-        s->cpu[cpu].hypercalls[stats_hc_kind(addr)]++;
+        s->cpu[cpu].hypercalls[hypercall_kind(addr)]++;
 }
 
 void stats_vcpu_done(struct stats *s, unsigned cpu, struct backend_vcpu *v, uint64_t start_ns)
@@ -79,7 +63,7 @@ enum row_kind { ROW_EXITS, ROW_HYPERCALLS, ROW_HC, ROW_EXIT };
 static uint64_t hc_sum(const struct stats_vcpu *c)
 {
     uint64_t n = 0;
-    for (unsigned k = 0; k < stats_hc_kinds(); k++)
+    for (unsigned k = 0; k < hypercall_kinds(); k++)
         n += c->hypercalls[k];
     return n;
 }
@@ -141,9 +125,9 @@ void stats_print(const struct stats *s, const struct stats_outcome *o, FILE *f)
     fputc('\n', f);
     row(s, f, "exits", ROW_EXITS, 0);
     row(s, f, "  hypercalls", ROW_HYPERCALLS, 0);
-    for (unsigned k = 0; k < stats_hc_kinds(); k++) {
+    for (unsigned k = 0; k < hypercall_kinds(); k++) {
         char label[40];
-        snprintf(label, sizeof(label), "    %s", stats_hc_name(k));
+        snprintf(label, sizeof(label), "    %s", hypercall_kind_label(k));
         row(s, f, label, ROW_HC, k);
     }
     for (unsigned e = 0; e < VCPU_STAT_COUNT; e++) {

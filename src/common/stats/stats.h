@@ -53,14 +53,6 @@ uint64_t stats_now_ns(void);
 struct stats *stats_new(unsigned ncpus);
 void stats_free(struct stats *s);
 
-/*
- * How many kinds are counted (<= STATS_HC_KINDS), the kind of the hypercall at addr, and the name
- * of a kind ("v1.SerialWriteByte", "other").
- */
-unsigned stats_hc_kinds(void);
-unsigned stats_hc_kind(uint64_t addr);
-const char *stats_hc_name(unsigned kind);
-
 /* Counts one hypercall of vCPU cpu. Only on that vCPU's thread. */
 void stats_hypercall(struct stats *s, unsigned cpu, uint64_t addr);
 

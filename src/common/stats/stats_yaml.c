@@ -66,11 +66,11 @@ static void counters(struct out *o, const struct stats *s, const struct stats_vc
         run += v->run_ns;
         for (unsigned e = 0; e < VCPU_STAT_COUNT; e++)
             exits[e] += v->exits[e];
-        for (unsigned k = 0; k < stats_hc_kinds(); k++)
+        for (unsigned k = 0; k < hypercall_kinds(); k++)
             hc[k] += v->hypercalls[k];
     }
     uint64_t nhc = 0, nexits = 0;
-    for (unsigned k = 0; k < stats_hc_kinds(); k++)
+    for (unsigned k = 0; k < hypercall_kinds(); k++)
         nhc += hc[k];
     for (unsigned e = 0; e < VCPU_STAT_COUNT; e++)
         nexits += exits[e];
@@ -84,9 +84,9 @@ static void counters(struct out *o, const struct stats *s, const struct stats_vc
     map_end(o);
     str(o, "hypercalls"); /* only the kinds that occurred: a missing kind means 0 */
     map_begin(o);
-    for (unsigned k = 0; k < stats_hc_kinds(); k++)
+    for (unsigned k = 0; k < hypercall_kinds(); k++)
         if (hc[k])
-            kv(o, stats_hc_name(k), hc[k]);
+            kv(o, hypercall_kind_label(k), hc[k]);
     map_end(o);
 }
 
