@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "guest_mem.h"
+#include "iobus.h"
 #include "loader/layout.h"
 
 struct backend_vm;   /* opaque, backend-private */
@@ -23,11 +24,19 @@ struct vm_config;
 
 /*
  * Creates the VM with cfg->ncpus vCPUs-to-be and maps all of guest RAM m into it (on aarch64 minus
- * the hypercall trap window), honouring the backend's options in cfg (e.g. pit, cpu_pm). Errors
+ * the hypercall trap window), honouring the backend's options in cfg (e.g. pit, cpu_pm). Port and
+ * MMIO accesses the backend does not handle itself go to bus (which outlives the VM). Errors
  * name the cause: no /dev/kvm, no permission, unsupported host, unsupported option.
  * Returns 0 with *out set, or -1 with err_msg() set.
  */
-int backend_vm_create(struct guest_mem *m, const struct vm_config *cfg, struct backend_vm **out);
+int backend_vm_create(struct guest_mem *m, const struct vm_config *cfg, struct iobus *bus,
+                      struct backend_vm **out);
+
+/*
+ * Sets the level of device interrupt line `line` (x86_64: IOAPIC pin; aarch64: GIC SPI number,
+ * INTID 32 + line). Callable from any thread once the VM exists. Returns 0 or -1 with err_msg().
+ */
+int backend_irq_line(struct backend_vm *vm, unsigned line, bool level);
 
 /* Host TSC frequency the guest will see in kHz, or 0 if unknown (HVF). Call after vm_create. */
 uint32_t backend_tsc_khz(struct backend_vm *vm);
