@@ -12,4 +12,7 @@ const struct arch_info arch_info = {
     .hole_start = 0xC0000000ull,
     .hole_end = 0x100000000ull,
     .boot_time_offset = 0x70,
+    /* Firmware-style: BAR 0 in the MMIO gap below the IOAPIC, INTx on IOAPIC pin 11 (as uhyve). */
+    .pci_bar = 0xFE000000ull,
+    .pci_irq = 11,
 };

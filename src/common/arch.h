@@ -22,10 +22,10 @@ struct arch_info {
     uint64_t hole_end;
     uint32_t boot_time_offset; /* offset of boot_time in the 128-byte boot info (ABI §2.1) */
     /* The PCI device (virtio-net): where its BAR goes and which interrupt line it raises. */
-    uint64_t pci_bar;   /* BAR 0 address set before boot; 0: the kernel assigns BARs (ECAM) */
-    uint64_t pci_ecam;  /* ECAM window base (aarch64), 0 for configuration mechanism #1 ports */
+    uint64_t pci_bar;  /* BAR 0 address set before boot; 0: the kernel assigns BARs (ECAM) */
+    uint64_t pci_ecam; /* ECAM window base (aarch64), 0 for configuration mechanism #1 ports */
     uint64_t pci_ecam_size;
-    uint64_t pci_mmio;      /* aarch64: the window the kernel assigns BARs from */
+    uint64_t pci_mmio; /* aarch64: the window the kernel assigns BARs from */
     uint64_t pci_mmio_size;
     unsigned pci_irq; /* backend_irq_line() line: IOAPIC pin 11 / a GIC SPI */
 };

@@ -17,8 +17,10 @@
 #include "files/files.h"
 #include "hypercall/hypercall.h"
 #include "hypercall/uhyve_abi.h"
+#include "iobus.h"
 #include "loader/image.h"
 #include "log.h"
+#include "net/virtio_net.h"
 #include "readfile.h"
 #include "stats/stats.h"
 #include "vm.h"
@@ -97,6 +99,45 @@ static int write_boot_data(struct vm *vm)
     return 0;
 }
 
+/* The network device raises its line through the backend (from its own thread). */
+static void net_irq(void *ctx, bool level)
+{
+    struct vm *vm = ctx;
+    if (backend_irq_line(vm->backend, arch_info.pci_irq, level) != 0)
+        log_warn("network interrupt: %s", err_msg());
+}
+
+/* The device bus, and with --net the host link and the virtio-net device on it. */
+static int net_prepare(struct vm *vm)
+{
+    const struct vm_config *cfg = vm->cfg;
+    vm->bus = iobus_create();
+    if (!vm->bus)
+        return -1;
+    if (!cfg->net)
+        return 0;
+    const uint32_t *v = vm->kernel.version;
+    if (vm->kernel.has_version &&
+        (v[0] == 0 && (v[1] < 13 || (v[1] == 13 && v[2] < 2)))) /* 0.13.2: the first to */
+        return err_set("--net needs a Hermit kernel 0.13.2 or newer; this one is %u.%u.%u "
+                       "(older kernels never enable the device's interrupt)",
+                       v[0], v[1], v[2]);
+    struct net_spec spec;
+    if (net_spec_parse(cfg->net, cfg->mac, &spec) != 0 || netif_open(&spec, &vm->link) != 0)
+        return -1;
+    vm->link_open = true;
+    uint8_t line = arch_info.pci_ecam ? 0 : (uint8_t)arch_info.pci_irq;
+    if (virtio_net_create(&vm->mem, &vm->link, line, &vm->net) != 0 ||
+        iobus_attach_virtio(vm->bus, virtio_net_device(vm->net), arch_info.pci_bar) != 0)
+        return -1;
+    if (arch_info.pci_ecam)
+        iobus_set_ecam(vm->bus, arch_info.pci_ecam, arch_info.pci_ecam_size);
+    log_info("network: %s, MAC %02x:%02x:%02x:%02x:%02x:%02x, MTU %u", cfg->net, vm->link.mac[0],
+             vm->link.mac[1], vm->link.mac[2], vm->link.mac[3], vm->link.mac[4], vm->link.mac[5],
+             vm->link.mtu);
+    return 0;
+}
+
 /* Builds guest RAM, kernel, page tables, VM and boot data. */
 static int vm_prepare(struct vm *vm)
 {
@@ -122,8 +163,9 @@ static int vm_prepare(struct vm *vm)
         guest_mem_init(&vm->mem, vm->layout.guest_base, vm->layout.mem_size) != 0 ||
         guest_mem_advise(&vm->mem, cfg->thp, cfg->ksm) != 0 ||
         elf_load(&vm->kernel, kernel, len, &vm->mem, vm->layout.kernel_start) != 0 ||
-        arch_setup_guest(&vm->mem, &vm->layout) != 0 ||
-        backend_vm_create(&vm->mem, cfg, &vm->backend) != 0 || write_boot_data(vm) != 0 ||
+        arch_setup_guest(&vm->mem, &vm->layout) != 0 || net_prepare(vm) != 0 ||
+        backend_vm_create(&vm->mem, cfg, vm->bus, &vm->backend) != 0 ||
+        (vm->net && virtio_net_start(vm->net, net_irq, vm) != 0) || write_boot_data(vm) != 0 ||
         files_isolate(vm->files, cfg) != 0) /* last: everything the run opens is open */
         goto out;
     log_info("kernel at 0x%" PRIx64 "-0x%" PRIx64 ", entry 0x%" PRIx64 ", RAM 0x%" PRIx64
@@ -246,8 +288,12 @@ enum vm_result vm_run(const struct vm_config *cfg, int *code)
             res = VM_EXITED;
         }
     }
+    virtio_net_destroy(vm->net); /* first: its thread raises lines through the backend */
+    if (vm->link_open)
+        netif_close(&vm->link);
     if (vm->backend)
         backend_vm_destroy(vm->backend);
+    iobus_destroy(vm->bus);
     guest_mem_fini(&vm->mem);
     files_destroy(vm->files); /* closes guest fds, removes the temporary directory */
     stats_free(vm->stats);

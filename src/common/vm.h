@@ -11,12 +11,15 @@
 #include "guest_mem.h"
 #include "loader/elf.h"
 #include "loader/layout.h"
+#include "net/netif.h"
 #include "vm_config.h"
 
 struct backend_vm;
 struct backend_vcpu;
 struct stats;
 struct files;
+struct iobus;
+struct virtio_net;
 
 /* Exit statuses chyve itself produces (guest codes pass through as code & 0xFF). */
 #define EXIT_USAGE 2      /* bad command line, bad kernel file, no /dev/kvm: nothing ran */
@@ -38,6 +41,10 @@ struct vm {
     char fail_msg[512];
     struct stats *stats; /* counters for --stats / --stats-file, else NULL (stats.h) */
     struct files *files; /* the guest's files: mappings, fds, temp dir (files.h) */
+    struct iobus *bus;   /* emulated devices the backend forwards accesses to */
+    struct netif link;   /* --net: the host end (valid when link_open) */
+    bool link_open;
+    struct virtio_net *net; /* --net: the device, else NULL */
 };
 
 enum vm_result {

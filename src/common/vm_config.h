@@ -28,6 +28,10 @@ struct vm_config {
     enum vm_isolation { VM_ISOLATION_NORMAL = 0, VM_ISOLATION_NONE, VM_ISOLATION_STRICT } isolation;
     bool io_direct, io_sync; /* --io-mode host=direct / host=sync for files created by the guest */
 
+    /* Networking: the --net value ("tap:NAME", "user,...") or NULL for none; --mac or NULL. */
+    const char *net;
+    const char *mac;
+
     /* Host tuning (Linux). */
     bool thp, ksm;            /* madvise guest RAM as huge pages / mergeable */
     bool pit, cpu_pm;         /* KVM: in-kernel i8254 PIT; let the guest idle the host CPU */

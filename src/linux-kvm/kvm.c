@@ -100,7 +100,8 @@ static int map_slot(struct backend_vm *vm, uint32_t slot, uint64_t gpa, uint64_t
     return 0;
 }
 
-int backend_vm_create(struct guest_mem *m, const struct vm_config *cfg, struct backend_vm **out)
+int backend_vm_create(struct guest_mem *m, const struct vm_config *cfg, struct iobus *bus,
+                      struct backend_vm **out)
 {
     unsigned ncpus = cfg->ncpus;
     if (ncpus == 0) {
@@ -117,6 +118,7 @@ int backend_vm_create(struct guest_mem *m, const struct vm_config *cfg, struct b
     }
     vm->mem = m;
     vm->cfg = cfg;
+    vm->bus = bus;
     vm->ncpus = ncpus;
     vm->vm_fd = -1;
     for (unsigned i = 0; i < ncpus; i++) {

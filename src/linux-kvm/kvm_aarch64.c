@@ -252,9 +252,21 @@ static unsigned long long guest_pc(struct backend_vcpu *v)
  * the stored X8; KVM has already stepped past the store). Anything else touches memory chyve
  * does not have, which a Hermit kernel never does: fatal.
  */
+int backend_irq_line(struct backend_vm *vm, unsigned line, bool level)
+{
+    struct kvm_irq_level irq = {
+        .irq = (KVM_ARM_IRQ_TYPE_SPI << KVM_ARM_IRQ_TYPE_SHIFT) | (32 + line),
+        .level = level ? 1 : 0,
+    };
+    if (kvm_ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq) != 0) {
+        return err_set("KVM_IRQ_LINE for SPI %u failed: %s", line, strerror(errno));
+    }
+    return 0;
+}
+
 static enum kvm_exit_action handle_mmio(struct backend_vcpu *v, struct vcpu_exit *exit)
 {
-    const struct kvm_run *run = v->run;
+    struct kvm_run *run = v->run;
     uint64_t ipa = run->mmio.phys_addr, base = v->vm->mem->base;
     uint32_t len = run->mmio.len;
     bool in_window = ipa >= base && ipa - base < LAYOUT_TRAP_WINDOW;
@@ -270,6 +282,10 @@ static enum kvm_exit_action handle_mmio(struct backend_vcpu *v, struct vcpu_exit
         return err_set("guest made a %u-byte store to hypercall address 0x%llx at pc 0x%llx "
                        "(hypercalls are 64-bit stores of X8)",
                        len, (unsigned long long)(ipa - base), guest_pc(v));
+    }
+    if (!in_window && len <= sizeof(run->mmio.data) &&
+        iobus_mmio(v->vm->bus, ipa, run->mmio.is_write, run->mmio.data, len)) {
+        return KVM_ACTION_RESUME; /* a device register or the PCI configuration window */
     }
     return err_set("guest %s unmapped guest-physical address 0x%llx (%u bytes) at pc 0x%llx",
                    run->mmio.is_write ? "wrote to" : "read from", (unsigned long long)ipa, len,

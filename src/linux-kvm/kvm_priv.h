@@ -31,6 +31,7 @@ struct backend_vcpu {
 struct backend_vm {
     const struct guest_mem *mem;
     const struct vm_config *cfg; /* the run's options (pit, cpu_pm ...) */
+    struct iobus *bus;           /* the emulated devices: unclaimed port and MMIO accesses */
     int kvm_fd;
     int vm_fd;
     size_t run_size; /* KVM_GET_VCPU_MMAP_SIZE */

@@ -39,9 +39,8 @@ const bool backend_has_pci = true;
 #define BOOT_GDT_LIMIT 23 /* three descriptors */
 #define MSR_IA32_MISC_ENABLE 0x1A0u
 
-/* PCI configuration mechanism #1 ports; chyve has no PCI devices, so the bus reads empty. */
+/* PCI configuration mechanism #1 ports: the core's iobus answers them. */
 #define PCI_CONFIG_FIRST 0xCF8
-#define PCI_CONFIG_DATA 0xCFC
 #define PCI_CONFIG_LAST 0xCFF
 
 /* --cpu-pm: the guest's MWAIT, HLT, PAUSE and C-state requests stay in the guest (ABI §4.1). */
@@ -199,6 +198,15 @@ void kvm_arch_vm_free(struct backend_vm *vm)
         free(a);
         vm->arch = NULL;
     }
+}
+
+int backend_irq_line(struct backend_vm *vm, unsigned line, bool level)
+{
+    struct kvm_irq_level irq = {.irq = line, .level = level ? 1 : 0};
+    if (kvm_ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq) != 0) {
+        return err_set("KVM_IRQ_LINE %u failed: %s", line, strerror(errno));
+    }
+    return 0;
 }
 
 uint32_t backend_tsc_khz(struct backend_vm *vm)
@@ -404,7 +412,7 @@ static enum kvm_exit_action handle_emulation_failure(struct backend_vcpu *v)
     return KVM_ACTION_FAIL;
 }
 
-/* Port I/O: hypercalls go to the core, the empty PCI bus is answered here, the rest is fatal. */
+/* Port I/O: PCI configuration goes to the iobus, other OUTs are hypercalls, the rest is fatal. */
 static enum kvm_exit_action handle_io(struct backend_vcpu *v, struct vcpu_exit *exit)
 {
     struct kvm_run *run = v->run;
@@ -416,9 +424,14 @@ static enum kvm_exit_action handle_io(struct backend_vcpu *v, struct vcpu_exit *
     }
     uint8_t *data = (uint8_t *)run + off;
     bool pci = port >= PCI_CONFIG_FIRST && port <= PCI_CONFIG_LAST;
+    if (pci && run->io.count == 1 &&
+        iobus_pio(v->vm->bus, (uint16_t)port, run->io.direction == KVM_EXIT_IO_OUT, data,
+                  run->io.size)) {
+        return KVM_ACTION_RESUME;
+    }
     if (run->io.direction == KVM_EXIT_IO_OUT) {
         if (pci) {
-            return KVM_ACTION_RESUME; /* no device to configure */
+            return KVM_ACTION_RESUME; /* string or odd-sized configuration writes: ignored */
         }
         if (run->io.count != 1) {
             return err_set("guest used string I/O on port 0x%x", port);
@@ -441,19 +454,26 @@ static enum kvm_exit_action handle_io(struct backend_vcpu *v, struct vcpu_exit *
         }
         return KVM_ACTION_RETURN;
     }
-    if (port == PCI_CONFIG_FIRST || (port >= PCI_CONFIG_DATA && port <= PCI_CONFIG_LAST)) {
-        memset(data, 0xFF, len); /* empty bus: no device answers */
+    if (pci) {
+        memset(data, 0xFF, len); /* string or odd-sized configuration reads: nothing answers */
         return KVM_ACTION_RESUME;
     }
     return err_set("guest read unknown I/O port 0x%x at rip 0x%llx", port, guest_rip(v));
 }
 
-/* MMIO: only the legacy MP-table scan areas read as zeros (RAM not at 0); the rest is fatal. */
+/*
+ * MMIO: device BARs go to the iobus; the legacy MP-table scan areas read as zeros (RAM not at 0);
+ * the rest is fatal.
+ */
 static enum kvm_exit_action handle_mmio(struct backend_vcpu *v)
 {
     struct kvm_run *run = v->run;
     uint64_t a = run->mmio.phys_addr;
     uint32_t len = run->mmio.len;
+    if (len <= sizeof(run->mmio.data) &&
+        iobus_mmio(v->vm->bus, a, run->mmio.is_write, run->mmio.data, len)) {
+        return KVM_ACTION_RESUME;
+    }
     bool scan = len <= sizeof(run->mmio.data) &&
                 ((a >= 0x9F000 && a <= 0xA0000 - len) || (a >= 0xF0000 && a <= 0x100000 - len));
     if (!run->mmio.is_write && scan) {

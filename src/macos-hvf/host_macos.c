@@ -7,6 +7,7 @@
 
 #include "err.h"
 #include "host.h"
+#include "net/netif.h"
 
 int host_open_beneath(int dirfd, const char *path, int flags, unsigned mode)
 {
@@ -78,4 +79,18 @@ void host_stat_times(const struct stat *st, struct timespec times[3])
     times[0] = STAT_TIME(st, a);
     times[1] = STAT_TIME(st, m);
     times[2] = STAT_TIME(st, c);
+}
+
+/* macOS has no TAP devices (utun is layer 3); user-mode networking is the way there. */
+int netif_tap_open(const struct net_spec *s, struct netif *n)
+{
+    (void)n;
+    return err_set("--net tap:%s: TAP devices exist on Linux only; use --net user", s->tap);
+}
+
+int netif_tap_offload(struct netif *n, bool csum)
+{
+    (void)n;
+    (void)csum;
+    return -1;
 }

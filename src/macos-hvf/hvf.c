@@ -78,7 +78,8 @@ static int read_id_regs(struct backend_vm *vm)
     return 0;
 }
 
-int backend_vm_create(struct guest_mem *m, const struct vm_config *cfg, struct backend_vm **out)
+int backend_vm_create(struct guest_mem *m, const struct vm_config *cfg, struct iobus *bus,
+                      struct backend_vm **out)
 {
     unsigned ncpus = cfg->ncpus;
     if (ncpus == 0 || ncpus > VM_MAX_CPUS)
@@ -94,6 +95,7 @@ int backend_vm_create(struct guest_mem *m, const struct vm_config *cfg, struct b
         return err_set("out of memory creating the VM");
     vm->guest_base = m->base;
     vm->mem_size = m->size;
+    vm->bus = bus;
     vm->ncpus = ncpus;
     for (unsigned i = 0; i < ncpus; i++) {
         vm->vcpus[i].vm = vm;
@@ -213,4 +215,13 @@ void backend_vm_destroy(struct backend_vm *vm)
     if (vm->created)
         hv_vm_destroy();
     free(vm);
+}
+
+int backend_irq_line(struct backend_vm *vm, unsigned line, bool level)
+{
+    (void)vm;
+    (void)level;
+    return err_set("device interrupt %u: the Hypervisor.framework backend has no device "
+                   "interrupts yet",
+                   line);
 }

@@ -54,7 +54,7 @@ static void setup_bare(void)
 static void setup_vcpu(void)
 {
     init_guest(1);
-    cr_assert_eq(backend_vm_create(&mem, &cfg, &vm), 0, "%s", err_msg());
+    cr_assert_eq(backend_vm_create(&mem, &cfg, NULL, &vm), 0, "%s", err_msg());
     cr_assert_eq(backend_vcpu_create(vm, 0, &lay, &v), 0, "%s", err_msg());
 }
 
@@ -62,7 +62,7 @@ static void setup_vcpu(void)
 static void setup_vm(void)
 {
     init_guest(2);
-    cr_assert_eq(backend_vm_create(&mem, &cfg, &vm), 0, "%s", err_msg());
+    cr_assert_eq(backend_vm_create(&mem, &cfg, NULL, &vm), 0, "%s", err_msg());
 }
 
 static void teardown(void)
@@ -146,7 +146,7 @@ static void expect_failure_with(struct vcpu_exit e, const char *part)
 
 Test(hvf_vm, maps_ram_rwx_and_traps_the_first_16k)
 {
-    cr_assert_eq(backend_vm_create(&mem, &cfg, &vm), 0, "%s", err_msg());
+    cr_assert_eq(backend_vm_create(&mem, &cfg, NULL, &vm), 0, "%s", err_msg());
     cr_assert_eq(fake_hvf.vm_creates, 1);
     cr_assert_eq(fake_hvf.nmaps, 1);
     cr_assert_eq(fake_hvf.maps[0].host, guest_mem_ptr(&mem, BASE, MEM));
@@ -172,7 +172,7 @@ Test(hvf_vm, maps_ram_rwx_and_traps_the_first_16k)
 Test(hvf_vm, no_gic_is_a_clear_startup_error)
 {
     fake_hvf.gic_available = false;
-    cr_assert_eq(backend_vm_create(&mem, &cfg, &vm), -1);
+    cr_assert_eq(backend_vm_create(&mem, &cfg, NULL, &vm), -1);
     cr_assert_str_eq(err_msg(), "this macOS has no Hypervisor.framework GIC (macOS 15 or later is "
                                 "needed), and Hermit kernels need one");
     cr_assert_eq(fake_hvf.vm_destroys, 1, "the half-built VM is destroyed");
@@ -181,7 +181,7 @@ Test(hvf_vm, no_gic_is_a_clear_startup_error)
 Test(hvf_vm, missing_entitlement_is_named)
 {
     fake_hvf.vm_create_result = HV_DENIED;
-    cr_assert_eq(backend_vm_create(&mem, &cfg, &vm), -1);
+    cr_assert_eq(backend_vm_create(&mem, &cfg, NULL, &vm), -1);
     cr_assert_str_eq(err_msg(), "cannot create a Hypervisor.framework VM: HV_DENIED (is chyve "
                                 "signed with the com.apple.security.hypervisor entitlement?)");
     cr_assert_eq(fake_hvf.vm_destroys, 0);
@@ -191,7 +191,7 @@ Test(hvf_vm, missing_entitlement_is_named)
 Test(hvf_vm, gic_that_does_not_fit_the_fdt_is_refused)
 {
     fake_hvf.gic_dist_size = 0x20000;
-    cr_assert_eq(backend_vm_create(&mem, &cfg, &vm), -1);
+    cr_assert_eq(backend_vm_create(&mem, &cfg, NULL, &vm), -1);
     cr_assert(strstr(err_msg(), "GIC distributor (0x20000 bytes") != NULL, "%s", err_msg());
     cr_assert_eq(fake_hvf.gic_creates, 0);
     cr_assert_eq(fake_hvf.vm_destroys, 1);
@@ -200,7 +200,7 @@ Test(hvf_vm, gic_that_does_not_fit_the_fdt_is_refused)
 Test(hvf_vm, redistributors_must_stay_below_guest_ram)
 {
     fake_hvf.gic_redist_size = BASE; /* 0x080A0000 + 0x10000000 reaches into RAM */
-    cr_assert_eq(backend_vm_create(&mem, &cfg, &vm), -1);
+    cr_assert_eq(backend_vm_create(&mem, &cfg, NULL, &vm), -1);
     cr_assert(strstr(err_msg(), "redistributors") != NULL, "%s", err_msg());
 }
 
@@ -234,7 +234,7 @@ Test(hvf_vcpu, parange_comes_from_id_aa64mmfr0)
     backend_vm_destroy(vm);
     fake_hvf_reset();
     fake_hvf.mmfr0 = 0x5; /* 48-bit PA */
-    cr_assert_eq(backend_vm_create(&mem, &cfg, &vm), 0, "%s", err_msg());
+    cr_assert_eq(backend_vm_create(&mem, &cfg, NULL, &vm), 0, "%s", err_msg());
     cr_assert_eq(backend_vcpu_create(vm, 0, &lay, &v), 0, "%s", err_msg());
     cr_assert_eq((fake_hvf.sys[HV_SYS_REG_TCR_EL1] >> 32) & 7, 5);
     cr_assert_eq(fake_hvf.sys[HV_SYS_REG_MPIDR_EL1], 0x80000000);

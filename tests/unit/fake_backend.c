@@ -17,12 +17,22 @@ struct backend_vcpu {
 static struct backend_vcpu the_vcpu;
 struct backend_vcpu *const fake_vcpu = &the_vcpu;
 
-int backend_vm_create(struct guest_mem *m, const struct vm_config *cfg, struct backend_vm **out)
+int backend_vm_create(struct guest_mem *m, const struct vm_config *cfg, struct iobus *bus,
+                      struct backend_vm **out)
 {
     (void)m;
     (void)cfg;
+    (void)bus;
     *out = NULL;
     return err_set("fake backend: no VMs in unit tests");
+}
+
+int backend_irq_line(struct backend_vm *vm, unsigned line, bool level)
+{
+    (void)vm;
+    (void)line;
+    (void)level;
+    return 0;
 }
 
 uint32_t backend_tsc_khz(struct backend_vm *vm)

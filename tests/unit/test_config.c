@@ -104,6 +104,8 @@ static void check_every_key(unsigned cpu)
     cr_assert_str_eq(c->cfg.file_maps[0], "./data:/data");
     cr_assert_str_eq(c->cfg.file_maps[1], "notes.txt:/root/notes.txt");
     cr_assert_str_eq(c->cfg.tempdir, "/var/tmp");
+    cr_assert_str_eq(c->cfg.net, "tap:tap3");
+    cr_assert_str_eq(c->cfg.mac, "02:00:00:00:00:07");
     cr_assert_eq(c->cfg.isolation, VM_ISOLATION_STRICT);
     cr_assert(c->cfg.io_direct && c->cfg.io_sync);
     cr_assert_eq(c->cfg.mem_size, GIB);
@@ -142,6 +144,7 @@ Test(config, every_key_ini)
         "[uhyve]\noutput = guest.txt\nstats = true\nstats_file = stats.yaml\n"
         "file_mapping = ./data:/data\nfile_mapping = notes.txt:/root/notes.txt\n"
         "tempdir = /var/tmp\nfile_isolation = strict\nio_mode = host=direct,sync\n"
+        "net = tap:tap3\nmac = 02:00:00:00:00:07\n"
         "hermit_image_mode = external\n"
         "[memory]\nmemory_size = 1GiB\nno_aslr = yes\nthp = on\nksm = 1\n"
         "[cpu]\ncpu_count = 2\naffinity = %u\naffinity = %u\ncpu_pm = TRUE\npit = True\n"
@@ -155,6 +158,7 @@ Test(config, every_key_yaml)
         "every.yaml", "uhyve:\n  output: guest.txt\n  stats: true\n  stats_file: 'stats.yaml'\n"
                       "  file_mapping:\n    - ./data:/data\n    - notes.txt:/root/notes.txt\n"
                       "  tempdir: /var/tmp\n  file_isolation: strict\n  io_mode: host=direct,sync\n"
+                      "  net: tap:tap3\n  mac: 02:00:00:00:00:07\n"
                       "  hermit_image_mode: EXTERNAL\n"
                       "memory: {memory_size: 1GiB, no_aslr: yes, thp: on, ksm: 1}\n"
                       "cpu:\n  cpu_count: 2\n  affinity: [%u, %u]\n  cpu_pm: TRUE\n  pit: True\n"

@@ -137,6 +137,41 @@ Test(options, io_mode)
     }
 }
 
+/* ---- networking ----------------------------------------------------------------------------- */
+
+Test(options, net)
+{
+    cr_assert_eq(parse1("--net", "tap:tap0"), 0, "%s", err_msg());
+    cr_assert_str_eq(c->cfg.net, "tap:tap0");
+    cli_teardown();
+    cr_assert_eq(parse1("-ntap", NULL), 0, "%s", err_msg());
+    cr_assert_str_eq(c->cfg.net, "tap");
+    cli_teardown();
+    cr_assert_eq(parse1("--net", "user,hostfwd=tcp:127.0.0.1:8080-:80"), 0, "%s", err_msg());
+    cli_teardown();
+    cr_assert_eq(parse1("--mac", "02:00:0a:00:05:03"), 0, "%s", err_msg());
+    cr_assert_str_eq(c->cfg.mac, "02:00:0a:00:05:03");
+    cli_teardown();
+    expect1_error("--net", "vde",
+                  "--net: unknown network 'vde'; use tap, tap:NAME or user[,hostfwd=...]");
+    cli_teardown();
+    expect1_error("--net", "tap:", "--net tap:: '' is not a network interface name");
+    cli_teardown();
+    expect1_error("--net", "user,hostfwd=tcp::0-:80",
+                  "--net: bad rule 'hostfwd=tcp::0-:80'; expected "
+                  "hostfwd=tcp|udp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT");
+    cli_teardown();
+    expect1_error("--net", "user,restrict=on",
+                  "--net: unknown user-mode option 'restrict=on' (known: hostfwd=)");
+    cli_teardown();
+    expect1_error("--mac", "01:00:00:00:00:01",
+                  "--mac: '01:00:00:00:00:01' is not a unicast MAC address like "
+                  "02:00:00:00:00:01");
+    cli_teardown();
+    expect1_error("--mac", "02:00:00:00:00",
+                  "--mac: '02:00:00:00:00' is not a unicast MAC address like 02:00:00:00:00:01");
+}
+
 /* ---- refused options ------------------------------------------------------------------------ */
 
 Test(options, refused)
@@ -147,8 +182,6 @@ Test(options, refused)
                   "option '--gdb-port' is not supported: chyve has no GDB stub");
     expect1_error("-s", NULL, "option '-s' is not supported: chyve has no GDB stub");
     expect1_error("-vs", NULL, "option '-s' is not supported: chyve has no GDB stub");
-    expect1_error("--net", "tap", "option '--net' is not supported: chyve has no network device");
-    expect1_error("-ntap", NULL, "option '-n' is not supported: chyve has no network device");
     expect1_error("--trace-dir", NULL,
                   "option '--trace-dir' is not supported: chyve has no function tracing");
     expect1_error("--hermit-image-mode", "internal",

@@ -44,6 +44,10 @@ const char cli_usage[] =
     "      --hermit-image-mode <MODE>\n"
     "                              how a Hermit image's files reach the guest: only\n"
     "                              external (served by chyve) [default: external]\n"
+    "  -n, --net <NET>             a virtio-net device on tap:NAME (an existing TAP;\n"
+    "                              `tap` = tap10) or user[,hostfwd=tcp::8080-:80]\n"
+    "                              (user-mode networking, no root needed)\n"
+    "      --mac <MAC>             the guest's MAC address [default: the TAP's]\n"
     "\n"
     "Memory options (configuration file section [memory]):\n"
     "  -m, --memory-size <SIZE>    guest memory, e.g. 64MiB, 1GiB, 2G; at least\n"
@@ -79,8 +83,8 @@ const char cli_usage[] =
     "  -V, --version               print the version\n"
     "\n"
     "The command line wins over the environment, which wins over the configuration\n"
-    "file. Refused with a reason: --gdb-port (no GDB stub), --net (no network\n"
-    "device), --trace-dir (no tracing).\n";
+    "file. Refused with a reason: --gdb-port (no GDB stub), --trace-dir (no\n"
+    "tracing).\n";
 
 /* The value of variable name in envp, or NULL. */
 static const char *env_get(const char *const *envp, const char *name)

@@ -13,6 +13,7 @@
 #include "config/strlist.h"
 #include "err.h"
 #include "loader/layout.h"
+#include "net/netif.h"
 
 const struct opt_def opt_defs[OPT_COUNT] = {
     [OPT_OUTPUT] = {'o', "output", NULL, "uhyve", "output", OPT_VALUE, false, NULL},
@@ -27,7 +28,8 @@ const struct opt_def opt_defs[OPT_COUNT] = {
     [OPT_IO_MODE] = {0, "io-mode", NULL, "uhyve", "io_mode", OPT_VALUE, .linux_only = true},
     [OPT_GDB_PORT] = {'s', "gdb-port", NULL, "uhyve", "gdb_port", OPT_VALUE,
                       .refused = "chyve has no GDB stub"},
-    [OPT_NET] = {'n', "net", NULL, NULL, NULL, OPT_VALUE, .refused = "chyve has no network device"},
+    [OPT_NET] = {'n', "net", NULL, "uhyve", "net", OPT_VALUE, false, NULL},
+    [OPT_MAC] = {0, "mac", NULL, "uhyve", "mac", OPT_VALUE, false, NULL},
     [OPT_TRACE_DIR] = {0, "trace-dir", NULL, NULL, NULL, OPT_VALUE,
                        .refused = "chyve has no function tracing"},
     [OPT_CONFIG] = {0, "config", NULL, NULL, NULL, OPT_VALUE, false, NULL},
@@ -284,6 +286,16 @@ int opt_apply(struct cli *c, enum opt_id id, const char *value, enum opt_src src
             *dst = value;
         }
         return 0;
+    case OPT_NET:
+    case OPT_MAC: {
+        struct net_spec spec; /* checked here so that a typo is a usage error */
+        if (net_spec_parse(id == OPT_NET ? value : "user", id == OPT_MAC ? value : NULL, &spec) !=
+            0)
+            return -1;
+        if (take(c, id, src))
+            *(id == OPT_NET ? &c->cfg.net : &c->cfg.mac) = value;
+        return 0;
+    }
     case OPT_MEMORY:
         if (parse_memory(value, &mem) != 0)
             return -1;

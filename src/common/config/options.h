@@ -21,6 +21,7 @@ enum opt_id {
     OPT_IO_MODE,
     OPT_GDB_PORT,
     OPT_NET,
+    OPT_MAC,
     OPT_TRACE_DIR,
     OPT_CONFIG,
     /* [memory] */

@@ -43,9 +43,10 @@
 struct pci_function {
     uint8_t cfg[PCI_CFG_SIZE];   /* current register values */
     uint8_t wmask[PCI_CFG_SIZE]; /* bits guest writes may change */
-    uint64_t bar_size[PCI_NUM_BARS]; /* 0: no BAR in this slot (or the upper half of a 64-bit one) */
-    uint8_t cap_last;                /* offset of the last capability, 0 before the first */
-    uint8_t cap_end;                 /* first free byte for the next capability */
+    uint64_t
+        bar_size[PCI_NUM_BARS]; /* 0: no BAR in this slot (or the upper half of a 64-bit one) */
+    unsigned cap_last;          /* offset of the last capability, 0 before the first */
+    unsigned cap_end;           /* first free byte for the next capability */
 };
 
 struct pci_ident {

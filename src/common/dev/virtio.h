@@ -61,6 +61,7 @@ struct virtio_device;
 struct virtio_ops {
     void (*notify)(struct virtio_device *d, unsigned queue); /* the driver kicked a queue */
     void (*reset)(struct virtio_device *d);                  /* the driver reset the device */
+    void (*ready)(struct virtio_device *d);                  /* the driver set DRIVER_OK */
 };
 
 struct virtio_device {
@@ -115,7 +116,8 @@ bool virtio_running(const struct virtio_device *d);
 void virtio_interrupt(struct virtio_device *d);
 
 /* Stops the device until the driver resets it: NEEDS_RESET, one warning naming why (lock held). */
-void virtio_fail(struct virtio_device *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void virtio_fail(struct virtio_device *d, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /*
  * Takes the next chain the driver made available on q: 1 with *c filled (every segment checked to

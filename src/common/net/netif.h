@@ -44,7 +44,7 @@ struct netif {
     int fd;          /* frames with the vnet header; non-blocking */
     uint8_t mac[6];  /* the guest's MAC address */
     uint16_t mtu;    /* the link's MTU (payload bytes of a frame) */
-    bool csum;       /* the host end accepts frames with partial checksums (VIRTIO_NET_F_CSUM) */
+    bool rx_offload; /* netif_set_offload() can pass partial checksums on to the guest */
     void *priv;      /* backend state (user mode: the slirp thread) */
     enum net_kind kind;
 };
@@ -54,10 +54,17 @@ int netif_open(const struct net_spec *s, struct netif *n);
 void netif_close(struct netif *n);
 
 /*
+ * Whether the host end may hand over frames with partial checksums (VIRTIO_NET_HDR_F_NEEDS_CSUM),
+ * once the driver accepted VIRTIO_NET_F_GUEST_CSUM. Returns 0 or -1 (the link keeps full sums).
+ */
+int netif_set_offload(struct netif *n, bool csum);
+
+/*
  * The two backends behind netif_open(): a TAP device (host.h: Linux only; elsewhere an error),
  * and user-mode networking through libslirp (net/slirp.c; an error when built without it).
  */
 int netif_tap_open(const struct net_spec *s, struct netif *n);
+int netif_tap_offload(struct netif *n, bool csum);
 int netif_user_open(const struct net_spec *s, struct netif *n);
 void netif_user_close(struct netif *n);
 
