@@ -60,6 +60,16 @@
 #define A64_GICR_STRIDE 0x20000ull /* per-vCPU redistributor frames (RD + SGI) */
 #define A64_GIC_NR_IRQS 128        /* SGIs, PPIs and 96 SPIs */
 /* Timer PPIs (PPI n = INTID 16 + n): secure, non-secure EL1 physical, virtual, hypervisor. */
+/* PCI host bridge windows, between the redistributors and the lowest RAM (0x1000_0000). */
+#define A64_PCI_ECAM 0x09000000ull
+#define A64_PCI_ECAM_SIZE 0x00100000ull /* bus 0 only */
+#define A64_PCI_IO 0x09100000ull
+#define A64_PCI_IO_SIZE 0x00010000ull
+#define A64_PCI_MMIO 0x0A000000ull
+#define A64_PCI_MMIO_SIZE 0x06000000ull
+#define A64_PCI_SPI 3
+#define A64_IRQ_TYPE_SPI 0
+
 #define A64_PPI_TIMER_SEC 13
 #define A64_PPI_TIMER_PHYS 14
 #define A64_PPI_TIMER_VIRT 11

@@ -8,8 +8,9 @@ int arch_fdt_cpu(void *fdt, unsigned cpu)
     return 0;
 }
 
-int arch_fdt_devices(void *fdt, unsigned ncpus)
+int arch_fdt_devices(void *fdt, unsigned ncpus, bool pci)
 {
+    (void)pci; /* x86_64 kernels find PCI through the configuration ports */
     (void)fdt;
     (void)ncpus;
     return 0;

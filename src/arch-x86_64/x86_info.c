@@ -14,5 +14,6 @@ const struct arch_info arch_info = {
     .boot_time_offset = 0x70,
     /* Firmware-style: BAR 0 in the MMIO gap below the IOAPIC, INTx on IOAPIC pin 11 (as uhyve). */
     .pci_bar = 0xFE000000ull,
+    .pci_slot = 0,
     .pci_irq = 11,
 };

@@ -5,6 +5,7 @@
 #ifndef CHYVE_ARCH_H
 #define CHYVE_ARCH_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "guest_mem.h"
@@ -27,7 +28,10 @@ struct arch_info {
     uint64_t pci_ecam_size;
     uint64_t pci_mmio; /* aarch64: the window the kernel assigns BARs from */
     uint64_t pci_mmio_size;
-    unsigned pci_irq; /* backend_irq_line() line: IOAPIC pin 11 / a GIC SPI */
+    uint64_t pci_io;      /* aarch64: an I/O window (the kernel wants one, chyve's device has */
+    uint64_t pci_io_size; /* no I/O BAR) */
+    unsigned pci_slot;    /* PCI device number of the virtio-net function on bus 0 */
+    unsigned pci_irq;     /* backend_irq_line() line: IOAPIC pin 11 / a GIC SPI */
 };
 
 extern const struct arch_info arch_info;
@@ -48,10 +52,11 @@ int arch_virt_to_phys(const struct guest_mem *m, uint64_t root, uint64_t va, uin
 
 /*
  * FDT hooks, called by fdt.c while it builds the tree with libfdt (fdt is the sequential-write
- * blob being built): properties of one /cpus/cpu@N node, and the nodes after /cpus (GIC, timer).
+ * blob being built): properties of one /cpus/cpu@N node, and the nodes after /cpus (GIC, timer,
+ * and with pci the PCI host bridge where the architecture describes it in the tree).
  * Return 0, or a negative libfdt error.
  */
 int arch_fdt_cpu(void *fdt, unsigned cpu);
-int arch_fdt_devices(void *fdt, unsigned ncpus);
+int arch_fdt_devices(void *fdt, unsigned ncpus, bool pci);
 
 #endif

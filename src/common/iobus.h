@@ -18,12 +18,12 @@ struct iobus *iobus_create(void);
 void iobus_destroy(struct iobus *b);
 
 /*
- * Puts virtio device d at PCI bus 0, device 0, function 0. With bar_addr != 0 its BAR 0 starts
+ * Puts virtio device d at PCI bus 0, device `slot`, function 0. With bar_addr != 0 its BAR 0 starts
  * there and decoding is on, as firmware leaves it (x86_64: the kernel does not assign BARs);
  * with 0 the guest assigns it (aarch64: the kernel programs BARs inside the host bridge window).
  * Returns 0, or -1 with err_msg() if the slot is taken.
  */
-int iobus_attach_virtio(struct iobus *b, struct virtio_device *d, uint64_t bar_addr);
+int iobus_attach_virtio(struct iobus *b, struct virtio_device *d, unsigned slot, uint64_t bar_addr);
 
 /*
  * x86_64 port access of len 1, 2 or 4 bytes: reads fill data, writes consume it (little-endian).

@@ -70,6 +70,7 @@ static int write_boot_data(struct vm *vm)
         .mem_size = vm->layout.mem_size,
         .ncpus = cfg->ncpus,
         .tsc_khz = tsc_khz,
+        .pci = vm->net != NULL,
         .bootargs = bootargs,
         .mounts = files_mounts(vm->files),
     };
@@ -128,7 +129,8 @@ static int net_prepare(struct vm *vm)
     vm->link_open = true;
     uint8_t line = arch_info.pci_ecam ? 0 : (uint8_t)arch_info.pci_irq;
     if (virtio_net_create(&vm->mem, &vm->link, line, &vm->net) != 0 ||
-        iobus_attach_virtio(vm->bus, virtio_net_device(vm->net), arch_info.pci_bar) != 0)
+        iobus_attach_virtio(vm->bus, virtio_net_device(vm->net), arch_info.pci_slot,
+                            arch_info.pci_bar) != 0)
         return -1;
     if (arch_info.pci_ecam)
         iobus_set_ecam(vm->bus, arch_info.pci_ecam, arch_info.pci_ecam_size);

@@ -139,6 +139,7 @@ hv_return_t hv_gic_get_distributor_size(size_t *distributor_size);
 hv_return_t hv_gic_get_distributor_base_alignment(size_t *distributor_base_alignment);
 hv_return_t hv_gic_get_redistributor_region_size(size_t *redistributor_region_size);
 hv_return_t hv_gic_get_redistributor_base_alignment(size_t *redistributor_base_alignment);
+hv_return_t hv_gic_set_spi(uint32_t intid, bool level);
 
 /* Without the real framework the GIC's presence is decided by whoever provides the functions. */
 #define HVF_HAVE_GIC_API 1

@@ -7,6 +7,7 @@
 
 #include "err.h"
 #include "hvf_priv.h"
+#include "iobus.h"
 #include "loader/layout.h"
 
 /* TTBR0_EL1 without ASID (bits 63:48) and CnP (bit 0): the table address for a 48-bit space. */
@@ -123,10 +124,40 @@ static int advance_pc(struct backend_vcpu *v)
 }
 
 /*
+ * A load or store to an emulated device (the PCI ECAM window or a BAR): the iobus answers,
+ * the register is written back for loads, and the guest resumes after the instruction. Returns
+ * HVF_ACTION_... or -2 if no device claimed the address.
+ */
+static int device_access(struct backend_vcpu *v, uint64_t ipa, const struct hvf_data_abort *da)
+{
+    if (!da->isv || da->s1ptw || da->cm || v->vm->bus == NULL ||
+        (da->size != 1 && da->size != 2 && da->size != 4 && da->size != 8))
+        return -2;
+    uint8_t buf[8] = {0};
+    uint64_t val = 0;
+    if (da->write) {
+        if (da->srt != 31 &&
+            hv_vcpu_get_reg(v->handle, (hv_reg_t)(HV_REG_X0 + da->srt), &val) != HV_SUCCESS)
+            return fail_exit(v, "cannot read X%u for a device store", da->srt);
+        memcpy(buf, &val, sizeof(buf)); /* little-endian host and guest */
+    }
+    if (!iobus_mmio(v->vm->bus, ipa, da->write, buf, da->size))
+        return -2;
+    if (!da->write && da->srt != 31) {
+        memcpy(&val, buf, sizeof(val));
+        if (hv_vcpu_set_reg(v->handle, (hv_reg_t)(HV_REG_X0 + da->srt), val) != HV_SUCCESS)
+            return fail_exit(v, "cannot write X%u after a device load", da->srt);
+    }
+    if (advance_pc(v) != 0)
+        return fail_exit(v, "cannot advance PC past a device access at 0x%" PRIx64, ipa);
+    return HVF_ACTION_RESUME;
+}
+
+/*
  * A stage-2 data abort. The only legitimate one is a plain store into the hypercall window
  * [guest_base, guest_base + 16 KiB) (ABI §5.3): hypercall address = IPA - guest_base, data = the
  * stored register truncated to the access size. All of guest RAM above the window is mapped, so
- * every other abort is a guest error.
+ * every other abort is a device access (device_access) or a guest error.
  */
 static enum hvf_action data_abort(struct backend_vcpu *v, struct vcpu_exit *exit)
 {
@@ -137,6 +168,9 @@ static enum hvf_action data_abort(struct backend_vcpu *v, struct vcpu_exit *exit
     hvf_decode_data_abort(x->syndrome, &da);
 
     if (ipa < base || ipa - base >= LAYOUT_TRAP_WINDOW) {
+        int dev = ipa >= base && ipa - base < v->vm->mem_size ? -2 : device_access(v, ipa, &da);
+        if (dev != -2)
+            return (enum hvf_action)dev;
         if (ipa >= base && ipa - base < v->vm->mem_size)
             return fail_exit(v, "unexpected stage-2 fault on guest RAM at 0x%" PRIx64, ipa);
         if (!da.isv)

@@ -45,7 +45,7 @@ struct backend_vcpu {
 struct backend_vm {
     uint64_t guest_base; /* start of guest RAM; the hypercall window is its first 16 KiB */
     uint64_t mem_size;
-    struct iobus *bus; /* emulated devices (none reachable yet: see docs/decisions.md) */
+    struct iobus *bus; /* emulated devices: ECAM and BAR accesses (hvf_exit.c) */
     unsigned ncpus;
     bool created;                 /* hv_vm_create succeeded; hv_vm_destroy is owed */
     hv_vcpu_config_t vcpu_config; /* default vCPU configuration; read for ID registers */

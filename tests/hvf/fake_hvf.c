@@ -348,3 +348,13 @@ hv_return_t hv_gic_get_redistributor_base_alignment(size_t *redistributor_base_a
     *redistributor_base_alignment = fake_hvf.gic_redist_align;
     return HV_SUCCESS;
 }
+
+hv_return_t hv_gic_set_spi(uint32_t intid, bool level)
+{
+    if (fake_hvf.gic_creates == 0 || intid < 32 || intid > 1019)
+        return HV_BAD_ARGUMENT;
+    fake_hvf.spi_calls++;
+    fake_hvf.spi_intid = intid;
+    fake_hvf.spi_level = level;
+    return HV_SUCCESS;
+}

@@ -69,6 +69,9 @@ struct fake_hvf {
     unsigned gic_creates;
     uint64_t gic_dist_base, gic_redist_base;
     size_t gic_dist_size, gic_dist_align, gic_redist_size, gic_redist_align;
+    unsigned spi_calls;
+    uint32_t spi_intid; /* the last hv_gic_set_spi */
+    bool spi_level;
 };
 
 extern struct fake_hvf fake_hvf;

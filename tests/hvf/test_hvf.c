@@ -10,6 +10,7 @@
 #include "fake_hvf.h"
 #include "guest_mem.h"
 #include "hvf_priv.h"
+#include "iobus.h"
 #include "loader/layout.h"
 #include "vm.h"
 
@@ -645,4 +646,48 @@ Test(hvf_kick, kick_from_another_thread_interrupts_a_running_vcpu)
     cr_assert_eq(fake_hvf.vcpus_exit_calls, 1);
     cr_assert_eq(fake_hvf.wrong_thread, 0, "every per-vCPU call on the vCPU's own thread");
     cr_assert_eq(fake_hvf.vcpu_destroys, 2);
+}
+
+/* ---- devices ---- */
+
+/* Loads from the PCI ECAM window reach the iobus, land in the register and step the PC. */
+Test(hvf_dev, ecam_loads_and_stores_go_to_the_bus)
+{
+    init_guest(1);
+    struct iobus *bus = iobus_create();
+    cr_assert_not_null(bus);
+    iobus_set_ecam(bus, 0x09000000, 0x100000);
+    cr_assert_eq(backend_vm_create(&mem, &cfg, bus, &vm), 0, "%s", err_msg());
+    cr_assert_eq(backend_vcpu_create(vm, 0, &lay, &v), 0, "%s", err_msg());
+    fake_hvf.x[3] = 0x1234;
+    fake_hvf_push(HV_EXIT_REASON_EXCEPTION, dabort_esr(DABORT_LOWER, true, 2, 3, false),
+                  0x09000000);
+    fake_hvf_push(HV_EXIT_REASON_EXCEPTION, dabort_esr(DABORT_LOWER, true, 2, 4, true), 0x09000004);
+    push_hypercall(0x540); /* then stop at something the core sees */
+    struct vcpu_exit e = run();
+    cr_assert_eq(e.kind, VCPU_EXIT_HYPERCALL);
+    cr_assert_eq(fake_hvf.x[3], 0xFFFFFFFF, "an empty slot reads all ones");
+    cr_assert_eq(fake_hvf.pc, ENTRY + 12, "each access stepped over");
+    /* outside RAM and outside every device it stays a guest error */
+    fake_hvf_push(HV_EXIT_REASON_EXCEPTION, dabort_esr(DABORT_LOWER, true, 2, 3, false),
+                  0x09200000);
+    expect_failure_with(run(), "outside guest RAM");
+    backend_vcpu_destroy(v);
+    backend_vm_destroy(vm);
+    guest_mem_fini(&mem);
+    iobus_destroy(bus);
+}
+
+Test(hvf_dev, irq_lines_are_gic_spis)
+{
+    init_guest(1);
+    cr_assert_eq(backend_vm_create(&mem, &cfg, NULL, &vm), 0, "%s", err_msg());
+    cr_assert_eq(backend_irq_line(vm, 3, true), 0, "%s", err_msg());
+    cr_assert_eq(fake_hvf.spi_intid, 35);
+    cr_assert(fake_hvf.spi_level);
+    cr_assert_eq(backend_irq_line(vm, 3, false), 0, "%s", err_msg());
+    cr_assert_not(fake_hvf.spi_level);
+    cr_assert_eq(fake_hvf.spi_calls, 2);
+    backend_vm_destroy(vm);
+    guest_mem_fini(&mem);
 }

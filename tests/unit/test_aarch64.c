@@ -265,3 +265,36 @@ Test(aarch64_fdt, nodes)
     int chosen = fdt_path_offset(blob, "/chosen");
     cr_assert(cpus < intc && intc < timer && timer < psci && psci < chosen);
 }
+
+/* The PCI host bridge node appears only with a device, in the shape the Hermit kernel parses. */
+Test(aarch64_fdt, pci_host_bridge)
+{
+    struct fdt_params p = {
+        .guest_base = 0x10000000, .mem_size = 64 * MIB, .ncpus = 1, .bootargs = ""};
+    size_t size;
+    cr_assert_eq(fdt_build(blob, sizeof(blob), &p, &size), 0, "%s", err_msg());
+    cr_assert_lt(fdt_path_offset(blob, "/pcie@9000000"), 0, "no device, no bridge");
+    p.pci = true;
+    cr_assert_eq(fdt_build(blob, sizeof(blob), &p, &size), 0, "%s", err_msg());
+    const char *path = "/pcie@9000000";
+    cr_assert_str_eq(prop(path, "compatible", 22), "pci-host-ecam-generic");
+    cr_assert_str_eq(prop(path, "device_type", 4), "pci");
+    fdt64_t reg[2];
+    memcpy(reg, prop(path, "reg", 16), sizeof(reg));
+    cr_assert_eq(fdt64_to_cpu(reg[0]), 0x09000000);
+    cr_assert_eq(fdt64_to_cpu(reg[1]), 0x100000, "one bus: 1 MiB of ECAM");
+    /* ranges: I/O, 32-bit and 64-bit memory, each 3 PCI + 2 CPU address + 2 size cells */
+    const fdt32_t *r = prop(path, "ranges", 21 * 4);
+    const uint32_t want_r[21] = {0x01000000, 0, 0,          0, 0x09100000, 0, 0x10000,
+                                 0x02000000, 0, 0x0A000000, 0, 0x0A000000, 0, 0x03000000,
+                                 0x03000000, 0, 0x0D000000, 0, 0x0D000000, 0, 0x03000000};
+    for (int i = 0; i < 21; i++)
+        cr_assert_eq(fdt32_to_cpu(r[i]), want_r[i], "ranges[%d]", i);
+    uint32_t gic = fdt_get_phandle(blob, fdt_path_offset(blob, "/intc@8000000"));
+    const fdt32_t *m = prop(path, "interrupt-map", 40);
+    const uint32_t want_m[10] = {0x800, 0, 0, 1, gic, 0, 0, 0, 3, 4};
+    for (int i = 0; i < 10; i++)
+        cr_assert_eq(fdt32_to_cpu(m[i]), want_m[i], "interrupt-map[%d]", i);
+    cr_assert_eq(fdt32_to_cpu(*(const fdt32_t *)prop("/intc@8000000", "#address-cells", 4)), 2,
+                 "the map's parent unit address is two cells");
+}

@@ -2,6 +2,7 @@
 #ifndef CHYVE_DEVTREE_H
 #define CHYVE_DEVTREE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -13,6 +14,7 @@ struct fdt_params {
     uint64_t mem_size;
     unsigned ncpus;
     uint32_t tsc_khz;     /* 0 = no /hermit,tsc node */
+    bool pci;             /* a PCI device exists (aarch64: describe the host bridge) */
     const char *bootargs; /* /chosen/bootargs, never NULL (may be "") */
     const char *const
         *mounts; /* guest mount points for /uhyve,mounts, NULL-terminated; may be NULL */

@@ -70,7 +70,7 @@ static int build_tree(void *fdt, const struct fdt_params *p)
     }
     FDT_TRY(fdt_end_node(fdt));
 
-    FDT_TRY(arch_fdt_devices(fdt, p->ncpus));
+    FDT_TRY(arch_fdt_devices(fdt, p->ncpus, p->pci));
 
     if (p->tsc_khz != 0) {
         FDT_TRY(fdt_begin_node(fdt, "hermit,tsc"));

@@ -1,7 +1,7 @@
 /*
  * iobus.c: the PCI host bridge and the device slots behind it. Configuration mechanism #1 (ports
- * 0xCF8/0xCFC, x86_64) and an ECAM window (aarch64) both reach the one populated slot, bus 0 /
- * device 0 / function 0; every other slot reads as absent (all ones) and ignores writes.
+ * 0xCF8/0xCFC, x86_64) and an ECAM window (aarch64) both reach the one populated slot on bus 0
+ * (function 0); every other slot reads as absent (all ones) and ignores writes.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -20,6 +20,7 @@ struct iobus {
     pthread_mutex_t lock; /* guards addr */
     uint32_t addr;        /* the last value written to 0xCF8 */
     struct virtio_device *dev;
+    uint32_t dev_bdf; /* bus 0, device `slot`, function 0: slot << 3 */
     uint64_t ecam, ecam_size;
 };
 
@@ -42,11 +43,12 @@ void iobus_destroy(struct iobus *b)
     }
 }
 
-int iobus_attach_virtio(struct iobus *b, struct virtio_device *d, uint64_t bar_addr)
+int iobus_attach_virtio(struct iobus *b, struct virtio_device *d, unsigned slot, uint64_t bar_addr)
 {
-    if (b->dev != NULL) {
-        return err_set("PCI slot 0 is already taken");
+    if (b->dev != NULL || slot > 31) {
+        return err_set("PCI device %u cannot be attached (one device only)", slot);
     }
+    b->dev_bdf = slot << 3;
     pthread_mutex_lock(&d->lock);
     pci_function_bar64(&d->pci, 0, VIRTIO_BAR_SIZE, false, bar_addr);
     if (bar_addr != 0) { /* what firmware leaves behind on x86_64 */
@@ -67,7 +69,7 @@ void iobus_set_ecam(struct iobus *b, uint64_t base, uint64_t size)
 static void config_access(struct iobus *b, uint32_t bdf, unsigned off, bool write, uint8_t *data,
                           unsigned len)
 {
-    struct virtio_device *d = bdf == 0 ? b->dev : NULL;
+    struct virtio_device *d = bdf == b->dev_bdf ? b->dev : NULL;
     if (d == NULL) {
         if (!write) {
             memset(data, 0xFF, len);
