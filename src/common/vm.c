@@ -279,6 +279,10 @@ enum vm_result vm_run(const struct vm_config *cfg, int *code)
     if (cfg->ncpus == 0 || cfg->ncpus > VM_MAX_CPUS)
         err_set("the vCPU count must be between 1 and %d", VM_MAX_CPUS);
     else if (vm_prepare(vm) == 0 && vm_execute(vm) == 0) {
+        if (vm->stats && vm->net) {
+            vm->stats->has_net = true;
+            virtio_net_stats(vm->net, &vm->stats->net);
+        }
         if (vm->stats)
             stats_report(vm->stats, cfg,
                          &(struct stats_outcome){vm->failed, vm->exit_code, vm->fail_msg});

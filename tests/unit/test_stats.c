@@ -198,3 +198,44 @@ Test(stats, yaml_file_that_cannot_be_written)
     cr_assert_str_eq(err_msg(),
                      "cannot write statistics to '/nonexistent/s.y': No such file or directory");
 }
+
+/* ---- network counters ----------------------------------------------------------------------- */
+
+Test(stats, network_counters)
+{
+    make_run();
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    stats_print(s, &(struct stats_outcome){false, 0, NULL}, f);
+    fclose(f);
+    cr_assert_null(strstr(buf, "network"), "no --net, no network rows");
+    free(buf);
+    s->has_net = true;
+    s->net = (struct net_stats){.rx_packets = 10,
+                                .rx_bytes = 1000,
+                                .tx_packets = 7,
+                                .tx_bytes = 700,
+                                .rx_drop_not_ready = 2,
+                                .tx_drop_bad = 1};
+    f = open_memstream(&buf, &len);
+    stats_print(s, &(struct stats_outcome){false, 0, NULL}, f);
+    fclose(f);
+    cr_assert(strstr(buf, "  network (guest view: received = host to guest)\n"
+                          "    packets received                       10\n"
+                          "    bytes received                       1000\n"
+                          "    packets sent                            7\n"
+                          "    bytes sent                            700\n"
+                          "    dropped: no RX buffer fits              0\n"
+                          "    dropped: driver not ready               2\n"
+                          "    dropped: malformed TX                   1\n"),
+              "%s", buf);
+    free(buf);
+    yaml_document_t doc;
+    write_and_load(&(struct stats_outcome){false, 0, NULL}, &doc);
+    cr_assert_eq(yaml_num(&doc, "network/rx_packets"), 10);
+    cr_assert_eq(yaml_num(&doc, "network/tx_bytes"), 700);
+    cr_assert_eq(yaml_num(&doc, "network/rx_drop_not_ready"), 2);
+    cr_assert_eq(yaml_num(&doc, "network/tx_drop_host"), 0);
+    yaml_document_delete(&doc);
+}

@@ -1,4 +1,6 @@
 /* stats.c: counting what a run does, per vCPU and without locks, and printing it as a table. */
+#include <inttypes.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -100,6 +102,29 @@ static void row(const struct stats *s, FILE *f, const char *label, enum row_kind
     fputc('\n', f);
 }
 
+#define NET_ROW(label, field)                                                                      \
+    {                                                                                              \
+        label, #field, offsetof(struct net_stats, field)                                           \
+    }
+const struct stats_net_name stats_net_names[] = {
+    NET_ROW("packets received", rx_packets),
+    NET_ROW("bytes received", rx_bytes),
+    NET_ROW("packets sent", tx_packets),
+    NET_ROW("bytes sent", tx_bytes),
+    NET_ROW("dropped: no RX buffer fits", rx_drop_no_buffer),
+    NET_ROW("dropped: driver not ready", rx_drop_not_ready),
+    NET_ROW("dropped: malformed TX", tx_drop_bad),
+    NET_ROW("dropped: host refused TX", tx_drop_host),
+};
+const unsigned stats_net_count = sizeof(stats_net_names) / sizeof(stats_net_names[0]);
+
+uint64_t stats_net_value(const struct stats *s, unsigned i)
+{
+    uint64_t v;
+    memcpy(&v, (const char *)&s->net + stats_net_names[i].offset, sizeof(v));
+    return v;
+}
+
 void stats_print(const struct stats *s, const struct stats_outcome *o, FILE *f)
 {
     fprintf(f, "chyve: run statistics\n");
@@ -134,5 +159,11 @@ void stats_print(const struct stats *s, const struct stats_outcome *o, FILE *f)
         char label[40];
         snprintf(label, sizeof(label), "  %s", stats_exit_names[e].label);
         row(s, f, label, ROW_EXIT, e);
+    }
+    if (s->has_net) {
+        fprintf(f, "  network (guest view: received = host to guest)\n");
+        for (unsigned i = 0; i < stats_net_count; i++)
+            fprintf(f, "    %-28s %12" PRIu64 "\n", stats_net_names[i].label,
+                    stats_net_value(s, i));
     }
 }

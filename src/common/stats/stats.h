@@ -11,6 +11,7 @@
 
 #include "backend.h"
 #include "hypercall/hypercall.h"
+#include "net/virtio_net.h"
 #include "vm_config.h"
 
 /* Room for every hypercall kind: the rows of the hypercall table, and one for anything else. */
@@ -30,7 +31,20 @@ struct stats {
     uint64_t t_run;   /* the vCPU threads were started */
     uint64_t t_end;   /* every vCPU thread had ended */
     struct stats_vcpu cpu[VM_MAX_CPUS];
+    bool has_net; /* --net: the device's counters below were taken at the end */
+    struct net_stats net;
 };
+
+/* The network counters as the table prints them and as YAML keys them, in struct order. */
+struct stats_net_name {
+    const char *label;
+    const char *key;
+    size_t offset; /* of the uint64_t in struct net_stats */
+};
+extern const struct stats_net_name stats_net_names[];
+extern const unsigned stats_net_count;
+/* Counter i of stats_net_names. */
+uint64_t stats_net_value(const struct stats *s, unsigned i);
 
 /* The backend's exit reasons as the table prints them ("MMIO reads") and as YAML keys them. */
 struct stats_exit_name {

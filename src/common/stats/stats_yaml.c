@@ -127,6 +127,13 @@ static void document(struct out *o, const struct stats *s, const struct stats_ou
         map_end(o);
     }
     emit(o, &ev, yaml_sequence_end_event_initialize(&ev));
+    if (s->has_net) {
+        str(o, "network");
+        map_begin(o);
+        for (unsigned i = 0; i < stats_net_count; i++)
+            kv(o, stats_net_names[i].key, stats_net_value(s, i));
+        map_end(o);
+    }
     map_end(o);
     emit(o, &ev, yaml_document_end_event_initialize(&ev, 1));
     emit(o, &ev, yaml_stream_end_event_initialize(&ev));
