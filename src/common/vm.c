@@ -166,9 +166,10 @@ static int vm_prepare(struct vm *vm)
         guest_mem_advise(&vm->mem, cfg->thp, cfg->ksm) != 0 ||
         elf_load(&vm->kernel, kernel, len, &vm->mem, vm->layout.kernel_start) != 0 ||
         arch_setup_guest(&vm->mem, &vm->layout) != 0 || net_prepare(vm) != 0 ||
-        backend_vm_create(&vm->mem, cfg, vm->bus, &vm->backend) != 0 ||
-        (vm->net && virtio_net_start(vm->net, net_irq, vm) != 0) || write_boot_data(vm) != 0 ||
-        files_isolate(vm->files, cfg) != 0) /* last: everything the run opens is open */
+        backend_vm_create(&vm->mem, cfg, vm->bus, &vm->backend) != 0 || write_boot_data(vm) != 0 ||
+        files_isolate(vm->files, cfg) != 0 ||       /* everything the run opens is open */
+        (vm->net && (netif_start(&vm->link) != 0 || /* threads after it: confined too */
+                     virtio_net_start(vm->net, net_irq, vm) != 0)))
         goto out;
     log_info("kernel at 0x%" PRIx64 "-0x%" PRIx64 ", entry 0x%" PRIx64 ", RAM 0x%" PRIx64
              "+%" PRIu64 " MiB, interface v%u%s",

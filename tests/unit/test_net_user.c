@@ -74,6 +74,7 @@ static struct netif open_user(const char *spec, const char *mac)
     cr_assert_eq(net_spec_parse(spec, mac, &s), 0, "%s", err_msg());
     struct netif n;
     cr_assert_eq(netif_open(&s, &n), 0, "%s", err_msg());
+    cr_assert_eq(netif_start(&n), 0, "%s", err_msg());
     return n;
 }
 
@@ -358,7 +359,9 @@ Test(net_user, hostfwd_on_a_busy_port_fails_naming_it)
     struct net_spec s;
     cr_assert_eq(net_spec_parse(spec, NULL, &s), 0, "%s", err_msg());
     struct netif n;
-    cr_assert_eq(netif_open(&s, &n), -1);
+    cr_assert_eq(netif_open(&s, &n), 0, "%s", err_msg());
+    cr_assert_eq(netif_start(&n), -1, "the forward is bound when the thread starts");
+    netif_close(&n);
     snprintf(want, sizeof(want), "--net user: cannot forward tcp port %u: ", port);
     cr_assert(strncmp(err_msg(), want, strlen(want)) == 0, "message: %s", err_msg());
     cr_assert(strstr(err_msg(), strerror(EADDRINUSE)) != NULL, "message: %s", err_msg());

@@ -152,6 +152,12 @@ int files_isolate(struct files *f, const struct vm_config *cfg)
         if (fd >= 0)
             add_rule(rs, fd, SANDBOX_FILE, cfg->stats_file, true);
     }
+    if (cfg->net && strncmp(cfg->net, "user", 4) == 0) {
+        /* libslirp reads the host's resolver list each time the guest asks its DNS proxy */
+        int fd = open("/etc/resolv.conf", RULE_OPEN_FLAGS);
+        if (fd >= 0)
+            add_rule(rs, fd, SANDBOX_READ, "/etc/resolv.conf", true);
+    }
     int rc = rs->full ? err_set("file isolation: too many mapped paths (at most %zu)",
                                 sizeof(rs->r) / sizeof(rs->r[0]) - 3)
                       : sandbox_apply(cfg->isolation, rs->r, rs->n, rs->mapped > 0);

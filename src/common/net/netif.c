@@ -21,6 +21,11 @@ int netif_open(const struct net_spec *s, struct netif *n)
     return err_set("no network was asked for");
 }
 
+int netif_start(struct netif *n)
+{
+    return n->kind == NET_USER ? netif_user_start(n) : 0;
+}
+
 int netif_set_offload(struct netif *n, bool csum)
 {
     return n->kind == NET_TAP ? netif_tap_offload(n, csum) : 0;

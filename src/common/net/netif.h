@@ -49,8 +49,18 @@ struct netif {
     enum net_kind kind;
 };
 
-/* Opens the link s describes. Returns 0, or -1 with err_msg() (one line naming the cause). */
+/*
+ * Opens the link s describes (every host file it needs is opened here). Returns 0, or -1 with
+ * err_msg() (one line naming the cause).
+ */
 int netif_open(const struct net_spec *s, struct netif *n);
+
+/*
+ * Starts the link's own thread, if it has one (user mode: libslirp, which binds the host port
+ * forwards now). Called after chyve's file isolation is in place, so that thread is confined
+ * too. Returns 0, or -1 with err_msg() (e.g. a forwarded port in use).
+ */
+int netif_start(struct netif *n);
 void netif_close(struct netif *n);
 
 /*
@@ -66,6 +76,7 @@ int netif_set_offload(struct netif *n, bool csum);
 int netif_tap_open(const struct net_spec *s, struct netif *n);
 int netif_tap_offload(struct netif *n, bool csum);
 int netif_user_open(const struct net_spec *s, struct netif *n);
+int netif_user_start(struct netif *n);
 void netif_user_close(struct netif *n);
 
 #endif

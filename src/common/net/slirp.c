@@ -487,11 +487,19 @@ int netif_user_open(const struct net_spec *s, struct netif *n)
     }
     set_bufs(sv[0]);
     set_bufs(sv[1]);
+    n->fd = sv[0];
+    n->mtu = NETIF_MTU_DEFAULT;
+    n->rx_offload = false; /* slirp hands out complete checksums only */
+    memcpy(n->mac, s->has_mac ? s->mac : default_mac, 6);
+    n->priv = u;
+    return 0;
+}
 
+int netif_user_start(struct netif *n)
+{
+    struct user_link *u = n->priv;
     int rc = pthread_create(&u->thread, NULL, user_main, u);
     if (rc != 0) {
-        close(sv[0]);
-        user_free(u);
         return err_set("--net user: cannot start the network thread: %s", strerror(rc));
     }
     pthread_mutex_lock(&u->lock);
@@ -502,18 +510,9 @@ int netif_user_open(const struct net_spec *s, struct netif *n)
     pthread_mutex_unlock(&u->lock);
     if (setup < 0) {
         pthread_join(u->thread, NULL);
-        err_set("%s", u->setup_err);
-        close(sv[0]);
-        user_free(u);
-        return -1;
+        return err_set("%s", u->setup_err);
     }
     u->started = true;
-
-    n->fd = sv[0];
-    n->mtu = NETIF_MTU_DEFAULT;
-    n->rx_offload = false; /* slirp hands out complete checksums only */
-    memcpy(n->mac, s->has_mac ? s->mac : default_mac, 6);
-    n->priv = u;
     return 0;
 }
 

@@ -10,6 +10,12 @@ int netif_user_open(const struct net_spec *s, struct netif *n)
                    "and rebuild)");
 }
 
+int netif_user_start(struct netif *n)
+{
+    (void)n;
+    return err_set("--net user: this chyve was built without libslirp");
+}
+
 void netif_user_close(struct netif *n)
 {
     (void)n;
