@@ -61,9 +61,13 @@ Test(options, output_and_paths)
     expect1_error("--output=", NULL, "expected a path, got an empty value");
     expect1_error("--tempdir", "", "expected a path, got an empty value");
     expect1_error("--stats-file", "", "expected a path, got an empty value");
-    const char *missing[] = {"chyve", "k", "-o"};
-    expect_ok(N(missing), missing, no_env); /* after the kernel: the guest's */
+    const char *missing[] = {"chyve", "k", "-o"}; /* after the kernel an option still */
+    expect_error(N(missing), missing, no_env, "option '-o' needs a value");
+    const char *guest[] = {"chyve", "k", "--", "-o"}; /* after "--": the guest's */
+    expect_ok(N(guest), guest, no_env);
     cr_assert_null(c->output);
+    cr_assert_eq(c->cfg.nargs, 1);
+    cr_assert_str_eq(c->cfg.args[0], "-o");
     const char *end[] = {"chyve", "-o"};
     expect_error(N(end), end, no_env, "option '-o' needs a value");
 }

@@ -22,9 +22,11 @@ const char cli_usage[] =
     "Runs a Hermit unikernel in a lightweight virtual machine.\n"
     "\n"
     "Arguments:\n"
-    "  <KERNEL>   the Hermit kernel (ELF) to run\n"
-    "  [ARGS]...  passed to the guest unchanged: kernel arguments, then \"--\" and\n"
-    "             the application's arguments\n"
+    "  <KERNEL>   the Hermit kernel (ELF) or Hermit image to run\n"
+    "  [ARGS]...  for the guest: kernel arguments, then \"--\" and the application's\n"
+    "             arguments. Options may come anywhere before the first \"--\",\n"
+    "             which ends them and is not passed on: `chyve k --stats -- -- a b`\n"
+    "             gives the application the arguments a and b\n"
     "\n"
     "Run options (configuration file section [uhyve]):\n"
     "  -o, --output <FILE>         write the guest's output to FILE, which must not\n"
@@ -124,6 +126,18 @@ static int find_short(char ch)
     return -1;
 }
 
+/*
+ * Why an unknown option is refused, after its name: before KERNEL it is a typo; after it, the
+ * user probably meant a kernel argument, which uhyve's parser, and so chyve's, takes only after
+ * the first bare "--".
+ */
+static const char *unknown_hint(const struct cli *c)
+{
+    return c->cfg.kernel_path ? " (an argument for the guest that starts with '-' goes after '--': "
+                                "chyve [OPTIONS] KERNEL -- ARGS)"
+                              : " (see chyve --help)";
+}
+
 /* One --long[=value] option at argv[*i]; may consume argv[*i + 1]. */
 static int parse_long(struct cli *c, int argc, const char *const *argv, int *i)
 {
@@ -131,7 +145,7 @@ static int parse_long(struct cli *c, int argc, const char *const *argv, int *i)
     size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
     int o = find_long(name, nlen);
     if (o < 0)
-        return err_set("unknown option '%.*s' (see chyve --help)", (int)nlen + 2, a);
+        return err_set("unknown option '%.*s'%s", (int)nlen + 2, a, unknown_hint(c));
     const struct opt_def *d = &opt_defs[o];
     if (opt_unsupported((enum opt_id)o)) /* before its value: --gdb-port takes an optional one */
         return apply_cli(c, (enum opt_id)o, NULL, 0);
@@ -152,8 +166,10 @@ static int parse_short(struct cli *c, int argc, const char *const *argv, int *i)
 {
     for (const char *p = argv[*i] + 1; *p; p++) {
         int o = find_short(*p);
+        if (o < 0 && p == argv[*i] + 1)
+            return err_set("unknown option '%s'%s", argv[*i], unknown_hint(c));
         if (o < 0)
-            return err_set("unknown option '-%c' (see chyve --help)", *p);
+            return err_set("unknown option '-%c' in '%s'%s", *p, argv[*i], unknown_hint(c));
         if (opt_unsupported((enum opt_id)o))
             return apply_cli(c, (enum opt_id)o, NULL, *p);
         if (opt_defs[o].kind == OPT_FLAG) {
@@ -173,21 +189,33 @@ static int parse_short(struct cli *c, int argc, const char *const *argv, int *i)
     return 0;
 }
 
-/* Parses the options before KERNEL; returns the index of KERNEL in argv, or -1. */
+/*
+ * The whole command line as uhyve's parser reads it (ABI §9.1): options anywhere until the first
+ * bare "--", which is dropped; the first other word is KERNEL; every later word that is not an
+ * option, and every word after that "--" (a second "--" too), is an argument for the guest, in
+ * order. "-" alone is a word, not an option. Stops early at --help and --version.
+ */
 static int parse_options(struct cli *c, int argc, const char *const *argv)
 {
-    int i = 1;
-    for (; i < argc && c->action == CLI_RUN; i++) {
+    bool rest = false; /* after the first bare "--": words only */
+    for (int i = 1; i < argc && c->action == CLI_RUN; i++) {
         const char *a = argv[i];
-        if (strcmp(a, "--") == 0)
-            return i + 1;
-        if (a[0] != '-' || a[1] == '\0')
-            return i;
+        if (!rest && strcmp(a, "--") == 0) {
+            rest = true;
+            continue;
+        }
+        if (rest || a[0] != '-' || a[1] == '\0') {
+            if (!c->cfg.kernel_path)
+                c->cfg.kernel_path = a;
+            else if (strlist_push(&c->args, a) != 0)
+                return -1;
+            continue;
+        }
         int rc = a[1] == '-' ? parse_long(c, argc, argv, &i) : parse_short(c, argc, argv, &i);
         if (rc != 0)
             return -1;
     }
-    return i;
+    return 0;
 }
 
 /* HERMIT_* variables fill what the command line left unset (they are not even parsed then). */
@@ -312,8 +340,7 @@ int cli_parse(struct cli **out, int argc, const char *const *argv, const char *c
     const char *level = env_get(envp, "CHYVE_LOG");
     if (level && *level && log_set_level_name(level) != 0)
         return err_prefix("CHYVE_LOG: ");
-    int k = parse_options(c, argc, argv);
-    if (k < 0)
+    if (parse_options(c, argc, argv) != 0)
         return -1;
     if (c->action != CLI_RUN)
         return 0;
@@ -323,11 +350,10 @@ int cli_parse(struct cli **out, int argc, const char *const *argv, const char *c
     }
     if (apply_env(c, envp) != 0 || config_load(c, env_get(envp, "XDG_CONFIG_HOME")) != 0)
         return -1;
-    if (k >= argc)
+    if (!c->cfg.kernel_path)
         return err_set("no kernel given (usage: chyve [OPTIONS] <KERNEL> [ARGS]...)");
-    c->cfg.kernel_path = argv[k];
-    c->cfg.args = argv + k + 1;
-    c->cfg.nargs = (size_t)(argc - k - 1);
+    c->cfg.args = c->args.v;
+    c->cfg.nargs = c->args.n;
     if (c->cfg.nargs == 0 && c->kernel_args_file.n > 0) {
         c->cfg.args = c->kernel_args_file.v;
         c->cfg.nargs = c->kernel_args_file.n;
@@ -383,6 +409,7 @@ void cli_free(struct cli *c)
         strlist_free(&c->file_maps[k]);
     }
     strlist_free(&c->kernel_args_file);
+    strlist_free(&c->args);
     free(c->env);
     free(c->maps);
     free(c);
