@@ -215,9 +215,15 @@ CASE(args, fdt_quoting_round_trip)
 static const char *const marker_env[] = {"CHYVE_TEST_MARKER=marker value 42", "PATH=/usr/bin:/bin",
                                          NULL};
 
-CASE(args, fdt_default_env_is_host_env)
+CASE(args, fdt_default_env_is_empty)
 {
     run_chyve(r, (const char *[]){guest("args_fdt"), NULL}, marker_env);
+    return clean(r, 0, "bootargs=\nargc=1\narg[0]=args_fdt\nenvc=0\n");
+}
+
+CASE(args, fdt_env_host)
+{
+    run_chyve(r, (const char *[]){"-e", "host", guest("args_fdt"), NULL}, marker_env);
     const char *nl = strchr(r->out, '\n');
     CHECK(r->status == 0 && nl, "status or output");
     const char *want = "argc=1\narg[0]=args_fdt\nenvc=2\n"
@@ -241,11 +247,17 @@ CASE(args, v1_args_and_env)
     return clean(r, 0, want);
 }
 
-CASE(args, v1_default_env_is_host_env)
+CASE(args, v1_default_env_is_empty_and_env_host)
 {
     const char *g = guest("args_v1");
     run_chyve(r, (const char *[]){g, NULL}, marker_env);
     char want[1024];
+    snprintf(want, sizeof(want), "argc=1\narg[0]=%s\nenvc=0\n", g);
+    if (!clean(r, 0, want))
+        return false;
+    run_free(r);
+    *r = (struct run){.status = -1};
+    run_chyve(r, (const char *[]){"--env-vars", "host", g, NULL}, marker_env);
     snprintf(want, sizeof(want),
              "argc=1\narg[0]=%s\nenvc=2\nenv CHYVE_TEST_MARKER=marker value 42\n"
              "env PATH=/usr/bin:/bin\n",

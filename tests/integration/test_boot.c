@@ -229,13 +229,25 @@ Test(args, fdt_quoting_round_trip)
 static const char *const marker_env[] = {"CHYVE_TEST_MARKER=marker value 42", "PATH=/usr/bin:/bin",
                                          NULL};
 
-/* Without -e the guest gets chyve's whole environment (FDT). */
-Test(args, fdt_default_env_is_host_env)
+/* Without -e the guest's environment is empty, as with uhyve (FDT). */
+Test(args, fdt_default_env_is_empty)
 {
     struct run r;
     char *g = guest_path("args_fdt");
     require_kvm();
     run_chyve(&r, (const char *[]){g, NULL}, marker_env);
+    expect_clean(&r, 0, "bootargs=\nargc=1\narg[0]=args_fdt\nenvc=0\n");
+    run_free(&r);
+    free(g);
+}
+
+/* -e host gives the guest chyve's whole environment (FDT). */
+Test(args, fdt_env_host)
+{
+    struct run r;
+    char *g = guest_path("args_fdt");
+    require_kvm();
+    run_chyve(&r, (const char *[]){"-e", "host", g, NULL}, marker_env);
     const char *nl = strchr(r.out, '\n');
     ASSERT_RUN(&r, r.status == 0 && nl, "status or output");
     const char *want = "argc=1\narg[0]=args_fdt\nenvc=2\n"
@@ -245,14 +257,18 @@ Test(args, fdt_default_env_is_host_env)
     free(g);
 }
 
-/* Without -e the guest gets chyve's whole environment (Cmdsize/Cmdval). */
-Test(args, v1_default_env_is_host_env)
+/* Without -e the guest's environment is empty; -e host gives all of chyve's (Cmdsize/Cmdval). */
+Test(args, v1_default_env_is_empty_and_env_host)
 {
     struct run r;
     char *g = guest_path("args_v1");
     require_kvm();
     run_chyve(&r, (const char *[]){g, NULL}, marker_env);
     char want[1024];
+    snprintf(want, sizeof(want), "argc=1\narg[0]=%s\nenvc=0\n", g);
+    expect_clean(&r, 0, want);
+    run_free(&r);
+    run_chyve(&r, (const char *[]){"--env-vars", "host", g, NULL}, marker_env);
     snprintf(want, sizeof(want),
              "argc=1\narg[0]=%s\nenvc=2\nenv CHYVE_TEST_MARKER=marker value 42\n"
              "env PATH=/usr/bin:/bin\n",

@@ -35,10 +35,8 @@ Test(cli, defaults)
     cr_assert(c->cfg.aslr);
     cr_assert_eq(c->cfg.out_fd, STDOUT_FILENO);
     cr_assert_eq(c->verbosity, 0);
-    /* the guest gets the whole host environment, same strings, same order */
-    cr_assert_eq(c->cfg.nenv, 3);
-    for (size_t i = 0; i < 3; i++)
-        cr_assert_eq(c->cfg.env[i], host_env[i], "env[%zu]", i);
+    /* as uhyve: nothing of chyve's environment reaches the guest unless asked for */
+    cr_assert_eq(c->cfg.nenv, 0);
 }
 
 Test(cli, defaults_with_null_and_empty_envp)
@@ -188,7 +186,10 @@ Test(cli, env_vars_set_memory_and_cpus)
     cr_assert_eq(parse(N(argv), argv, env), 0, "%s", err_msg());
     cr_assert_eq(c->cfg.mem_size, 128 * MIB);
     cr_assert_eq(c->cfg.ncpus, 4);
-    cr_assert_eq(c->cfg.nenv, 3); /* still passed to the guest unchanged */
+    cr_assert_eq(c->cfg.nenv, 0); /* the guest's environment is empty by default */
+    const char *a2[] = {"chyve", "-e", "host", "k"};
+    cr_assert_eq(parse(N(a2), a2, env), 0, "%s", err_msg());
+    cr_assert_eq(c->cfg.nenv, 3); /* with -e host they reach the guest unchanged */
     cr_assert_eq(c->cfg.env[0], env[0]);
 }
 
@@ -279,6 +280,16 @@ Test(cli, env_values_replace_host_env)
     cr_assert_str_eq(c->cfg.env[1], "B=two=2");
     cr_assert_str_eq(c->cfg.env[2], "C=");
     cr_assert_str_eq(c->cfg.env[3], "D=4");
+}
+
+/* uhyve keeps the last value of a repeated KEY (a map); chyve keeps its first place. */
+Test(cli, env_last_of_a_key_wins)
+{
+    const char *argv[] = {"chyve", "-e", "X=y", "-e", "A=1", "-e", "X=z", "-e", "X=", "k"};
+    expect_ok(N(argv), argv, host_env);
+    cr_assert_eq(c->cfg.nenv, 2);
+    cr_assert_str_eq(c->cfg.env[0], "X=");
+    cr_assert_str_eq(c->cfg.env[1], "A=1");
 }
 
 Test(cli, env_host)

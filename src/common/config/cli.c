@@ -66,9 +66,9 @@ const char cli_usage[] =
     "      --pit                   give the guest an i8254 timer (PIT)\n"
     "\n"
     "Guest options (configuration file section [guest]):\n"
-    "  -e, --env-vars <KEY=VALUE>  a variable of the guest's environment (repeatable;\n"
-    "                              also --env); `host` passes chyve's environment\n"
-    "                              [default: host]\n"
+    "  -e, --env-vars <KEY=VALUE>  a variable of the guest's environment (repeatable,\n"
+    "                              the last of a KEY wins; also --env); `host`\n"
+    "                              passes chyve's whole environment [default: none]\n"
     "\n"
     "General options:\n"
     "      --config <FILE>         read options from FILE (.ini, .yaml or .yml)\n"
@@ -264,20 +264,20 @@ static int finish_affinity(struct cli *c)
     return 0;
 }
 
-/* True if list l has an entry with the same KEY as "KEY=VALUE" entry e. */
-static bool has_key(const struct strlist *l, const char *e)
+/* The index of the entry of env[0 .. n) with the same KEY as "KEY=VALUE" entry e, or n. */
+static size_t find_key(const char *const *env, size_t n, const char *e)
 {
     size_t klen = strcspn(e, "=");
-    for (size_t i = 0; i < l->n; i++)
-        if (!strncmp(l->v[i], e, klen) && l->v[i][klen] == '=')
-            return true;
-    return false;
+    for (size_t i = 0; i < n; i++)
+        if (!strncmp(env[i], e, klen) && env[i][klen] == '=')
+            return i;
+    return n;
 }
 
 /*
- * The guest environment: `host` anywhere, or no entries at all, gives chyve's environment;
- * otherwise the command line's entries, then the file's entries for keys the command line
- * does not set.
+ * The guest environment, as uhyve's: empty unless given. `host` anywhere gives chyve's whole
+ * environment; otherwise the command line's entries, a repeated KEY keeping its first place and
+ * its last value, then the file's entries for keys the command line does not set.
  */
 static int finish_env(struct cli *c, const char *const *envp)
 {
@@ -289,18 +289,25 @@ static int finish_env(struct cli *c, const char *const *envp)
     if (!c->env)
         return err_set("out of memory");
     size_t n = 0;
-    bool host = c->env_host[0] || c->env_host[1];
-    if (host && cl->n + fl->n > 0)
-        log_warn("-e host passes the whole host environment; other -e values are ignored");
-    if (host || cl->n + fl->n == 0) {
+    if (c->env_host[0] || c->env_host[1]) {
+        if (cl->n + fl->n > 0)
+            log_warn("-e host passes the whole host environment; other -e values are ignored");
         for (; n < nhost; n++)
             c->env[n] = envp[n];
     } else {
-        for (size_t i = 0; i < cl->n; i++)
-            c->env[n++] = cl->v[i];
-        for (size_t i = 0; i < fl->n; i++)
-            if (!has_key(cl, fl->v[i]))
-                c->env[n++] = fl->v[i];
+        for (size_t i = 0; i < cl->n; i++) {
+            size_t k = find_key(c->env, n, cl->v[i]);
+            c->env[k] = cl->v[i];
+            n += k == n;
+        }
+        size_t ncl = n;
+        for (size_t i = 0; i < fl->n; i++) {
+            if (find_key(c->env, ncl, fl->v[i]) < ncl)
+                continue;
+            size_t k = find_key(c->env, n, fl->v[i]);
+            c->env[k] = fl->v[i];
+            n += k == n;
+        }
     }
     c->cfg.env = c->env;
     c->cfg.nenv = n;
