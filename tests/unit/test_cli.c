@@ -533,3 +533,36 @@ Test(cli, log_levels)
     expect_ok(N(v), v, env);
     cr_assert_eq(log_threshold, LOG_INFO);
 }
+
+/* uhyve's RUST_LOG, when CHYVE_LOG is unset: env_logger directives, the most verbose wins. */
+Test(cli, rust_log)
+{
+    static const struct {
+        const char *var;
+        enum log_level want;
+    } cases[] = {
+        {"RUST_LOG=info", LOG_INFO},
+        {"RUST_LOG=DEBUG", LOG_DEBUG},
+        {"RUST_LOG=off", LOG_ERROR},
+        {"RUST_LOG=error", LOG_ERROR},
+        {"RUST_LOG=warn,uhyve=trace", LOG_TRACE},
+        {"RUST_LOG=uhyvelib::vm=debug,info", LOG_DEBUG},
+        {"RUST_LOG=uhyve", LOG_TRACE}, /* a bare target: everything */
+        {"RUST_LOG=info/some.*regex", LOG_INFO},
+    };
+    const char *argv[] = {"chyve", "k"};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        log_threshold = LOG_WARN;
+        const char *env[] = {cases[i].var, NULL};
+        expect_ok(N(argv), argv, env);
+        cr_assert_eq(log_threshold, cases[i].want, "%s", cases[i].var);
+    }
+    const char *both[] = {"RUST_LOG=trace", "CHYVE_LOG=error", NULL}; /* CHYVE_LOG first */
+    expect_ok(N(argv), argv, both);
+    cr_assert_eq(log_threshold, LOG_ERROR);
+    const char *bad[] = {"RUST_LOG=uhyve=loud", NULL};
+    expect_error(N(argv), argv, bad,
+                 "RUST_LOG: unknown level 'loud' in 'uhyve=loud' (use off, error, warn, info, "
+                 "debug or trace)");
+    log_threshold = LOG_WARN;
+}

@@ -43,6 +43,7 @@ const char cli_usage[] =
     "                              normal, none or strict [default: normal]\n"
     "      --io-mode <MODE>        open files the guest creates with O_DIRECT and/or\n"
     "                              O_SYNC: host=direct, host=sync, host=direct,sync\n"
+    "                              [default: default]\n"
     "      --hermit-image-mode <MODE>\n"
     "                              how a Hermit image's files reach the guest: only\n"
     "                              external (served by chyve) [default: external]\n"
@@ -76,7 +77,7 @@ const char cli_usage[] =
     "                              $XDG_CONFIG_HOME/chyve/chyve.{ini,yaml,yml}\n"
     "                              [env: HERMIT_CONFIG]\n"
     "  -v, --verbose               more diagnostics on stderr: -v info, -vv debug,\n"
-    "                              -vvv trace [env: CHYVE_LOG]\n"
+    "                              -vvv trace [env: CHYVE_LOG, RUST_LOG]\n"
     "  -h, --help                  print this help\n"
     "  -V, --version               print the version\n"
     "\n"
@@ -344,9 +345,13 @@ int cli_parse(struct cli **out, int argc, const char *const *argv, const char *c
     c->cfg.out_fd = STDOUT_FILENO;
     c->action = CLI_RUN;
 
-    const char *level = env_get(envp, "CHYVE_LOG");
-    if (level && *level && log_set_level_name(level) != 0)
-        return err_prefix("CHYVE_LOG: ");
+    const char *level = env_get(envp, "CHYVE_LOG"), *rust = env_get(envp, "RUST_LOG");
+    if (level && *level) {
+        if (log_set_level_name(level) != 0)
+            return err_prefix("CHYVE_LOG: ");
+    } else if (rust && *rust && log_set_rust_log(rust) != 0) {
+        return err_prefix("RUST_LOG: ");
+    }
     if (parse_options(c, argc, argv) != 0)
         return -1;
     if (c->action != CLI_RUN)
