@@ -4,5 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh build
 ninja -C build >/dev/null
-echo "+ build/chyve build/examples/hello -- hello from chyve" >&2
-exec build/chyve build/examples/hello -- hello from chyve
+echo "+ build/chyve build/examples/hello -- -- hello from chyve" >&2
+exec build/chyve build/examples/hello -- -- hello from chyve

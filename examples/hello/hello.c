@@ -19,7 +19,7 @@ int guest_main(void)
         return 0;
     }
     if (args.napp == 0)
-        rt_puts("I got no arguments (try: chyve hello -- some words).\n");
+        rt_puts("I got no arguments (try: chyve hello -- -- some words).\n");
     for (int i = 0; i < args.napp; i++)
         rt_printf("argument %d: %s\n", i + 1, args.app[i]);
     size_t bytes = 0;

@@ -16,6 +16,14 @@ void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(p
  */
 int log_set_level_name(const char *name);
 
+/*
+ * Sets log_threshold from an env_logger filter, as uhyve reads RUST_LOG: comma-separated
+ * directives `level`, `target=level` or `target` (= trace), an optional `/regex` after them
+ * ignored; levels also `off` (errors only, chyve's minimum). chyve has one logger, so the most
+ * verbose level named wins. Returns 0, or -1 with err_msg() naming the bad level.
+ */
+int log_set_rust_log(const char *filter);
+
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)

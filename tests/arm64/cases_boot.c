@@ -149,7 +149,7 @@ CASE(boot, hello_exec_at_fixed_address)
 /* exitcode with `arg` must end with `status`. */
 static bool check_exit(struct run *r, const char *arg, int status)
 {
-    run_chyve(r, (const char *[]){guest("exitcode"), "--", arg, NULL}, NULL);
+    run_chyve(r, (const char *[]){guest("exitcode"), "--", "--", arg, NULL}, NULL);
     char want[64];
     snprintf(want, sizeof(want), "exiting with %s\n", arg);
     return clean(r, status, want);
@@ -188,7 +188,7 @@ CASE(args, fdt_args_and_env)
 {
     run_chyve(r,
               (const char *[]){"-e", "FOO=bar", "-e", "X=y z", guest("args_fdt"), "a", "b c", "--",
-                               "d", "e", NULL},
+                               "--", "d", "e", NULL},
               NULL);
     return clean(r, 0,
                  "bootargs=a b c env=FOO=bar env=X='y z' -- d e\n"
@@ -200,8 +200,8 @@ CASE(args, fdt_args_and_env)
 CASE(args, fdt_quoting_round_trip)
 {
     run_chyve(r,
-              (const char *[]){"-e", "Q=it's $HOME", "-e", "E=", guest("args_fdt"), "--", "d x",
-                               "it's", "", "$HOME", "a\"b\\c", "#x", NULL},
+              (const char *[]){"-e", "Q=it's $HOME", "-e", "E=", guest("args_fdt"), "--", "--",
+                               "d x", "it's", "", "$HOME", "a\"b\\c", "#x", NULL},
               NULL);
     const char *nl = strchr(r->out, '\n');
     CHECK(r->status == 0 && nl && strncmp(r->out, "bootargs=", 9) == 0, "status or output");
@@ -215,9 +215,15 @@ CASE(args, fdt_quoting_round_trip)
 static const char *const marker_env[] = {"CHYVE_TEST_MARKER=marker value 42", "PATH=/usr/bin:/bin",
                                          NULL};
 
-CASE(args, fdt_default_env_is_host_env)
+CASE(args, fdt_default_env_is_empty)
 {
     run_chyve(r, (const char *[]){guest("args_fdt"), NULL}, marker_env);
+    return clean(r, 0, "bootargs=\nargc=1\narg[0]=args_fdt\nenvc=0\n");
+}
+
+CASE(args, fdt_env_host)
+{
+    run_chyve(r, (const char *[]){"-e", "host", guest("args_fdt"), NULL}, marker_env);
     const char *nl = strchr(r->out, '\n');
     CHECK(r->status == 0 && nl, "status or output");
     const char *want = "argc=1\narg[0]=args_fdt\nenvc=2\n"
@@ -229,9 +235,10 @@ CASE(args, fdt_default_env_is_host_env)
 CASE(args, v1_args_and_env)
 {
     const char *g = guest("args_v1");
-    run_chyve(r,
-              (const char *[]){"-e", "FOO=bar", "-e", "X=y z", g, "a", "b c", "--", "d", "e", NULL},
-              NULL);
+    run_chyve(
+        r,
+        (const char *[]){"-e", "FOO=bar", "-e", "X=y z", g, "a", "b c", "--", "--", "d", "e", NULL},
+        NULL);
     char want[1024];
     snprintf(want, sizeof(want),
              "argc=6\narg[0]=%s\narg[1]=a\narg[2]=b c\narg[3]=--\narg[4]=d\narg[5]=e\n"
@@ -240,11 +247,17 @@ CASE(args, v1_args_and_env)
     return clean(r, 0, want);
 }
 
-CASE(args, v1_default_env_is_host_env)
+CASE(args, v1_default_env_is_empty_and_env_host)
 {
     const char *g = guest("args_v1");
     run_chyve(r, (const char *[]){g, NULL}, marker_env);
     char want[1024];
+    snprintf(want, sizeof(want), "argc=1\narg[0]=%s\nenvc=0\n", g);
+    if (!clean(r, 0, want))
+        return false;
+    run_free(r);
+    *r = (struct run){.status = -1};
+    run_chyve(r, (const char *[]){"--env-vars", "host", g, NULL}, marker_env);
     snprintf(want, sizeof(want),
              "argc=1\narg[0]=%s\nenvc=2\nenv CHYVE_TEST_MARKER=marker value 42\n"
              "env PATH=/usr/bin:/bin\n",
@@ -254,7 +267,7 @@ CASE(args, v1_default_env_is_host_env)
 
 CASE(boot, v2_interface)
 {
-    run_chyve(r, (const char *[]){guest("v2"), "--", "7", NULL}, NULL);
+    run_chyve(r, (const char *[]){guest("v2"), "--", "--", "7", NULL}, NULL);
     return clean(r, 7,
                  "v2: hello via SerialWriteBuffer\n"
                  "v2: hello via SerialWriteByte\n"
@@ -354,7 +367,7 @@ CASE(failure, unknown_port)
 /* One mode of the faults guest: a VM failure whose message contains needle. */
 static bool fault(struct run *r, const char *mode, const char *needle)
 {
-    run_chyve(r, (const char *[]){"--no-aslr", guest("faults"), "--", mode, NULL}, NULL);
+    run_chyve(r, (const char *[]){"--no-aslr", guest("faults"), "--", "--", mode, NULL}, NULL);
     char want[64];
     snprintf(want, sizeof(want), "faults: %s\n", mode);
     return vm_failure(r, want, needle);

@@ -1,5 +1,6 @@
 /*
- * fuzz_config.c: configuration files (INI through inih, YAML through libyaml) applied by
+ * fuzz_config.c: configuration files (INI through inih, YAML through libyaml, TOML through
+ * loader/toml.c) applied by
  * cli_parse(). The first byte picks the format; the rest is written to a per-process temp file.
  */
 #include <stdio.h>
@@ -14,7 +15,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const char *const ext[] = {"ini", "yaml", "yml", "ini"};
+    static const char *const ext[] = {"ini", "yaml", "yml", "toml"};
     if (size < 1)
         return 0;
     char path[128];

@@ -139,7 +139,7 @@ static void check_exit_code(const char *arg, int status)
 {
     struct run r;
     char *g = guest_path("exitcode");
-    boot(&r, (const char *[]){g, "--", arg, NULL});
+    boot(&r, (const char *[]){g, "--", "--", arg, NULL});
     char want[64];
     snprintf(want, sizeof(want), "exiting with %s\n", arg);
     expect_clean(&r, status, want);
@@ -180,7 +180,8 @@ Test(args, fdt_args_and_env)
 {
     struct run r;
     char *g = guest_path("args_fdt");
-    boot(&r, (const char *[]){"-e", "FOO=bar", "-e", "X=y z", g, "a", "b c", "--", "d", "e", NULL});
+    boot(&r, (const char *[]){"-e", "FOO=bar", "-e", "X=y z", g, "a", "b c", "--", "--", "d", "e",
+                              NULL});
     /* kernel arguments are not quoted in bootargs, so "b c" reaches the kernel as two words */
     expect_clean(&r, 0,
                  "bootargs=a b c env=FOO=bar env=X='y z' -- d e\n"
@@ -195,7 +196,8 @@ Test(args, v1_args_and_env)
 {
     struct run r;
     char *g = guest_path("args_v1");
-    boot(&r, (const char *[]){"-e", "FOO=bar", "-e", "X=y z", g, "a", "b c", "--", "d", "e", NULL});
+    boot(&r, (const char *[]){"-e", "FOO=bar", "-e", "X=y z", g, "a", "b c", "--", "--", "d", "e",
+                              NULL});
     char want[1024];
     snprintf(want, sizeof(want),
              "argc=6\narg[0]=%s\narg[1]=a\narg[2]=b c\narg[3]=--\narg[4]=d\narg[5]=e\n"
@@ -211,8 +213,8 @@ Test(args, fdt_quoting_round_trip)
 {
     struct run r;
     char *g = guest_path("args_fdt");
-    boot(&r, (const char *[]){"-e", "Q=it's $HOME", "-e", "E=", g, "--", "d x", "it's", "", "$HOME",
-                              "a\"b\\c", "#x", NULL});
+    boot(&r, (const char *[]){"-e", "Q=it's $HOME", "-e", "E=", g, "--", "--", "d x", "it's", "",
+                              "$HOME", "a\"b\\c", "#x", NULL});
     ASSERT_RUN(&r, r.status == 0, "status");
     const char *nl = strchr(r.out, '\n');
     ASSERT_RUN(&r, strncmp(r.out, "bootargs=", 9) == 0 && nl, "no bootargs line");
@@ -227,13 +229,25 @@ Test(args, fdt_quoting_round_trip)
 static const char *const marker_env[] = {"CHYVE_TEST_MARKER=marker value 42", "PATH=/usr/bin:/bin",
                                          NULL};
 
-/* Without -e the guest gets chyve's whole environment (FDT). */
-Test(args, fdt_default_env_is_host_env)
+/* Without -e the guest's environment is empty, as with uhyve (FDT). */
+Test(args, fdt_default_env_is_empty)
 {
     struct run r;
     char *g = guest_path("args_fdt");
     require_kvm();
     run_chyve(&r, (const char *[]){g, NULL}, marker_env);
+    expect_clean(&r, 0, "bootargs=\nargc=1\narg[0]=args_fdt\nenvc=0\n");
+    run_free(&r);
+    free(g);
+}
+
+/* -e host gives the guest chyve's whole environment (FDT). */
+Test(args, fdt_env_host)
+{
+    struct run r;
+    char *g = guest_path("args_fdt");
+    require_kvm();
+    run_chyve(&r, (const char *[]){"-e", "host", g, NULL}, marker_env);
     const char *nl = strchr(r.out, '\n');
     ASSERT_RUN(&r, r.status == 0 && nl, "status or output");
     const char *want = "argc=1\narg[0]=args_fdt\nenvc=2\n"
@@ -243,14 +257,18 @@ Test(args, fdt_default_env_is_host_env)
     free(g);
 }
 
-/* Without -e the guest gets chyve's whole environment (Cmdsize/Cmdval). */
-Test(args, v1_default_env_is_host_env)
+/* Without -e the guest's environment is empty; -e host gives all of chyve's (Cmdsize/Cmdval). */
+Test(args, v1_default_env_is_empty_and_env_host)
 {
     struct run r;
     char *g = guest_path("args_v1");
     require_kvm();
     run_chyve(&r, (const char *[]){g, NULL}, marker_env);
     char want[1024];
+    snprintf(want, sizeof(want), "argc=1\narg[0]=%s\nenvc=0\n", g);
+    expect_clean(&r, 0, want);
+    run_free(&r);
+    run_chyve(&r, (const char *[]){"--env-vars", "host", g, NULL}, marker_env);
     snprintf(want, sizeof(want),
              "argc=1\narg[0]=%s\nenvc=2\nenv CHYVE_TEST_MARKER=marker value 42\n"
              "env PATH=/usr/bin:/bin\n",
@@ -264,7 +282,7 @@ Test(boot, v2_interface)
 {
     struct run r;
     char *g = guest_path("v2");
-    boot(&r, (const char *[]){g, "--", "7", NULL});
+    boot(&r, (const char *[]){g, "--", "--", "7", NULL});
     expect_clean(&r, 7,
                  "v2: hello via SerialWriteBuffer\n"
                  "v2: hello via SerialWriteByte\n"
@@ -444,8 +462,8 @@ Test(boot, example_hello)
     if (!ex || access(ex, R_OK) != 0)
         cr_skip_test("the example guest is not built (EXAMPLE_HELLO unset or missing)");
     struct run r;
-    boot(&r, (const char *[]){"--no-aslr", "-e", "A=1", "-e", "B=22", ex, "--", "one", "two words",
-                              NULL});
+    boot(&r, (const char *[]){"--no-aslr", "-e", "A=1", "-e", "B=22", ex, "--", "--", "one",
+                              "two words", NULL});
     expect_clean(&r, 0,
                  "Hello from chyve! I am a tiny guest speaking the Hermit boot ABI.\n"
                  "I run on 1 CPU(s) with 64 MiB of RAM at 0x0.\n"

@@ -124,9 +124,10 @@ static void check_hcount(unsigned cpus, long bytes, long buffers, long ap_bytes)
     snprintf(b, sizeof(b), "%ld", bytes);
     snprintf(w, sizeof(w), "%ld", buffers);
     snprintf(a, sizeof(a), "%ld", ap_bytes);
-    run_chyve(&r,
-              (const char *[]){"--stats", "--stats-file", yaml, "-c", ncpu, g, "--", b, w, a, NULL},
-              NULL);
+    run_chyve(
+        &r,
+        (const char *[]){"--stats", "--stats-file", yaml, "-c", ncpu, g, "--", "--", b, w, a, NULL},
+        NULL);
     CHECK(&r, r.status == 0, "status %d", r.status);
     long ap_total = ap_bytes * (long)(cpus - 1);
     CHECK(&r, r.out_len == (size_t)(ap_total + bytes + 7 * buffers), "stdout has %zu bytes",
@@ -219,7 +220,7 @@ Test(cli_run, output_file_holds_exactly_the_guest_output)
     require_kvm();
     struct run r;
     char *g = guest_path("hcount"), *out = tmp_path("guest.txt");
-    run_chyve(&r, (const char *[]){"-o", out, "-c", "2", g, "--", "3", "2", "1", NULL}, NULL);
+    run_chyve(&r, (const char *[]){"-o", out, "-c", "2", g, "--", "--", "3", "2", "1", NULL}, NULL);
     CHECK(&r, r.status == 0 && r.out_len == 0 && r.err_len == 0, "not a clean run");
     char *text = slurp(out);
     cr_assert(text, "%s was not created", out);
@@ -229,7 +230,7 @@ Test(cli_run, output_file_holds_exactly_the_guest_output)
     free(text);
     /* a second run must not overwrite it */
     run_free(&r);
-    run_chyve(&r, (const char *[]){"--output", out, g, "--", "9", "9", "9", NULL}, NULL);
+    run_chyve(&r, (const char *[]){"--output", out, g, "--", "--", "9", "9", "9", NULL}, NULL);
     char want[512];
     snprintf(want, sizeof(want),
              "chyve: error: output file '%s' already exists (chyve does not overwrite it)\n", out);
@@ -247,10 +248,10 @@ Test(cli_run, output_none_discards)
     require_kvm();
     struct run r;
     char *g = guest_path("exitcode");
-    run_chyve(&r, (const char *[]){"-o", "none", g, "--", "7", NULL}, NULL);
+    run_chyve(&r, (const char *[]){"-o", "none", g, "--", "--", "7", NULL}, NULL);
     CHECK(&r, r.status == 7 && r.out_len == 0 && r.err_len == 0, "want status 7, no output");
     run_free(&r);
-    run_chyve(&r, (const char *[]){"--output=None", g, "--", "0", NULL}, NULL);
+    run_chyve(&r, (const char *[]){"--output=None", g, "--", "--", "0", NULL}, NULL);
     CHECK(&r, r.status == 0 && r.out_len == 0 && r.err_len == 0, "want status 0, no output");
     cr_assert_neq(access("None", F_OK), 0, "a file 'None' was created");
     run_free(&r);
@@ -339,9 +340,10 @@ Test(cli_run, host_tuning_flags)
     snprintf(a, sizeof(a), "%d", cpu);
     struct run r;
     char *g = guest_path("exitcode");
-    run_chyve(&r,
-              (const char *[]){"--thp", "--ksm", "--pit", "--cpu-pm", "-a", a, g, "--", "5", NULL},
-              NULL);
+    run_chyve(
+        &r,
+        (const char *[]){"--thp", "--ksm", "--pit", "--cpu-pm", "-a", a, g, "--", "--", "5", NULL},
+        NULL);
     /* hosts without these features say so in one line; that is all chyve can do there */
     if (r.status == 2 && (strstr(r.err, "--cpu-pm: this host's KVM cannot") ||
                           strstr(r.err, ": the host refused madvise on guest memory")))
@@ -373,7 +375,7 @@ Test(cli_run, logging_stays_on_stderr)
     require_kvm();
     struct run r;
     char *g = guest_path("exitcode");
-    run_chyve(&r, (const char *[]){g, "--", "0", NULL},
+    run_chyve(&r, (const char *[]){g, "--", "--", "0", NULL},
               (const char *[]){"CHYVE_LOG=debug", "PATH=/bin", NULL});
     CHECK(&r, r.status == 0 && strcmp(r.out, "exiting with 0\n") == 0, "guest output");
     CHECK(&r, strstr(r.err, "chyve: info: kernel at 0x") && strstr(r.err, "chyve: debug: "),
@@ -381,7 +383,7 @@ Test(cli_run, logging_stays_on_stderr)
     for (const char *l = r.err; *l; l = strchr(l, '\n') + 1)
         CHECK(&r, !strncmp(l, "chyve: ", 7) && strchr(l, '\n'), "a stderr line without prefix");
     run_free(&r);
-    run_chyve(&r, (const char *[]){"-v", g, "--", "0", NULL}, NULL);
+    run_chyve(&r, (const char *[]){"-v", g, "--", "--", "0", NULL}, NULL);
     CHECK(&r, strstr(r.err, "chyve: info: ") && !strstr(r.err, "chyve: debug: "), "-v is info");
     run_free(&r);
     free(g);

@@ -86,7 +86,7 @@ static char *read_text(const char *path)
     return s;
 }
 
-/* Runs the files guest (v2, or v1) with options, then "--" and the scenario arguments. */
+/* Runs the files guest (v2, or v1) with options, then "-- --" and the scenario arguments. */
 static void run_files(struct run *r, bool v1, const char *const *opts, const char *const *scen)
 {
     require_kvm();
@@ -96,7 +96,8 @@ static void run_files(struct run *r, bool v1, const char *const *opts, const cha
         args[n] = opts[n];
     char *g = guest_path(v1 ? "files_v1" : "files");
     args[n++] = g;
-    args[n++] = "--";
+    args[n++] = "--"; /* ends chyve's options (dropped) */
+    args[n++] = "--"; /* then kernel arguments (none) and the application's */
     for (size_t i = 0; scen[i]; i++)
         args[n++] = scen[i];
     args[n] = NULL;
@@ -243,7 +244,7 @@ Test(files, default_tempdir_is_chyve_uid_and_is_cleaned)
     snprintf(env_tmp, sizeof(env_tmp), "TMPDIR=%s", at("temps"));
     char *g = guest_path("files");
     require_kvm();
-    run_chyve(&r, (const char *[]){g, "--", "temp", "/x.txt", NULL},
+    run_chyve(&r, (const char *[]){g, "--", "--", "temp", "/x.txt", NULL},
               (const char *[]){"PATH=/usr/bin:/bin", env_tmp, NULL});
     cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
     char parent[600];
@@ -256,7 +257,7 @@ Test(files, default_tempdir_is_chyve_uid_and_is_cleaned)
     run_free(&r);
     /* someone else's (or a too open) chyve-<uid> is refused */
     cr_assert_eq(chmod(parent, 0755), 0);
-    run_chyve(&r, (const char *[]){g, "--", "temp", "/x.txt", NULL},
+    run_chyve(&r, (const char *[]){g, "--", "--", "temp", "/x.txt", NULL},
               (const char *[]){"PATH=/usr/bin:/bin", env_tmp, NULL});
     cr_assert_eq(r.status, 2);
     cr_assert(strstr(r.err, "must be owned by uid"), "%s", r.err);

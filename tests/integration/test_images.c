@@ -126,7 +126,7 @@ Test(image, user_arguments_win)
 {
     make_image("32MiB");
     struct run r;
-    boot(&r, (const char *[]){"--", "image", "/data/more.txt", NULL});
+    boot(&r, (const char *[]){"--", "--", "image", "/data/more.txt", NULL});
     cr_assert_eq(r.status, 0, "%s", r.err);
     static const char want[] = "arg 0: image\narg 1: /data/more.txt\nenv IMGVAR=from image\n"
                                "read: 4\ncontent 'more'\n";

@@ -35,10 +35,8 @@ Test(cli, defaults)
     cr_assert(c->cfg.aslr);
     cr_assert_eq(c->cfg.out_fd, STDOUT_FILENO);
     cr_assert_eq(c->verbosity, 0);
-    /* the guest gets the whole host environment, same strings, same order */
-    cr_assert_eq(c->cfg.nenv, 3);
-    for (size_t i = 0; i < 3; i++)
-        cr_assert_eq(c->cfg.env[i], host_env[i], "env[%zu]", i);
+    /* as uhyve: nothing of chyve's environment reaches the guest unless asked for */
+    cr_assert_eq(c->cfg.nenv, 0);
 }
 
 Test(cli, defaults_with_null_and_empty_envp)
@@ -188,7 +186,10 @@ Test(cli, env_vars_set_memory_and_cpus)
     cr_assert_eq(parse(N(argv), argv, env), 0, "%s", err_msg());
     cr_assert_eq(c->cfg.mem_size, 128 * MIB);
     cr_assert_eq(c->cfg.ncpus, 4);
-    cr_assert_eq(c->cfg.nenv, 3); /* still passed to the guest unchanged */
+    cr_assert_eq(c->cfg.nenv, 0); /* the guest's environment is empty by default */
+    const char *a2[] = {"chyve", "-e", "host", "k"};
+    cr_assert_eq(parse(N(a2), a2, env), 0, "%s", err_msg());
+    cr_assert_eq(c->cfg.nenv, 3); /* with -e host they reach the guest unchanged */
     cr_assert_eq(c->cfg.env[0], env[0]);
 }
 
@@ -281,6 +282,16 @@ Test(cli, env_values_replace_host_env)
     cr_assert_str_eq(c->cfg.env[3], "D=4");
 }
 
+/* uhyve keeps the last value of a repeated KEY (a map); chyve keeps its first place. */
+Test(cli, env_last_of_a_key_wins)
+{
+    const char *argv[] = {"chyve", "-e", "X=y", "-e", "A=1", "-e", "X=z", "-e", "X=", "k"};
+    expect_ok(N(argv), argv, host_env);
+    cr_assert_eq(c->cfg.nenv, 2);
+    cr_assert_str_eq(c->cfg.env[0], "X=");
+    cr_assert_str_eq(c->cfg.env[1], "A=1");
+}
+
 Test(cli, env_host)
 {
     const char *argv[] = {"chyve", "-e", "host", "k"};
@@ -366,7 +377,7 @@ Test(cli, unknown_options)
     const char *a3[] = {"chyve", "-x", "k"};
     expect_error(N(a3), a3, no_env, "unknown option '-x' (see chyve --help)");
     const char *a4[] = {"chyve", "-vx", "k"};
-    expect_error(N(a4), a4, no_env, "unknown option '-x' (see chyve --help)");
+    expect_error(N(a4), a4, no_env, "unknown option '-x' in '-vx' (see chyve --help)");
     const char *a5[] = {"chyve", "--memory", "64MiB", "k"};
     expect_error(N(a5), a5, no_env, "unknown option '--memory' (see chyve --help)");
 }
@@ -384,36 +395,77 @@ Test(cli, missing_kernel)
 
 /* ---- kernel and its arguments ---------------------------------------------------------------- */
 
-Test(cli, args_after_kernel_verbatim)
+/* Expects the guest arguments of the last parse to be exactly want[0 .. n). */
+static void expect_args(const char *const *want, size_t n)
 {
-    const char *argv[] = {"chyve", "-c", "2", "k", "-x", "--", "-m", "3", "--", "--help", ""};
-    cr_assert_eq(parse(N(argv), argv, no_env), 0, "%s", err_msg());
-    cr_assert_eq(c->action, CLI_RUN);
-    cr_assert_str_eq(c->cfg.kernel_path, "k");
+    cr_assert_eq(c->cfg.nargs, n, "%zu arguments, expected %zu", c->cfg.nargs, n);
+    for (size_t i = 0; i < n; i++)
+        cr_assert_str_eq(c->cfg.args[i], want[i], "arg %zu", i);
+}
+
+/* uhyve's own scripts write `uhyve $kernel --stats $param`: options after the kernel count. */
+Test(cli, options_after_the_kernel)
+{
+    const char *argv[] = {"chyve", "hello_c", "--stats", "--file-isolation", "strict"};
+    expect_ok(N(argv), argv, no_env);
+    cr_assert_str_eq(c->cfg.kernel_path, "hello_c");
+    cr_assert(c->cfg.stats);
+    cr_assert_eq(c->cfg.isolation, VM_ISOLATION_STRICT);
+    expect_args(NULL, 0);
+    const char *a2[] = {"chyve", "k", "x", "-c", "2", "y", "-m", "32MiB"};
+    expect_ok(N(a2), a2, no_env);
     cr_assert_eq(c->cfg.ncpus, 2);
+    cr_assert_eq(c->cfg.mem_size, 32 * MIB);
+    expect_args((const char *[]){"x", "y"}, 2);
+}
+
+/* §9.1: the first bare "--" ends the options and is dropped; everything after it is the guest's. */
+Test(cli, first_double_dash_ends_options_and_is_dropped)
+{
+    const char *argv[] = {"chyve", "k", "--", "-freq", "2000", "--", "a", "b"};
+    expect_ok(N(argv), argv, no_env);
+    expect_args((const char *[]){"-freq", "2000", "--", "a", "b"}, 5);
+    const char *a2[] = {"chyve", "k", "x", "--", "a"};
+    expect_ok(N(a2), a2, no_env);
+    expect_args((const char *[]){"x", "a"}, 2);
+    const char *a3[] = {"chyve", "-c", "2", "k", "--", "-m", "3", "--", "--help", ""};
+    expect_ok(N(a3), a3, no_env);
+    cr_assert_eq(c->action, CLI_RUN);
     cr_assert_eq(c->cfg.mem_size, 64 * MIB); /* "-m 3" belongs to the guest */
-    cr_assert_eq(c->cfg.nargs, 7);
-    for (size_t i = 0; i < 7; i++)
-        cr_assert_eq(c->cfg.args[i], argv[4 + i], "arg %zu", i);
+    cr_assert_eq(c->cfg.ncpus, 2);
+    expect_args((const char *[]){"-m", "3", "--", "--help", ""}, 5);
+    const char *a4[] = {"chyve", "k", "--", "--"};
+    expect_ok(N(a4), a4, no_env);
+    expect_args((const char *[]){"--"}, 1);
+}
+
+Test(cli, dash_word_before_double_dash_is_an_error)
+{
+    const char *a1[] = {"chyve", "k", "-freq", "2000"};
+    expect_error(N(a1), a1, no_env,
+                 "unknown option '-freq' (an argument for the guest that starts with '-' goes "
+                 "after '--': chyve [OPTIONS] KERNEL -- ARGS)");
+    const char *a2[] = {"chyve", "k", "a", "--port=8080"};
+    expect_error(N(a2), a2, no_env,
+                 "unknown option '--port' (an argument for the guest that starts with '-' goes "
+                 "after '--': chyve [OPTIONS] KERNEL -- ARGS)");
 }
 
 Test(cli, double_dash_before_kernel)
 {
-    const char *argv[] = {"chyve", "-v", "--", "-kernel-with-dash", "a", "--"};
+    const char *argv[] = {"chyve", "-v", "--", "-kernel-with-dash", "a", "--", "-v"};
     cr_assert_eq(parse(N(argv), argv, no_env), 0, "%s", err_msg());
     cr_assert_str_eq(c->cfg.kernel_path, "-kernel-with-dash");
-    cr_assert_eq(c->cfg.nargs, 2);
-    cr_assert_str_eq(c->cfg.args[0], "a");
-    cr_assert_str_eq(c->cfg.args[1], "--");
+    expect_args((const char *[]){"a", "--", "-v"}, 3);
     cr_assert_eq(c->verbosity, 1);
 }
 
-Test(cli, single_dash_is_a_kernel_path)
+Test(cli, single_dash_is_a_word)
 {
-    const char *argv[] = {"chyve", "-", "x"};
+    const char *argv[] = {"chyve", "-", "x", "-"};
     cr_assert_eq(parse(N(argv), argv, no_env), 0, "%s", err_msg());
     cr_assert_str_eq(c->cfg.kernel_path, "-");
-    cr_assert_eq(c->cfg.nargs, 1);
+    expect_args((const char *[]){"x", "-"}, 2);
 }
 
 /* ---- defaults of the run options, help text -------------------------------------------------- */
@@ -480,4 +532,37 @@ Test(cli, log_levels)
     const char *v[] = {"chyve", "-v", "k"};
     expect_ok(N(v), v, env);
     cr_assert_eq(log_threshold, LOG_INFO);
+}
+
+/* uhyve's RUST_LOG, when CHYVE_LOG is unset: env_logger directives, the most verbose wins. */
+Test(cli, rust_log)
+{
+    static const struct {
+        const char *var;
+        enum log_level want;
+    } cases[] = {
+        {"RUST_LOG=info", LOG_INFO},
+        {"RUST_LOG=DEBUG", LOG_DEBUG},
+        {"RUST_LOG=off", LOG_ERROR},
+        {"RUST_LOG=error", LOG_ERROR},
+        {"RUST_LOG=warn,uhyve=trace", LOG_TRACE},
+        {"RUST_LOG=uhyvelib::vm=debug,info", LOG_DEBUG},
+        {"RUST_LOG=uhyve", LOG_TRACE}, /* a bare target: everything */
+        {"RUST_LOG=info/some.*regex", LOG_INFO},
+    };
+    const char *argv[] = {"chyve", "k"};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        log_threshold = LOG_WARN;
+        const char *env[] = {cases[i].var, NULL};
+        expect_ok(N(argv), argv, env);
+        cr_assert_eq(log_threshold, cases[i].want, "%s", cases[i].var);
+    }
+    const char *both[] = {"RUST_LOG=trace", "CHYVE_LOG=error", NULL}; /* CHYVE_LOG first */
+    expect_ok(N(argv), argv, both);
+    cr_assert_eq(log_threshold, LOG_ERROR);
+    const char *bad[] = {"RUST_LOG=uhyve=loud", NULL};
+    expect_error(N(argv), argv, bad,
+                 "RUST_LOG: unknown level 'loud' in 'uhyve=loud' (use off, error, warn, info, "
+                 "debug or trace)");
+    log_threshold = LOG_WARN;
 }

@@ -61,9 +61,13 @@ Test(options, output_and_paths)
     expect1_error("--output=", NULL, "expected a path, got an empty value");
     expect1_error("--tempdir", "", "expected a path, got an empty value");
     expect1_error("--stats-file", "", "expected a path, got an empty value");
-    const char *missing[] = {"chyve", "k", "-o"};
-    expect_ok(N(missing), missing, no_env); /* after the kernel: the guest's */
+    const char *missing[] = {"chyve", "k", "-o"}; /* after the kernel an option still */
+    expect_error(N(missing), missing, no_env, "option '-o' needs a value");
+    const char *guest[] = {"chyve", "k", "--", "-o"}; /* after "--": the guest's */
+    expect_ok(N(guest), guest, no_env);
     cr_assert_null(c->output);
+    cr_assert_eq(c->cfg.nargs, 1);
+    cr_assert_str_eq(c->cfg.args[0], "-o");
     const char *end[] = {"chyve", "-o"};
     expect_error(N(end), end, no_env, "option '-o' needs a value");
 }
@@ -113,28 +117,33 @@ Test(options, io_mode)
     } good[] = {{"host=direct", true, false},
                 {"host=sync", false, true},
                 {"host=direct,sync", true, true},
-                {"host=sync,direct", true, true}};
-    for (size_t i = 0; i < 4; i++) {
+                {"host=sync,direct", true, true},
+                {"default", false, false}, /* uhyve's --help spelling of the default */
+                {"DEFAULT", false, false},
+                {"Host=Direct,SYNC", true, true}}; /* uhyve lowercases the value */
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
         cr_assert_eq(parse1("--io-mode", good[i].s), 0, "%s: %s", good[i].s, err_msg());
         cr_assert_eq(c->cfg.io_direct, good[i].direct, "%s", good[i].s);
         cr_assert_eq(c->cfg.io_sync, good[i].sync, "%s", good[i].s);
     }
-    static const char *const bad[] = {"direct",
-                                      "host=",
-                                      "host=fast",
-                                      "hostdirect",
-                                      "host=direct,",
-                                      "host=sync,sync",
-                                      "guest=sync",
-                                      "host=direct,,sync",
-                                      ""};
+    static const char *const bad[] = {
+        "direct",         "host=",      "host=fast",         "host=direct,",
+        "host=sync,sync", "guest=sync", "host=direct,,sync", ""};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char msg[160];
         snprintf(msg, sizeof(msg),
-                 "invalid io mode '%s': expected host=direct, host=sync or host=direct,sync",
+                 "invalid io mode '%s': expected default, host=direct, host=sync or "
+                 "host=direct,sync",
                  bad[i]);
         expect1_error("--io-mode", bad[i], msg);
     }
+    /* uhyve's help names these, but its parser reads them as default */
+    expect1_error("--io-mode", "hostdirect",
+                  "invalid io mode 'hostdirect': write host=direct (uhyve reads 'hostdirect' as "
+                  "default)");
+    expect1_error("--io-mode", "hostdirectsync",
+                  "invalid io mode 'hostdirectsync': write host=direct,sync (uhyve reads "
+                  "'hostdirectsync' as default)");
 }
 
 /* ---- networking ----------------------------------------------------------------------------- */

@@ -98,7 +98,7 @@ Test(toml, scalars)
 Test(toml, d_with_underscore_after_prefix_is_refused)
 {
     /* "0x_ff": '_' must sit between digits */
-    parse_err("d = 0x_ff\n", "line 1: invalid value");
+    parse_err("d = 0x_ff\n", "line 1: key 'd': invalid value");
 }
 
 Test(toml, empty_and_comment_only)
@@ -109,48 +109,80 @@ Test(toml, empty_and_comment_only)
     cr_assert_eq(doc.n, 0);
 }
 
-Test(toml, refusals_name_the_line)
+Test(toml, refusals_name_the_line_and_key)
 {
     parse_err("a = 1\na = 2\n", "line 2: key 'a' defined twice");
     parse_err("[t]\nx = 1\n[t]\n", "line 3: table [t] defined twice");
-    parse_err("a = 1.5\n", "line 1: floats, dates and times are not supported");
-    parse_err("a = 1979-05-27\n", "line 1: floats, dates and times are not supported");
-    parse_err("a = 1e3\n", "line 1: floats, dates and times are not supported");
-    parse_err("a = inf\n",
-              "line 1: invalid value (strings need quotes; floats and dates are not supported)");
-    parse_err("a = {x = 1}\n", "line 1: inline tables are not supported");
-    parse_err("a = \"\"\"x\"\"\"\n", "line 1: multi-line strings are not supported");
-    parse_err("a = '''x'''\n", "line 1: multi-line strings are not supported");
+    parse_err("t.x = 1\n[t]\nx = 2\n", "line 3: key 't.x' defined twice");
+    parse_err("a = 1.5\n", "line 1: key 'a': floats, dates and times are not supported");
+    parse_err("a = 1979-05-27\n", "line 1: key 'a': floats, dates and times are not supported");
+    parse_err("a = 1e3\n", "line 1: key 'a': floats, dates and times are not supported");
+    parse_err("a = inf\n", "line 1: key 'a': invalid value (strings need quotes; floats and "
+                           "dates are not supported)");
     parse_err("[[t]]\n", "line 1: arrays of tables ([[...]]) are not supported");
-    parse_err("[a.b]\n", "line 1: dotted table names are not supported");
-    parse_err("a.b = 1\n", "line 1: dotted keys are not supported");
-    parse_err("a = [[1]]\n", "line 1: nested arrays are not supported");
-    parse_err("\n\na = \"open\n", "line 3: unterminated string");
-    parse_err("a = [1, 2\n", "line 2: unterminated array");
-    parse_err("a = [1 2]\n", "line 1: expected ',' or ']' in an array");
-    parse_err("a = \"\\q\"\n", "line 1: unknown escape '\\q' in a string");
-    parse_err("a = \"\\u12\"\n", "line 1: bad \\u escape: expected 4 hex digits");
-    parse_err("a = \"\\uD800\"\n", "line 1: escape \\uD800 is not an allowed character");
-    parse_err("a = \"\\u0000\"\n", "line 1: escape \\u0000 is not an allowed character");
-    parse_err("a = \"x\ty\x01\"\n", "line 1: control character in a string");
+    parse_err("a = [{x = 1}]\n", "line 1: key 'a': inline tables inside arrays are not supported");
+    parse_err("a = [[1]]\n", "line 1: key 'a': nested arrays are not supported");
+    parse_err("\n\na = \"open\n", "line 3: key 'a': unterminated string");
+    parse_err("a = \"\"\"open\n\n", "line 3: key 'a': unterminated multi-line string");
+    parse_err("a = [1, 2\n", "line 2: key 'a': unterminated array");
+    parse_err("a = [1 2]\n", "line 1: key 'a': expected ',' or ']' in an array");
+    parse_err("a = {x = 1\n}\n",
+              "line 1: key 'a': expected ',' or '}' in an inline table (it must be on one line)");
+    parse_err("a = {x = 1,}\n",
+              "line 1: key 'a': a trailing ',' is not allowed in an inline table");
+    parse_err("t = {x = 1, x = 2}\n", "line 1: key 't.x' defined twice");
+    parse_err("\"a.b\" = 1\n", "line 1: a quoted key containing '.' is not supported");
+    parse_err("'''k''' = 1\n", "line 1: a key cannot be a multi-line string");
+    parse_err("a = \"\\q\"\n", "line 1: key 'a': unknown escape '\\q' in a string");
+    parse_err("a = \"\\u12\"\n", "line 1: key 'a': bad \\u escape: expected 4 hex digits");
+    parse_err("a = \"\\uD800\"\n", "line 1: key 'a': escape \\uD800 is not an allowed character");
+    parse_err("a = \"\\u0000\"\n", "line 1: key 'a': escape \\u0000 is not an allowed character");
+    parse_err("a = \"x\ty\x01\"\n", "line 1: key 'a': control character in a string");
     parse_err("a = 1 b = 2\n", "line 1: unexpected 'b' after the value");
-    parse_err("a =\n", "line 1: missing value");
+    parse_err("a =\n", "line 1: key 'a': missing value");
     parse_err("= 1\n", "line 1: expected a key");
     parse_err("a 1\n", "line 1: expected '=' after key 'a'");
-    parse_err("a = 9223372036854775808\n", "line 1: integer out of range");
-    parse_err("a = -9223372036854775809\n", "line 1: integer out of range");
-    parse_err("a = 007\n", "line 1: leading zeros are not allowed in integers");
-    parse_err("a = -0x1\n", "line 1: a prefixed integer cannot have a sign");
+    parse_err("a.b 1\n", "line 1: expected '=' after key 'a.b'");
+    parse_err("a = 9223372036854775808\n", "line 1: key 'a': integer out of range");
+    parse_err("a = -9223372036854775809\n", "line 1: key 'a': integer out of range");
+    parse_err("a = 007\n", "line 1: key 'a': leading zeros are not allowed in integers");
+    parse_err("a = -0x1\n", "line 1: key 'a': a prefixed integer cannot have a sign");
     parse_err("a = 1__0\n", "line 1: unexpected '_' after the value");
-    parse_err("a = tru\n",
-              "line 1: invalid value (strings need quotes; floats and dates are not supported)");
-    parse_err("a = truex\n",
-              "line 1: invalid value (strings need quotes; floats and dates are not supported)");
+    parse_err("a = tru\n", "line 1: key 'a': invalid value (strings need quotes; floats and "
+                           "dates are not supported)");
     parse_err("[]\n", "line 1: expected a key");
     parse_err("[\"\"]\n", "line 1: empty table name");
     parse_err("[t\n", "line 1: expected ']' after the table name");
     parse_err("# bad \x7f comment\n", "line 1: control character in a comment");
     parse_err("a = \"\xff\"\n", "the text is not valid UTF-8");
+}
+
+/* What TOML 1.0 has and uhyve's files may use: dotted keys, inline tables, multi-line strings. */
+Test(toml, dotted_keys_inline_tables_multiline_strings)
+{
+    parse_ok("memory.memory_size = '100MiB'\n"
+             "cpu = { cpu_count = 4, affinity = [1, 2, 3, 4] }\n"
+             "[uhyve . inner]\n"
+             "x . \"y\" = 1_000\n"
+             "[guest]\n"
+             "env_vars = [\n  'foo=bar', # a comment\n  \"\"\"a\nb\"\"\",\n]\n"
+             "t = { a.b = true, c = {} }\n"
+             "ml = \"\"\"\n  one \\\n     two\n\"\"\"\n"
+             "lit = '''\nC:\\path\\ ''quoted'''''\n");
+    cr_assert_str_eq(get("memory", "memory_size")->s, "100MiB");
+    cr_assert_eq(get("cpu", "cpu_count")->i, 4);
+    cr_assert_eq(get("cpu", "affinity")->n, 4);
+    cr_assert_eq(get("cpu", "affinity")->items[3].i, 4);
+    cr_assert_eq(get("uhyve.inner.x", "y")->i, 1000);
+    const struct toml_value *ev = get("guest", "env_vars");
+    cr_assert_eq(ev->n, 2);
+    cr_assert_str_eq(ev->items[0].s, "foo=bar");
+    cr_assert_str_eq(ev->items[1].s, "a\nb");
+    cr_assert(get("guest.t.a", "b")->b);
+    cr_assert_null(toml_get(&doc, "guest.t", "c")); /* an empty inline table adds no key */
+    cr_assert_str_eq(get("guest", "ml")->s, "  one two\n");
+    cr_assert_str_eq(get("guest", "lit")->s, "C:\\path\\ ''quoted''");
+    cr_assert_eq(toml_get(&doc, "guest", "lit")->line, 16);
 }
 
 Test(toml, nul_byte_is_refused)
@@ -179,6 +211,6 @@ Test(toml, long_string_limit)
     strcpy(t + 5 + n, "\"\n");
     struct toml_doc d;
     cr_assert_eq(toml_parse(t, strlen(t), &d), -1);
-    cr_assert_str_eq(err_msg(), "line 1: string longer than 65536 bytes");
+    cr_assert_str_eq(err_msg(), "line 1: key 'a': string longer than 65536 bytes");
     free(t);
 }

@@ -22,9 +22,11 @@ const char cli_usage[] =
     "Runs a Hermit unikernel in a lightweight virtual machine.\n"
     "\n"
     "Arguments:\n"
-    "  <KERNEL>   the Hermit kernel (ELF) to run\n"
-    "  [ARGS]...  passed to the guest unchanged: kernel arguments, then \"--\" and\n"
-    "             the application's arguments\n"
+    "  <KERNEL>   the Hermit kernel (ELF) or Hermit image to run\n"
+    "  [ARGS]...  for the guest: kernel arguments, then \"--\" and the application's\n"
+    "             arguments. Options may come anywhere before the first \"--\",\n"
+    "             which ends them and is not passed on: `chyve k --stats -- -- a b`\n"
+    "             gives the application the arguments a and b\n"
     "\n"
     "Run options (configuration file section [uhyve]):\n"
     "  -o, --output <FILE>         write the guest's output to FILE, which must not\n"
@@ -41,6 +43,7 @@ const char cli_usage[] =
     "                              normal, none or strict [default: normal]\n"
     "      --io-mode <MODE>        open files the guest creates with O_DIRECT and/or\n"
     "                              O_SYNC: host=direct, host=sync, host=direct,sync\n"
+    "                              [default: default]\n"
     "      --hermit-image-mode <MODE>\n"
     "                              how a Hermit image's files reach the guest: only\n"
     "                              external (served by chyve) [default: external]\n"
@@ -68,17 +71,19 @@ const char cli_usage[] =
     "      --pit                   give the guest an i8254 timer (PIT)\n"
     "\n"
     "Guest options (configuration file section [guest]):\n"
-    "  -e, --env-vars <KEY=VALUE>  a variable of the guest's environment (repeatable;\n"
-    "                              also --env); `host` passes chyve's environment\n"
-    "                              [default: host]\n"
+    "  -e, --env-vars <KEY=VALUE>  a variable of the guest's environment (repeatable,\n"
+    "                              the last of a KEY wins; also --env); `host`\n"
+    "                              passes chyve's whole environment [default: none]\n"
     "\n"
     "General options:\n"
-    "      --config <FILE>         read options from FILE (.ini, .yaml or .yml)\n"
-    "                              instead of ./chyve.{ini,yaml,yml} or\n"
-    "                              $XDG_CONFIG_HOME/chyve/chyve.{ini,yaml,yml}\n"
+    "      --config <FILE>         read options from FILE (.toml, .ini, .yaml or\n"
+    "                              .yml) instead of ./uhyve.toml or\n"
+    "                              ./chyve.{toml,ini,yaml,yml}, then\n"
+    "                              $XDG_CONFIG_HOME/uhyve/uhyve.toml, then\n"
+    "                              $XDG_CONFIG_HOME/chyve/chyve.{toml,ini,yaml,yml}\n"
     "                              [env: HERMIT_CONFIG]\n"
     "  -v, --verbose               more diagnostics on stderr: -v info, -vv debug,\n"
-    "                              -vvv trace [env: CHYVE_LOG]\n"
+    "                              -vvv trace [env: CHYVE_LOG, RUST_LOG]\n"
     "  -h, --help                  print this help\n"
     "  -V, --version               print the version\n"
     "\n"
@@ -128,6 +133,18 @@ static int find_short(char ch)
     return -1;
 }
 
+/*
+ * Why an unknown option is refused, after its name: before KERNEL it is a typo; after it, the
+ * user probably meant a kernel argument, which uhyve's parser, and so chyve's, takes only after
+ * the first bare "--".
+ */
+static const char *unknown_hint(const struct cli *c)
+{
+    return c->cfg.kernel_path ? " (an argument for the guest that starts with '-' goes after '--': "
+                                "chyve [OPTIONS] KERNEL -- ARGS)"
+                              : " (see chyve --help)";
+}
+
 /* One --long[=value] option at argv[*i]; may consume argv[*i + 1]. */
 static int parse_long(struct cli *c, int argc, const char *const *argv, int *i)
 {
@@ -135,7 +152,7 @@ static int parse_long(struct cli *c, int argc, const char *const *argv, int *i)
     size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
     int o = find_long(name, nlen);
     if (o < 0)
-        return err_set("unknown option '%.*s' (see chyve --help)", (int)nlen + 2, a);
+        return err_set("unknown option '%.*s'%s", (int)nlen + 2, a, unknown_hint(c));
     const struct opt_def *d = &opt_defs[o];
     if (opt_unsupported((enum opt_id)o)) /* before its value: --gdb-port takes an optional one */
         return apply_cli(c, (enum opt_id)o, NULL, 0);
@@ -156,8 +173,10 @@ static int parse_short(struct cli *c, int argc, const char *const *argv, int *i)
 {
     for (const char *p = argv[*i] + 1; *p; p++) {
         int o = find_short(*p);
+        if (o < 0 && p == argv[*i] + 1)
+            return err_set("unknown option '%s'%s", argv[*i], unknown_hint(c));
         if (o < 0)
-            return err_set("unknown option '-%c' (see chyve --help)", *p);
+            return err_set("unknown option '-%c' in '%s'%s", *p, argv[*i], unknown_hint(c));
         if (opt_unsupported((enum opt_id)o))
             return apply_cli(c, (enum opt_id)o, NULL, *p);
         if (opt_defs[o].kind == OPT_FLAG) {
@@ -177,21 +196,33 @@ static int parse_short(struct cli *c, int argc, const char *const *argv, int *i)
     return 0;
 }
 
-/* Parses the options before KERNEL; returns the index of KERNEL in argv, or -1. */
+/*
+ * The whole command line as uhyve's parser reads it (ABI §9.1): options anywhere until the first
+ * bare "--", which is dropped; the first other word is KERNEL; every later word that is not an
+ * option, and every word after that "--" (a second "--" too), is an argument for the guest, in
+ * order. "-" alone is a word, not an option. Stops early at --help and --version.
+ */
 static int parse_options(struct cli *c, int argc, const char *const *argv)
 {
-    int i = 1;
-    for (; i < argc && c->action == CLI_RUN; i++) {
+    bool rest = false; /* after the first bare "--": words only */
+    for (int i = 1; i < argc && c->action == CLI_RUN; i++) {
         const char *a = argv[i];
-        if (strcmp(a, "--") == 0)
-            return i + 1;
-        if (a[0] != '-' || a[1] == '\0')
-            return i;
+        if (!rest && strcmp(a, "--") == 0) {
+            rest = true;
+            continue;
+        }
+        if (rest || a[0] != '-' || a[1] == '\0') {
+            if (!c->cfg.kernel_path)
+                c->cfg.kernel_path = a;
+            else if (strlist_push(&c->args, a) != 0)
+                return -1;
+            continue;
+        }
         int rc = a[1] == '-' ? parse_long(c, argc, argv, &i) : parse_short(c, argc, argv, &i);
         if (rc != 0)
             return -1;
     }
-    return i;
+    return 0;
 }
 
 /* HERMIT_* variables fill what the command line left unset (they are not even parsed then). */
@@ -240,20 +271,20 @@ static int finish_affinity(struct cli *c)
     return 0;
 }
 
-/* True if list l has an entry with the same KEY as "KEY=VALUE" entry e. */
-static bool has_key(const struct strlist *l, const char *e)
+/* The index of the entry of env[0 .. n) with the same KEY as "KEY=VALUE" entry e, or n. */
+static size_t find_key(const char *const *env, size_t n, const char *e)
 {
     size_t klen = strcspn(e, "=");
-    for (size_t i = 0; i < l->n; i++)
-        if (!strncmp(l->v[i], e, klen) && l->v[i][klen] == '=')
-            return true;
-    return false;
+    for (size_t i = 0; i < n; i++)
+        if (!strncmp(env[i], e, klen) && env[i][klen] == '=')
+            return i;
+    return n;
 }
 
 /*
- * The guest environment: `host` anywhere, or no entries at all, gives chyve's environment;
- * otherwise the command line's entries, then the file's entries for keys the command line
- * does not set.
+ * The guest environment, as uhyve's: empty unless given. `host` anywhere gives chyve's whole
+ * environment; otherwise the command line's entries, a repeated KEY keeping its first place and
+ * its last value, then the file's entries for keys the command line does not set.
  */
 static int finish_env(struct cli *c, const char *const *envp)
 {
@@ -265,18 +296,25 @@ static int finish_env(struct cli *c, const char *const *envp)
     if (!c->env)
         return err_set("out of memory");
     size_t n = 0;
-    bool host = c->env_host[0] || c->env_host[1];
-    if (host && cl->n + fl->n > 0)
-        log_warn("-e host passes the whole host environment; other -e values are ignored");
-    if (host || cl->n + fl->n == 0) {
+    if (c->env_host[0] || c->env_host[1]) {
+        if (cl->n + fl->n > 0)
+            log_warn("-e host passes the whole host environment; other -e values are ignored");
         for (; n < nhost; n++)
             c->env[n] = envp[n];
     } else {
-        for (size_t i = 0; i < cl->n; i++)
-            c->env[n++] = cl->v[i];
-        for (size_t i = 0; i < fl->n; i++)
-            if (!has_key(cl, fl->v[i]))
-                c->env[n++] = fl->v[i];
+        for (size_t i = 0; i < cl->n; i++) {
+            size_t k = find_key(c->env, n, cl->v[i]);
+            c->env[k] = cl->v[i];
+            n += k == n;
+        }
+        size_t ncl = n;
+        for (size_t i = 0; i < fl->n; i++) {
+            if (find_key(c->env, ncl, fl->v[i]) < ncl)
+                continue;
+            size_t k = find_key(c->env, n, fl->v[i]);
+            c->env[k] = fl->v[i];
+            n += k == n;
+        }
     }
     c->cfg.env = c->env;
     c->cfg.nenv = n;
@@ -313,11 +351,14 @@ int cli_parse(struct cli **out, int argc, const char *const *argv, const char *c
     c->cfg.out_fd = STDOUT_FILENO;
     c->action = CLI_RUN;
 
-    const char *level = env_get(envp, "CHYVE_LOG");
-    if (level && *level && log_set_level_name(level) != 0)
-        return err_prefix("CHYVE_LOG: ");
-    int k = parse_options(c, argc, argv);
-    if (k < 0)
+    const char *level = env_get(envp, "CHYVE_LOG"), *rust = env_get(envp, "RUST_LOG");
+    if (level && *level) {
+        if (log_set_level_name(level) != 0)
+            return err_prefix("CHYVE_LOG: ");
+    } else if (rust && *rust && log_set_rust_log(rust) != 0) {
+        return err_prefix("RUST_LOG: ");
+    }
+    if (parse_options(c, argc, argv) != 0)
         return -1;
     if (c->action != CLI_RUN)
         return 0;
@@ -327,11 +368,10 @@ int cli_parse(struct cli **out, int argc, const char *const *argv, const char *c
     }
     if (apply_env(c, envp) != 0 || config_load(c, env_get(envp, "XDG_CONFIG_HOME")) != 0)
         return -1;
-    if (k >= argc)
+    if (!c->cfg.kernel_path)
         return err_set("no kernel given (usage: chyve [OPTIONS] <KERNEL> [ARGS]...)");
-    c->cfg.kernel_path = argv[k];
-    c->cfg.args = argv + k + 1;
-    c->cfg.nargs = (size_t)(argc - k - 1);
+    c->cfg.args = c->args.v;
+    c->cfg.nargs = c->args.n;
     if (c->cfg.nargs == 0 && c->kernel_args_file.n > 0) {
         c->cfg.args = c->kernel_args_file.v;
         c->cfg.nargs = c->kernel_args_file.n;
@@ -387,6 +427,7 @@ void cli_free(struct cli *c)
         strlist_free(&c->file_maps[k]);
     }
     strlist_free(&c->kernel_args_file);
+    strlist_free(&c->args);
     free(c->env);
     free(c->maps);
     free(c);

@@ -29,6 +29,7 @@ struct cli {
     unsigned affinity_line; /* its line in the configuration file, when it came from there */
     /* Lists, per source, merged by cli_parse: [0] command line, [1] configuration file. */
     struct strlist env_vars[2], file_maps[2], kernel_args_file;
+    struct strlist args;        /* the guest's arguments from the command line (cfg.args) */
     bool env_host[2];           /* `-e host` / env_vars = host */
     struct strlist_owned owned; /* strings copied from the configuration file, freed by cli_free */
     const char **maps;          /* merged file mappings cfg.file_maps points to */

@@ -49,7 +49,7 @@ static int read_file(const char *path, char **text, size_t *len)
     return 0;
 }
 
-/* The format from the file name: 1 INI, 2 YAML, or -1 with err_msg(). */
+/* The format from the file name: 1 INI, 2 YAML, 3 TOML, or -1 with err_msg(). */
 static int format_of(const char *path)
 {
     const char *slash = strrchr(path, '/'), *dot = strrchr(slash ? slash : path, '.');
@@ -58,10 +58,9 @@ static int format_of(const char *path)
     if (dot && (!strcasecmp(dot, ".yaml") || !strcasecmp(dot, ".yml")))
         return 2;
     if (dot && !strcasecmp(dot, ".toml"))
-        return err_set("%s: TOML configuration files are not supported: write the same sections "
-                       "and keys as .ini or .yaml",
-                       path);
-    return err_set("%s: unknown configuration file type: name it *.ini, *.yaml or *.yml", path);
+        return 3;
+    return err_set("%s: unknown configuration file type: name it *.toml, *.ini, *.yaml or *.yml",
+                   path);
 }
 
 int config_load_file(struct cli *c, const char *path)
@@ -78,18 +77,19 @@ int config_load_file(struct cli *c, const char *path)
         free(text);
         return -1;
     }
-    int rc = fmt == 2 ? config_read_yaml(r, text, len) : config_read_ini(r, text, len);
+    int rc = fmt == 3   ? config_read_toml(r, text, len)
+             : fmt == 2 ? config_read_yaml(r, text, len)
+                        : config_read_ini(r, text, len);
     rc = config_reader_end(r, rc);
     free(text);
     return rc;
 }
 
-/* The one of chyve.ini, chyve.yaml, chyve.yml that exists in dir (malloc'd), or NULL. */
-static int find_in(const char *dir, char **found)
+/* The one of the NULL-terminated names that exists in dir (malloc'd path), or NULL. */
+static int find_in(const char *dir, const char *const *names, char **found)
 {
-    static const char *const names[] = {"chyve.ini", "chyve.yaml", "chyve.yml"};
     *found = NULL;
-    for (size_t i = 0; i < 3; i++) {
+    for (size_t i = 0; names[i]; i++) {
         char *p;
         if (asprintf(&p, "%s%s", dir, names[i]) < 0)
             return err_set("out of memory");
@@ -113,14 +113,22 @@ int config_load(struct cli *c, const char *xdg_config_home)
 {
     if (c->config_path)
         return config_load_file(c, c->config_path);
+    /*
+     * The working directory (uhyve's name and chyve's, one of them), then uhyve's and chyve's
+     * directories under $XDG_CONFIG_HOME, in that order.
+     */
+    static const char *const here[] = {"uhyve.toml", "chyve.toml", "chyve.ini",
+                                       "chyve.yaml", "chyve.yml",  NULL};
+    static const char *const uhyve[] = {"uhyve.toml", NULL};
+    static const char *const chyve[] = {"chyve.toml", "chyve.ini", "chyve.yaml", "chyve.yml", NULL};
     char *found = NULL;
-    if (find_in("", &found) != 0)
+    if (find_in("", here, &found) != 0)
         return -1;
-    if (!found && xdg_config_home && *xdg_config_home) {
+    for (int k = 0; !found && k < 2 && xdg_config_home && *xdg_config_home; k++) {
         char *dir;
-        if (asprintf(&dir, "%s/chyve/", xdg_config_home) < 0)
+        if (asprintf(&dir, "%s/%s/", xdg_config_home, k == 0 ? "uhyve" : "chyve") < 0)
             return err_set("out of memory");
-        int rc = find_in(dir, &found);
+        int rc = find_in(dir, k == 0 ? uhyve : chyve, &found);
         free(dir);
         if (rc != 0)
             return -1;

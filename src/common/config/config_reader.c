@@ -12,6 +12,7 @@
 #include "config/options.h"
 #include "config/strlist.h"
 #include "err.h"
+#include "log.h"
 
 #define CONFIG_MAX_SECTIONS 4
 
@@ -26,7 +27,8 @@ struct config_reader {
     unsigned key_line[OPT_COUNT]; /* first line of each key, 0 if not met */
     int key;                      /* current key's option, -1 if none */
     char key_name[64];
-    bool list; /* the current key's values are a YAML sequence */
+    bool list;   /* the current key's values are a YAML sequence */
+    bool ignore; /* the current key is one uhyve ignores: its values are dropped */
     /* Values of an OPT_JOINED key (affinity), joined with ',' and applied at the end. */
     char joined[1024];
     size_t joined_len;
@@ -59,9 +61,8 @@ int config_section(struct config_reader *r, const char *name, unsigned line)
 }
 
 /* "key 'x': " errors of the current key. */
-static int key_error(struct config_reader *r, unsigned line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int key_error(struct config_reader *r, unsigned line, const char *fmt, ...)
+#define key_error config_key_error
+int config_key_error(struct config_reader *r, unsigned line, const char *fmt, ...)
 {
     char msg[400];
     va_list ap;
@@ -80,15 +81,44 @@ static const char *home_section(const char *key)
     return NULL;
 }
 
+/* Keys uhyve's files may hold that uhyve itself skips (serde(skip) in its Args), and why. */
+static const char *ignored_key(const char *section, const char *key)
+{
+    static const struct {
+        const char *section, *key, *why;
+    } keys[] = {
+        {"uhyve", "config", "a configuration file cannot name another"},
+        {"uhyve", "trace_dir", "chyve has no function tracing"},
+        {"uhyve", "net", "the network is set on the command line only"},
+        {"guest", "kernel", "the kernel is named on the command line"},
+    };
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        if (!strcmp(keys[i].section, section) && !strcmp(keys[i].key, key))
+            return keys[i].why;
+    return NULL;
+}
+
+int config_key_kind(const struct config_reader *r)
+{
+    return r->ignore || r->key < 0 ? -1 : (int)opt_defs[r->key].kind;
+}
+
 int config_key(struct config_reader *r, const char *key, unsigned line, bool list)
 {
     snprintf(r->key_name, sizeof(r->key_name), "%s", key);
     r->key = -1;
+    r->ignore = false;
     if (r->section[0] == '\0')
         return key_error(r, line,
                          "outside a section (put it under [uhyve], [memory], [cpu] or "
                          "[guest])");
     int id = opt_find_key(r->section, key);
+    const char *skip = id < 0 ? ignored_key(r->section, key) : NULL;
+    if (skip) {
+        log_warn("%s:%u: key '%s' ignored, as uhyve does: %s", r->path, line, key, skip);
+        r->ignore = true;
+        return 0;
+    }
     if (id < 0) {
         const char *home = home_section(key);
         if (home)
@@ -115,6 +145,8 @@ int config_key(struct config_reader *r, const char *key, unsigned line, bool lis
 
 int config_value(struct config_reader *r, const char *value, unsigned line)
 {
+    if (r->ignore)
+        return 0;
     if (r->key < 0)
         return config_syntax_error(r, line, "a value without a key");
     if (*value == '\0')

@@ -1,5 +1,6 @@
 /*
- * config_reader.h: between config.c and the format readers (config_ini.c, config_yaml.c): a
+ * config_reader.h: between config.c and the format readers (config_ini.c, config_yaml.c,
+ * config_toml.c): a
  * reader parses the text and reports sections, keys and values, which are checked and applied.
  */
 #ifndef CHYVE_CONFIG_READER_H
@@ -30,6 +31,14 @@ int config_reader_end(struct config_reader *r, int rc);
 int config_section(struct config_reader *r, const char *name, unsigned line);
 /* A key of the current section; `list` if its values come as a YAML sequence. */
 int config_key(struct config_reader *r, const char *key, unsigned line, bool list);
+/*
+ * What the current key takes (enum opt_kind), or -1 if it is one of the keys uhyve ignores in
+ * its files (config, trace_dir, net, kernel), which config_key() warned about.
+ */
+int config_key_kind(const struct config_reader *r);
+/* An error of the current key at line: returns -1 with "FILE:LINE: key 'k': <printf message>". */
+int config_key_error(struct config_reader *r, unsigned line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* One value of the current key ("" for a missing or null value). */
 int config_value(struct config_reader *r, const char *value, unsigned line);
 /* A syntax error at line: returns -1 with "FILE:LINE: <printf message>". */
@@ -39,5 +48,6 @@ int config_syntax_error(struct config_reader *r, unsigned line, const char *fmt,
 /* Parse text[0 .. len) (NUL-terminated, no NUL inside) and report it to r. 0 or -1. */
 int config_read_ini(struct config_reader *r, const char *text, size_t len);
 int config_read_yaml(struct config_reader *r, const char *text, size_t len);
+int config_read_toml(struct config_reader *r, const char *text, size_t len);
 
 #endif

@@ -149,17 +149,26 @@ static int check_image_mode(const char *s)
     return err_set("invalid image mode '%s': expected external", s);
 }
 
-/* --io-mode host=direct, host=sync or host=direct,sync (either order). */
+/*
+ * --io-mode: uhyve's spellings, in any case: default, host=direct, host=sync, host=direct,sync
+ * (either order). uhyve's help also names hostdirect and hostdirectsync, which its parser reads
+ * as default: they are refused with the spelling that does what they say.
+ */
 static int parse_io_mode(const char *s, bool *direct, bool *sync)
 {
     *direct = *sync = false;
-    if (strncmp(s, "host=", 5) != 0 || s[5] == '\0')
+    if (!strcasecmp(s, "default"))
+        return 0;
+    if (!strcasecmp(s, "hostdirect") || !strcasecmp(s, "hostdirectsync"))
+        return err_set("invalid io mode '%s': write host=direct%s (uhyve reads '%s' as default)", s,
+                       strlen(s) > 10 ? ",sync" : "", s);
+    if (strncasecmp(s, "host=", 5) != 0 || s[5] == '\0')
         goto bad;
     for (const char *p = s + 5; *p;) {
         size_t n = strcspn(p, ",");
-        if (n == 6 && !strncmp(p, "direct", 6) && !*direct)
+        if (n == 6 && !strncasecmp(p, "direct", 6) && !*direct)
             *direct = true;
-        else if (n == 4 && !strncmp(p, "sync", 4) && !*sync)
+        else if (n == 4 && !strncasecmp(p, "sync", 4) && !*sync)
             *sync = true;
         else
             goto bad;
@@ -169,7 +178,9 @@ static int parse_io_mode(const char *s, bool *direct, bool *sync)
     }
     return 0;
 bad:
-    return err_set("invalid io mode '%s': expected host=direct, host=sync or host=direct,sync", s);
+    return err_set("invalid io mode '%s': expected default, host=direct, host=sync or "
+                   "host=direct,sync",
+                   s);
 }
 
 /* HOST:GUEST, both non-empty; the file mapping itself checks the paths. */

@@ -1,4 +1,9 @@
-/* toml.c: a strict reader for the TOML subset chyve's configuration files use. */
+/*
+ * toml.c: a strict reader for the TOML 1.0 that uhyve's configuration files and hermit.toml use:
+ * tables, dotted keys, inline tables, basic and literal strings (also multi-line), integers,
+ * booleans, arrays. What else TOML has is refused by name.
+ */
+#define _GNU_SOURCE /* asprintf */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +21,7 @@ struct parser {
     const char *p, *end;
     unsigned line;
     const char *table; /* current table name ("" at the top) */
+    const char *key;   /* the key whose value is being read, for messages; NULL outside one */
     char **tables;     /* tables seen, for duplicates */
     size_t ntables;
     struct toml_doc *doc;
@@ -31,6 +37,8 @@ static int fail(const struct parser *ps, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    if (ps->key)
+        return err_set("line %u: key '%s': %s", ps->line, ps->key, msg);
     return err_set("line %u: %s", ps->line, msg);
 }
 
@@ -135,12 +143,97 @@ static int unicode_escape(struct parser *ps, int digits, char *buf, size_t *len)
     return put_utf8(buf, len, cp);
 }
 
-/* A basic ("...") or literal ('...') single-line string; *out is malloc'd. */
+/* One escape after a backslash in a basic string (the backslash consumed) into buf. */
+static int escape(struct parser *ps, char *buf, size_t *len)
+{
+    int e = peek(ps, 0);
+    ps->p++;
+    static const char from[] = "btnfr\"\\", to[] = "\b\t\n\f\r\"\\";
+    const char *k = e > 0 ? strchr(from, e) : NULL;
+    if (k && *k) {
+        buf[(*len)++] = to[k - from];
+        return 0;
+    }
+    if (e == 'u' || e == 'U')
+        return unicode_escape(ps, e == 'u' ? 4 : 8, buf, len);
+    return fail(ps, "unknown escape '\\%c' in a string", e > 0 ? e : '?');
+}
+
+/*
+ * A multi-line basic (""\"...""\") or literal ('''...''') string, at its opening quotes; *out
+ * is malloc'd. A newline right after the opening is dropped; in a basic one a backslash at the end
+ * of a line drops the line end and the blanks and newlines after it; up to two quotes may end the
+ * content just before the closing three.
+ */
+static int parse_ml_string(struct parser *ps, char **out)
+{
+    char quote = *ps->p;
+    ps->p += 3;
+    newline(ps);
+    char *buf = malloc(TOML_MAX_STRING + 4);
+    if (!buf)
+        return fail(ps, "out of memory");
+    size_t len = 0;
+    for (;;) {
+        int c = peek(ps, 0);
+        if (c < 0) {
+            free(buf);
+            return fail(ps, "unterminated multi-line string");
+        }
+        if (len >= TOML_MAX_STRING) {
+            free(buf);
+            return fail(ps, "string longer than %d bytes", TOML_MAX_STRING);
+        }
+        if (c == quote && peek(ps, 1) == quote && peek(ps, 2) == quote) {
+            int extra = 0;
+            while (extra < 2 && peek(ps, 3 + (size_t)extra) == quote)
+                extra++;
+            for (int i = 0; i < extra; i++)
+                buf[len++] = quote;
+            ps->p += 3 + extra;
+            break;
+        }
+        if (c == '\n' || (c == '\r' && peek(ps, 1) == '\n')) {
+            newline(ps);
+            buf[len++] = '\n';
+            continue;
+        }
+        if ((c < 0x20 && c != '\t') || c == 0x7F) {
+            free(buf);
+            return fail(ps, "control character in a string");
+        }
+        ps->p++;
+        if (c != '\\' || quote == '\'') {
+            buf[len++] = (char)c;
+            continue;
+        }
+        /* a line-ending backslash: blanks, then a newline, then all whitespace is dropped */
+        const char *q = ps->p;
+        while (q < ps->end && (*q == ' ' || *q == '\t'))
+            q++;
+        if (q < ps->end && (*q == '\n' || (*q == '\r' && q + 1 < ps->end && q[1] == '\n'))) {
+            ps->p = q;
+            while (newline(ps) || peek(ps, 0) == ' ' || peek(ps, 0) == '\t')
+                if (peek(ps, 0) == ' ' || peek(ps, 0) == '\t')
+                    ps->p++;
+            continue;
+        }
+        if (escape(ps, buf, &len) != 0) {
+            free(buf);
+            return -1;
+        }
+    }
+    buf[len] = '\0';
+    *out = buf;
+    return 0;
+}
+
+/* A basic ("...") or literal ('...') string, single- or multi-line; *out is malloc'd. */
 static int parse_string(struct parser *ps, char **out)
 {
     char quote = *ps->p;
     if (peek(ps, 1) == quote && peek(ps, 2) == quote)
-        return fail(ps, "multi-line strings are not supported");
+        return parse_ml_string(ps, out);
     ps->p++;
     char *buf = malloc(TOML_MAX_STRING + 4);
     if (!buf)
@@ -167,18 +260,7 @@ static int parse_string(struct parser *ps, char **out)
             buf[len++] = (char)c;
             continue;
         }
-        int e = peek(ps, 0);
-        ps->p++;
-        static const char from[] = "btnfr\"\\", to[] = "\b\t\n\f\r\"\\";
-        const char *k = e > 0 ? strchr(from, e) : NULL;
-        int rc = 0;
-        if (k && *k)
-            buf[len++] = to[k - from];
-        else if (e == 'u' || e == 'U')
-            rc = unicode_escape(ps, e == 'u' ? 4 : 8, buf, &len);
-        else
-            rc = fail(ps, "unknown escape '\\%c' in a string", e > 0 ? e : '?');
-        if (rc != 0) {
+        if (escape(ps, buf, &len) != 0) {
             free(buf);
             return -1;
         }
@@ -307,7 +389,7 @@ static int parse_value(struct parser *ps, struct toml_value *v, bool in_array)
         return parse_array(ps, v);
     }
     if (c == '{')
-        return fail(ps, "inline tables are not supported");
+        return fail(ps, "inline tables inside arrays are not supported");
     if (word(ps, "true") || word(ps, "false")) {
         v->type = TOML_BOOL;
         v->b = ps->p[-1] == 'e' && ps->p[-2] == 'u'; /* "true" ends in "ue", "false" in "se" */
@@ -322,11 +404,20 @@ static int parse_value(struct parser *ps, struct toml_value *v, bool in_array)
     return fail(ps, "invalid value (strings need quotes; floats and dates are not supported)");
 }
 
-/* A bare key (A-Za-z0-9_-) or a quoted one; *out is malloc'd. */
-static int parse_key(struct parser *ps, char **out)
+/* One key: bare (A-Za-z0-9_-) or quoted; *out is malloc'd. */
+static int parse_simple_key(struct parser *ps, char **out)
 {
-    if (peek(ps, 0) == '"' || peek(ps, 0) == '\'')
-        return parse_string(ps, out);
+    if (peek(ps, 0) == '"' || peek(ps, 0) == '\'') {
+        if (peek(ps, 1) == peek(ps, 0) && peek(ps, 2) == peek(ps, 0))
+            return fail(ps, "a key cannot be a multi-line string");
+        if (parse_string(ps, out) != 0)
+            return -1;
+        if (strchr(*out, '.')) {
+            free(*out);
+            return fail(ps, "a quoted key containing '.' is not supported");
+        }
+        return 0;
+    }
     const char *s = ps->p;
     while (ps->p < ps->end) {
         char c = *ps->p;
@@ -341,7 +432,38 @@ static int parse_key(struct parser *ps, char **out)
     return *out ? 0 : fail(ps, "out of memory");
 }
 
-/* `[name]`: starts a table (each at most once). */
+/* A dotted key `a.b."c"` (blanks around the dots allowed), appended to prefix with '.'. */
+static int parse_key(struct parser *ps, const char *prefix, char **out)
+{
+    char *path = strdup(prefix);
+    if (!path)
+        return fail(ps, "out of memory");
+    for (;;) {
+        char *k;
+        if (parse_simple_key(ps, &k) != 0) {
+            free(path);
+            return -1;
+        }
+        char *joined;
+        if (asprintf(&joined, "%s%s%s", path, *path ? "." : "", k) < 0) {
+            free(k);
+            free(path);
+            return fail(ps, "out of memory");
+        }
+        free(k);
+        free(path);
+        path = joined;
+        skip_blanks(ps);
+        if (peek(ps, 0) != '.')
+            break;
+        ps->p++;
+        skip_blanks(ps);
+    }
+    *out = path;
+    return 0;
+}
+
+/* `[name]` or `[a.b]`: starts a table (each at most once). */
 static int parse_table(struct parser *ps)
 {
     ps->p++;
@@ -349,14 +471,11 @@ static int parse_table(struct parser *ps)
         return fail(ps, "arrays of tables ([[...]]) are not supported");
     skip_blanks(ps);
     char *name;
-    if (parse_key(ps, &name) != 0)
+    if (parse_key(ps, "", &name) != 0)
         return -1;
-    skip_blanks(ps);
     int c = peek(ps, 0);
     if (!name[0] || c != ']') {
-        const char *why = !name[0]   ? "empty table name"
-                          : c == '.' ? "dotted table names are not supported"
-                                     : "expected ']' after the table name";
+        const char *why = !name[0] ? "empty table name" : "expected ']' after the table name";
         free(name);
         return fail(ps, "%s", why);
     }
@@ -379,48 +498,116 @@ static int parse_table(struct parser *ps)
     return end_of_line(ps);
 }
 
-/* `key = value` into the current table. */
-static int parse_entry(struct parser *ps)
+/* Adds the value v of the dotted key path (split at its last '.'); takes v, frees path. */
+static int add_entry(struct parser *ps, char *path, struct toml_value *v, unsigned line)
 {
-    struct toml_entry e;
-    memset(&e, 0, sizeof(e));
-    e.line = ps->line;
-    if (parse_key(ps, &e.key) != 0)
-        return -1;
-    skip_blanks(ps);
+    struct toml_entry e = {.v = *v, .line = line};
+    memset(v, 0, sizeof(*v));
+    char *dot = strrchr(path, '.');
+    e.table = dot ? strndup(path, (size_t)(dot - path)) : strdup("");
+    e.key = strdup(dot ? dot + 1 : path);
     int rc = 0;
-    if (peek(ps, 0) == '.')
-        rc = fail(ps, "dotted keys are not supported");
-    else if (peek(ps, 0) != '=')
-        rc = fail(ps, "expected '=' after key '%s'", e.key);
-    if (rc == 0) {
-        ps->p++;
-        skip_blanks(ps);
-        rc = parse_value(ps, &e.v, false);
-    }
-    if (rc == 0 && toml_get(ps->doc, ps->table, e.key))
-        rc = fail(ps, "key '%s' defined twice", e.key);
-    if (rc == 0 && ps->doc->n == TOML_MAX_ENTRIES)
-        rc = fail(ps, "more than %d keys", TOML_MAX_ENTRIES);
-    struct toml_entry *arr = rc == 0 ? realloc(ps->doc->e, (ps->doc->n + 1) * sizeof(*arr)) : NULL;
-    if (rc == 0 && (!arr || !(e.table = strdup(ps->table))))
+    struct toml_entry *arr = NULL;
+    if (!e.table || !e.key)
         rc = fail(ps, "out of memory");
-    if (arr)
-        ps->doc->e = arr;
+    else if (toml_get(ps->doc, e.table, e.key))
+        rc = fail(ps, "key '%s' defined twice", path);
+    else if (ps->doc->n == TOML_MAX_ENTRIES)
+        rc = fail(ps, "more than %d keys", TOML_MAX_ENTRIES);
+    else if (!(arr = realloc(ps->doc->e, (ps->doc->n + 1) * sizeof(*arr))))
+        rc = fail(ps, "out of memory");
+    free(path);
     if (rc != 0) {
         free(e.key);
         free(e.table);
         value_free(&e.v);
         return -1;
     }
+    ps->doc->e = arr;
     ps->doc->e[ps->doc->n++] = e;
+    return 0;
+}
+
+static int parse_keyval(struct parser *ps, const char *prefix, unsigned depth);
+
+/* An inline table `{ k = v, a.b = w }` (one line, no trailing comma) under the key path. */
+static int parse_inline_table(struct parser *ps, const char *path, unsigned depth)
+{
+    if (depth > 8)
+        return fail(ps, "inline tables nested more than 8 deep");
+    ps->p++;
+    skip_blanks(ps);
+    if (peek(ps, 0) == '}') {
+        ps->p++;
+        return 0;
+    }
+    for (;;) {
+        if (parse_keyval(ps, path, depth + 1) != 0)
+            return -1;
+        skip_blanks(ps);
+        int c = peek(ps, 0);
+        ps->p++;
+        if (c == '}')
+            return 0;
+        if (c != ',') {
+            ps->p--;
+            return fail(ps, "expected ',' or '}' in an inline table (it must be on one line)");
+        }
+        skip_blanks(ps);
+        if (peek(ps, 0) == '}')
+            return fail(ps, "a trailing ',' is not allowed in an inline table");
+    }
+}
+
+/* `key = value` under prefix (the current table, or an inline table's key path). */
+static int parse_keyval(struct parser *ps, const char *prefix, unsigned depth)
+{
+    unsigned line = ps->line;
+    char *path;
+    if (parse_key(ps, prefix, &path) != 0)
+        return -1;
+    const char *shown = path + strlen(prefix) + (*prefix ? 1 : 0); /* the key as written */
+    if (peek(ps, 0) != '=') {
+        int rc = fail(ps, "expected '=' after key '%s'", shown);
+        free(path);
+        return rc;
+    }
+    ps->p++;
+    skip_blanks(ps);
+    const char *outer = ps->key;
+    ps->key = shown;
+    int rc;
+    if (peek(ps, 0) == '{') {
+        rc = parse_inline_table(ps, path, depth);
+        free(path);
+    } else {
+        struct toml_value v;
+        memset(&v, 0, sizeof(v));
+        rc = parse_value(ps, &v, false);
+        ps->key = NULL; /* "key 'x' defined twice" names it already */
+        if (rc == 0) {
+            rc = add_entry(ps, path, &v, line);
+        } else {
+            value_free(&v);
+            free(path);
+        }
+    }
+    ps->key = outer;
+    return rc;
+}
+
+/* A `key = value` line of the current table. */
+static int parse_entry(struct parser *ps)
+{
+    if (parse_keyval(ps, ps->table, 0) != 0)
+        return -1;
     return end_of_line(ps);
 }
 
 int toml_parse(const char *text, size_t len, struct toml_doc *doc)
 {
     memset(doc, 0, sizeof(*doc));
-    struct parser ps = {text, text + len, 1, "", NULL, 0, doc};
+    struct parser ps = {.p = text, .end = text + len, .line = 1, .table = "", .doc = doc};
     if (memchr(text, '\0', len))
         return err_set("line %u: NUL byte in the text", 1u);
     if (!utf8_valid(text, len))

@@ -1,8 +1,9 @@
 /*
- * toml.h: a small, strict TOML reader for the subset configuration files need: comments,
- * [table] headers, `key = value` with basic/literal strings, integers, booleans and arrays of
- * those. Everything else TOML has (floats, dates, inline tables, multi-line strings, dotted
- * keys, arrays of tables, nested arrays) is a clear error rather than a guess.
+ * toml.h: a small, strict TOML 1.0 reader for what configuration files (uhyve.toml, hermit.toml)
+ * use: comments, [table] and [dotted.table] headers, `key = value` and dotted keys, inline tables,
+ * basic and literal strings (also multi-line), integers (with '_', 0x/0o/0b), booleans and
+ * arrays of scalars. Everything else (floats, dates, arrays of tables, nested arrays, tables in
+ * arrays) is a clear error rather than a guess.
  */
 #ifndef CHYVE_TOML_H
 #define CHYVE_TOML_H
@@ -22,7 +23,11 @@ struct toml_value {
     size_t n;
 };
 
-/* One `key = value` line, with the table it belongs to ("" for the top level). */
+/*
+ * One value, with the table it belongs to: the dotted path of its key without the last part
+ * ("" for the top level; `a.b = 1` under [t] and `t = {a = {b = 1}}` are both table "t.a", key
+ * "b").
+ */
 struct toml_entry {
     char *table;
     char *key;
@@ -37,7 +42,8 @@ struct toml_doc {
 
 /*
  * Parses text[0, len) (UTF-8, no NUL bytes). Duplicate keys and tables are errors. Returns 0, or
- * -1 with err_msg() = "line N: what is wrong". doc is then empty and needs no toml_free().
+ * -1 with err_msg() = "line N: what is wrong" or "line N: key 'k': what is wrong". doc is then
+ * empty and needs no toml_free().
  */
 int toml_parse(const char *text, size_t len, struct toml_doc *doc);
 
