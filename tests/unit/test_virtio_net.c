@@ -648,12 +648,26 @@ Test(vnet, rx_hostile_ring_stops_the_device)
 Test(vnet, rx_stops_reading_a_link_that_hung_up)
 {
     driver_up(0);
+    stderr_capture_begin();
     close(peer); /* the host end goes away: reads return 0 from now on */
     peer = -1;
     sleep_ms(100);
     struct net_stats s = stats();
+    /* Transmit still runs and counts what the link refused (EPIPE, SIGPIPE ignored). */
+    uint8_t hdr[HDR] = {0}, frame[60] = {0};
+    post_tx(0, hdr, frame, sizeof(frame), 0);
+    notify(1);
+    struct net_stats after = stats();
+    virtio_net_destroy(vn); /* wakes the receive thread once more */
+    vn = NULL;
+    char *err = stderr_capture_end();
     cr_assert_lt(s.rx_drop_not_ready, 2, "%llu end-of-file reads counted as frames",
                  (unsigned long long)s.rx_drop_not_ready);
+    cr_assert_eq(count_substr(err, "link closed"), 1, "stderr: '%s'", err);
+    free(err);
+    cr_assert_eq(fvq_used_idx(&txq), 1);
+    cr_assert_eq(after.tx_drop_host, 1);
+    cr_assert_eq(after.tx_packets, 0);
 }
 
 /* --- lifetime --- */
