@@ -14,6 +14,13 @@
 #include "guest_mem.h"
 #include "iobus.h"
 
+/* Sanitizer builds: undefined behaviour fails the test instead of printing and passing. */
+const char *__ubsan_default_options(void);
+const char *__ubsan_default_options(void)
+{
+    return "halt_on_error=1:print_stacktrace=1";
+}
+
 static const struct pci_ident ident = {
     .vendor = 0x1234,
     .device = 0x5678,

@@ -16,6 +16,13 @@
 #include "guest_mem.h"
 #include "le.h"
 
+/* Sanitizer builds: undefined behaviour fails the test instead of printing and passing. */
+const char *__ubsan_default_options(void);
+const char *__ubsan_default_options(void)
+{
+    return "halt_on_error=1:print_stacktrace=1";
+}
+
 #define MIB (1ull << 20)
 #define BASE 0x40000000ull /* nonzero: an offset used as an address shows */
 #define SIZE MIB
@@ -124,6 +131,22 @@ Test(transport, init_rejects_bad_parameters)
     cr_assert_eq(virtio_device_init(&d, &mem, &p, &ops, NULL), -1);
     cr_assert_str_eq(err_msg(), "virtio device parameters out of range");
     cr_assert_eq(virtio_device_init(&d, &mem, &good, &ops, NULL), 0);
+    virtio_device_fini(&d);
+}
+
+Test(transport, device_without_device_config)
+{
+    struct virtio_device d;
+    struct virtio_params p = {.device_id = 2, .nqueues = 1, .queue_max = 8}; /* devcfg NULL */
+    cr_assert_eq(virtio_device_init(&d, &mem, &p, &ops, NULL), 0, "%s", err_msg());
+    unsigned n = 0;
+    for (unsigned c = pci_function_read(&d.pci, PCI_CAP_PTR, 1); c != 0 && n < 8;
+         c = pci_function_read(&d.pci, c + 1, 1)) {
+        cr_assert_neq(pci_function_read(&d.pci, c + 3, 1), 4, "no device-config capability");
+        n++;
+    }
+    cr_assert_eq(n, 3);
+    cr_assert_eq(vbar_read(&d, VIRTIO_BAR_DEVICE, 4), 0);
     virtio_device_fini(&d);
 }
 

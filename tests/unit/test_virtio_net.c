@@ -24,6 +24,13 @@
 #include "net/netif.h"
 #include "net/virtio_net.h"
 
+/* Sanitizer builds: undefined behaviour fails the test instead of printing and passing. */
+const char *__ubsan_default_options(void);
+const char *__ubsan_default_options(void)
+{
+    return "halt_on_error=1:print_stacktrace=1";
+}
+
 #define MIB (1ull << 20)
 #define BASE 0x40000000ull
 #define SIZE (2 * MIB)
