@@ -126,7 +126,9 @@ int virtio_device_init(struct virtio_device *d, const struct guest_mem *mem,
     d->features = p->features | (1ull << VIRTIO_F_VERSION_1);
     d->nqueues = p->nqueues;
     d->queue_max = p->queue_max;
-    memcpy(d->devcfg, p->devcfg, p->devcfg_len);
+    if (p->devcfg_len != 0) { /* devcfg may be NULL then, and memcpy() takes no NULL */
+        memcpy(d->devcfg, p->devcfg, p->devcfg_len);
+    }
     d->devcfg_len = p->devcfg_len;
     for (unsigned i = 0; i < d->nqueues; i++) {
         queue_reset(d, &d->q[i]);

@@ -113,7 +113,9 @@ int net_spec_parse(const char *value, const char *mac, struct net_spec *s)
     if (strcmp(value, "tap") == 0 || strncmp(value, "tap:", 4) == 0) {
         const char *name = value[3] == ':' ? value + 4 : TAP_DEFAULT;
         size_t n = strlen(name);
-        if (n == 0 || n >= sizeof(s->tap) || strchr(name, '/') != NULL) {
+        /* Linux's dev_valid_name(): what TUNSETIFF would refuse later, refused here. */
+        if (n == 0 || n >= sizeof(s->tap) || strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
+            strpbrk(name, "/: \t\n\v\f\r") != NULL) {
             return err_set("--net %s: '%s' is not a network interface name", value, name);
         }
         memcpy(s->tap, name, n + 1);

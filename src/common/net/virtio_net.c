@@ -48,6 +48,7 @@ struct virtio_net {
     pthread_t rx_thread;
     bool started, stop;
     bool rx_waiting; /* the receive thread waits for RX buffers: wake it on an RX kick */
+    bool link_down;  /* the host end hung up (a read returned 0): stop polling it */
     int wake[2];     /* pipe: a byte wakes the receive thread */
     size_t rx_len;   /* a frame read from the link, waiting for an RX buffer (0: none) */
     uint8_t rx_buf[SCRATCH];
@@ -209,8 +210,16 @@ static bool rx_process(struct virtio_net *vn)
     bool used = false;
     for (unsigned budget = 0; budget < QUEUE_SIZE; budget++) {
         if (vn->rx_len == 0) {
+            if (vn->link_down) {
+                break;
+            }
             ssize_t r = read(vn->link->fd, vn->rx_buf, sizeof(vn->rx_buf));
             if (r < 0) {
+                break;
+            }
+            if (r == 0) { /* end of file: every further read returns 0 at once */
+                log_warn("virtio-net: the host end of the link closed; receive stopped");
+                vn->link_down = true;
                 break;
             }
             if ((size_t)r <= NETIF_VNET_HDR_LEN || !virtio_running(d) || !q->enabled) {
@@ -259,7 +268,7 @@ static void *rx_main(void *arg)
     for (;;) {
         pthread_mutex_lock(&d->lock);
         bool stop = vn->stop;
-        bool want_link = !vn->rx_waiting;
+        bool want_link = !vn->rx_waiting && !vn->link_down;
         pthread_mutex_unlock(&d->lock);
         if (stop) {
             return NULL;
