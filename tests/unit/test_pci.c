@@ -402,7 +402,7 @@ Test(iobus, empty_bus_answers_config_with_ones)
 
 Test(iobus, address_latch)
 {
-    cr_assert_eq(iobus_attach_virtio(bus, &vdev, BAR), 0, "%s", err_msg());
+    cr_assert_eq(iobus_attach_virtio(bus, &vdev, 0, BAR), 0, "%s", err_msg());
     cr_assert_eq(pio_in(0xCF8, 4), 0);
     pio_out(0xCF8, 4, 0x80001234u);
     cr_assert_eq(pio_in(0xCF8, 4), 0x80001234u);
@@ -424,7 +424,7 @@ Test(iobus, address_latch)
 
 Test(iobus, data_port_widths)
 {
-    cr_assert_eq(iobus_attach_virtio(bus, &vdev, BAR), 0, "%s", err_msg());
+    cr_assert_eq(iobus_attach_virtio(bus, &vdev, 0, BAR), 0, "%s", err_msg());
     cr_assert_eq(cf8_read(0, 0, 4), 0x10411AF4u, "virtio vendor, modern network device");
     pio_out(0xCF8, 4, 0x80000000u);
     cr_assert_eq(pio_in(0xCFC, 2), 0x1AF4);
@@ -453,7 +453,7 @@ Test(iobus, data_port_widths)
 
 Test(iobus, enable_bit_and_absent_slots)
 {
-    cr_assert_eq(iobus_attach_virtio(bus, &vdev, BAR), 0, "%s", err_msg());
+    cr_assert_eq(iobus_attach_virtio(bus, &vdev, 0, BAR), 0, "%s", err_msg());
     pio_out(0xCF8, 4, 0x00000000u);
     cr_assert_eq(pio_in(0xCFC, 4), 0xFFFFFFFFu, "enable bit clear");
     pio_out(0xCF8, 4, PCI_COMMAND);
@@ -476,7 +476,7 @@ Test(iobus, enable_bit_and_absent_slots)
 
 Test(iobus, ecam_decode)
 {
-    cr_assert_eq(iobus_attach_virtio(bus, &vdev, 0), 0, "%s", err_msg());
+    cr_assert_eq(iobus_attach_virtio(bus, &vdev, 0, 0), 0, "%s", err_msg());
     iobus_set_ecam(bus, ECAM, ECAM_SIZE);
     uint64_t v;
     cr_assert(mmio(ECAM, false, &v, 4));
@@ -522,7 +522,7 @@ Test(iobus, ecam_decode)
 
 Test(iobus, mmio_reaches_virtio_transport)
 {
-    cr_assert_eq(iobus_attach_virtio(bus, &vdev, BAR), 0, "%s", err_msg());
+    cr_assert_eq(iobus_attach_virtio(bus, &vdev, 0, BAR), 0, "%s", err_msg());
     uint64_t v;
     cr_assert(mmio(BAR + VCC_NUMQ, false, &v, 2));
     cr_assert_eq(v, 2);
@@ -549,12 +549,26 @@ Test(iobus, mmio_reaches_virtio_transport)
 
 Test(iobus, one_device_per_bus)
 {
-    cr_assert_eq(iobus_attach_virtio(bus, &vdev, BAR), 0, "%s", err_msg());
-    cr_assert_eq(iobus_attach_virtio(bus, &vdev, BAR), -1);
-    cr_assert_str_eq(err_msg(), "PCI slot 0 is already taken");
+    cr_assert_eq(iobus_attach_virtio(bus, &vdev, 0, BAR), 0, "%s", err_msg());
+    cr_assert_eq(iobus_attach_virtio(bus, &vdev, 0, BAR), -1);
+    cr_assert_str_eq(err_msg(), "PCI device 0 cannot be attached (one device only)");
 }
 
 Test(iobus, destroy_null)
 {
     iobus_destroy(NULL);
+}
+
+/* aarch64 puts the device at slot 1 (the kernel gives device 0 no interrupt): only slot 1 answers.
+ */
+Test(iobus, device_in_slot_one)
+{
+    cr_assert_eq(iobus_attach_virtio(bus, &vdev, 1, 0), 0, "%s", err_msg());
+    iobus_set_ecam(bus, ECAM, ECAM_SIZE);
+    uint64_t v;
+    cr_assert(mmio(ECAM, false, &v, 4));
+    cr_assert_eq(v, 0xFFFFFFFFu, "device 0 is absent");
+    cr_assert(mmio(ECAM + (1ull << 15), false, &v, 4));
+    cr_assert_eq(v, 0x10411AF4u, "device 1 is the virtio-net function");
+    cr_assert_eq(iobus_attach_virtio(bus, &vdev, 32, 0), -1, "no device 32");
 }
