@@ -69,7 +69,7 @@ tap)
     grep -q "tap:nosuch0: no such network interface" "$work/e1" || fail "missing TAP: $(cat "$work/e1")"
     [ "$(wc -l <"$work/e1")" -eq 1 ] || fail "missing TAP: more than one line: $(cat "$work/e1")"
 
-    start --net tap:tap0 "$guest" -- ping 10.0.5.1 5
+    start --net tap:tap0 "$guest" -- -- ping 10.0.5.1 5
     grep -q "mtu $mtu\$" "$work/out" || fail "the guest did not get MTU $mtu"
     if in_ns "$CHYVE" --net tap:tap0 "$guest" >/dev/null 2>"$work/e2"; then fail "a busy TAP was accepted"; fi
     grep -q "already in use" "$work/e2" || fail "busy TAP: $(cat "$work/e2")"
@@ -87,7 +87,7 @@ user)
     [ "${CHYVE_HAS_SLIRP:-1}" = 1 ] || skip "this chyve was built without libslirp"
     port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
     uport=$(python3 -c 'import socket;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-    start --net "user,hostfwd=tcp:127.0.0.1:$port-:9975,hostfwd=udp:127.0.0.1:$uport-:9975" "$guest" -- ping 10.0.5.1 3
+    start --net "user,hostfwd=tcp:127.0.0.1:$port-:9975,hostfwd=udp:127.0.0.1:$uport-:9975" "$guest" -- -- ping 10.0.5.1 3
     $check udp-echo 127.0.0.1 "$uport" 100 || fail "udp echo through the forward"
     $check tcp-echo 127.0.0.1 "$port" 65536 2 || fail "tcp echo through the forward"
     $check tcp-echo 127.0.0.1 "$port" "${NET_TEST_USER_BYTES:-$((16 << 20))}" || fail "tcp bulk through the forward"
