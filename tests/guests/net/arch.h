@@ -15,6 +15,13 @@ uint32_t arch_pci_read(unsigned bus, unsigned dev, unsigned fn, unsigned off, un
 void arch_pci_write(unsigned bus, unsigned dev, unsigned fn, unsigned off, unsigned len,
                     uint32_t val);
 
+/*
+ * Odd accesses to the configuration mechanism itself (x86_64: disabled address, partial and
+ * misaligned port accesses, the reset-control byte 0xCF9) with bus/dev/fn the real device.
+ * Returns how many were answered wrongly.
+ */
+unsigned arch_pci_hostile(unsigned bus, unsigned dev, unsigned fn);
+
 /* Identity-maps [pa, pa + len) as device memory. Returns 0, or -1 (page-table pool empty). */
 int arch_map_mmio(uint64_t pa, uint64_t len);
 

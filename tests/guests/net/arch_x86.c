@@ -153,6 +153,33 @@ void arch_pci_write(unsigned bus, unsigned dev, unsigned fn, unsigned off, unsig
         outl(port, val);
 }
 
+unsigned arch_pci_hostile(unsigned bus, unsigned dev, unsigned fn)
+{
+    unsigned bad = 0;
+    uint32_t id = arch_pci_read(bus, dev, fn, 0, 4);
+    outl(PCI_ADDR, pci_addr(bus, dev, fn, 0) & ~0x80000000u); /* enable bit clear */
+    bad += inl(PCI_DATA) != 0xFFFFFFFFu;
+    outl(PCI_ADDR, pci_addr(bus, dev, fn, 0));
+    outb(PCI_ADDR + 1, 0x06); /* 0xCF9: reset control on real chipsets; ignored here */
+    outb(PCI_ADDR + 3, 0x00);
+    outw(PCI_ADDR + 2, 0x1234);
+    bad += inl(PCI_ADDR) != pci_addr(bus, dev, fn, 0);
+    bad += inb(PCI_ADDR + 1) != 0xFF;
+    bad += inw(PCI_ADDR + 2) != 0xFFFF;
+    bad += inl(PCI_DATA) != id;
+    bad += inw(PCI_DATA + 3) != 0xFFFF; /* runs past the dword */
+    bad += inl(PCI_DATA + 1) != 0xFFFFFFFFu;
+    bad += inb(PCI_DATA + 3) != (uint8_t)(id >> 24);
+    outl(PCI_DATA + 2, 0); /* runs past the dword: ignored */
+    outw(PCI_DATA + 3, 0);
+    bad += arch_pci_read(bus, dev, fn, 0, 4) != id;
+    outl(PCI_ADDR, pci_addr(bus, dev, fn, 0) | 0x7F000003u); /* reserved bits set */
+    (void)inl(PCI_DATA);
+    outl(PCI_DATA, 0xFFFFFFFFu); /* the identity dword: read-only */
+    bad += arch_pci_read(bus, dev, fn, 0, 4) != id;
+    return bad;
+}
+
 int arch_map_mmio(uint64_t pa, uint64_t len)
 {
     for (uint64_t p = pa & ~(RT_PAGE - 1); p < pa + len; p += RT_PAGE)
