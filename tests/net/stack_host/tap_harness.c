@@ -1,0 +1,221 @@
+/*
+ * tap_harness.c: runs the guest's netstack.c as a Linux process on a TAP device, so that the
+ * real Linux network stack can be its peer. Frames read from the TAP go to netstack_input, the
+ * stack's tx writes to the TAP; --offload adds virtio-net headers (IFF_VNET_HDR, TUN_F_CSUM) so
+ * partial checksums travel both ways as they will through chyve's virtio-net device.
+ * Prints "ready" once attached, the ping result, the stack's counters at the end, and exits with
+ * the code of an "exit N" datagram (or 3 after --timeout seconds).
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <linux/virtio_net.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "netstack.h"
+
+struct harness {
+    int fd;
+    bool vnet;
+    unsigned long tx_eagain, tx_err;
+};
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* netstack's tx: one frame, with a virtio-net header in front when the TAP expects one. */
+static int tap_tx(void *ctx, const uint8_t *frame, size_t len, uint16_t csum_start,
+                  uint16_t csum_offset)
+{
+    struct harness *h = ctx;
+    struct virtio_net_hdr vh = {0};
+    struct iovec iov[2] = {{&vh, sizeof(vh)}, {(void *)frame, len}};
+    if (csum_start || csum_offset) {
+        if (!h->vnet) {
+            h->tx_err++;
+            return -1; /* a partial checksum cannot go out without a header */
+        }
+        vh.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+        vh.csum_start = csum_start;
+        vh.csum_offset = csum_offset;
+    }
+    ssize_t n = writev(h->fd, h->vnet ? iov : iov + 1, h->vnet ? 2 : 1);
+    if (n < 0) {
+        if (errno == EAGAIN)
+            h->tx_eagain++;
+        else
+            h->tx_err++;
+        return -1;
+    }
+    return 0;
+}
+
+static int tap_open(const char *name, bool vnet)
+{
+    int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        perror("open /dev/net/tun");
+        return -1;
+    }
+    struct ifreq ifr = {0};
+    ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (vnet ? IFF_VNET_HDR : 0);
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+    if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+        perror("TUNSETIFF");
+        close(fd);
+        return -1;
+    }
+    if (vnet) {
+        int sz = sizeof(struct virtio_net_hdr);
+        if (ioctl(fd, TUNSETVNETHDRSZ, &sz) < 0 || ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM) < 0) {
+            perror("TUNSETVNETHDRSZ/TUNSETOFFLOAD");
+            close(fd);
+            return -1;
+        }
+    }
+    return fd;
+}
+
+static uint32_t parse_ip(const char *s)
+{
+    struct in_addr a;
+    if (inet_pton(AF_INET, s, &a) != 1) {
+        fprintf(stderr, "bad address %s\n", s);
+        exit(2);
+    }
+    return ntohl(a.s_addr);
+}
+
+static void print_stats(const struct harness *h)
+{
+    struct netstack_stats st;
+    netstack_get_stats(&st);
+    printf("stats: rx %llu tx %llu arp %llu icmp %llu udp %llu tcp %llu bad %llu drops %llu "
+           "(tx EAGAIN %lu, tx errors %lu)\n",
+           (unsigned long long)st.rx, (unsigned long long)st.tx, (unsigned long long)st.arp,
+           (unsigned long long)st.icmp, (unsigned long long)st.udp, (unsigned long long)st.tcp,
+           (unsigned long long)st.bad, (unsigned long long)st.drops, h->tx_eagain, h->tx_err);
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: tap_harness --tap NAME --ip A --gw A [--prefix N] [--mtu N] "
+                    "[--port N] [--offload] [--ping A --ping-count N] [--timeout S]\n");
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    const char *tap = NULL;
+    struct netstack_cfg cfg = {.mac = {0x02, 0, 0, 0, 5, 3}, .mtu = 1500, .port = 9975};
+    unsigned prefix = 24, ping_count = 20, timeout_s = 600;
+    uint32_t ping_dst = 0;
+    bool offload = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--offload")) {
+            offload = true;
+            continue;
+        }
+        if (!v)
+            usage();
+        i++;
+        if (!strcmp(a, "--tap"))
+            tap = v;
+        else if (!strcmp(a, "--ip"))
+            cfg.ip = parse_ip(v);
+        else if (!strcmp(a, "--gw"))
+            cfg.gw = parse_ip(v);
+        else if (!strcmp(a, "--prefix"))
+            prefix = (unsigned)atoi(v);
+        else if (!strcmp(a, "--mtu"))
+            cfg.mtu = (uint16_t)atoi(v);
+        else if (!strcmp(a, "--port"))
+            cfg.port = (uint16_t)atoi(v);
+        else if (!strcmp(a, "--ping"))
+            ping_dst = parse_ip(v);
+        else if (!strcmp(a, "--ping-count"))
+            ping_count = (unsigned)atoi(v);
+        else if (!strcmp(a, "--timeout"))
+            timeout_s = (unsigned)atoi(v);
+        else
+            usage();
+    }
+    if (!tap || !cfg.ip || prefix < 1 || prefix > 32)
+        usage();
+    cfg.mask = prefix == 32 ? 0xffffffffu : ~(0xffffffffu >> prefix);
+    cfg.tx_csum_offload = offload;
+
+    struct harness h = {.vnet = offload};
+    h.fd = tap_open(tap, offload);
+    if (h.fd < 0)
+        return 2;
+    cfg.tx = tap_tx;
+    cfg.ctx = &h;
+    netstack_init(&cfg);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    printf("ready: %s mtu %u offload %s\n", tap, cfg.mtu, offload ? "on" : "off");
+
+    static uint8_t buf[sizeof(struct virtio_net_hdr) + 65536];
+    uint64_t start = now_ms(), ping_at = start + 300;
+    bool ping_started = false, ping_reported = false;
+    int code;
+    while (!netstack_exit_requested(&code)) {
+        uint64_t t = now_ms();
+        if (t - start > timeout_s * 1000ull) {
+            printf("timeout after %u s\n", timeout_s);
+            print_stats(&h);
+            return 3;
+        }
+        if (ping_dst && !ping_started && t >= ping_at) {
+            netstack_ping(ping_dst, ping_count, t);
+            ping_started = true;
+        }
+        struct pollfd pfd = {.fd = h.fd, .events = POLLIN};
+        poll(&pfd, 1, 5);
+        for (int budget = 256; budget > 0 && !netstack_exit_requested(&code); budget--) {
+            ssize_t n = read(h.fd, buf, sizeof(buf));
+            if (n < 0)
+                break;
+            size_t off = h.vnet ? sizeof(struct virtio_net_hdr) : 0;
+            if ((size_t)n < off)
+                continue;
+            bool valid = false;
+            if (h.vnet) {
+                const struct virtio_net_hdr *vh = (const void *)buf;
+                valid = vh->flags & (VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID);
+            }
+            netstack_input(buf + off, (size_t)n - off, valid, now_ms());
+        }
+        netstack_poll(now_ms());
+        if (ping_started && !ping_reported) {
+            unsigned sent, received;
+            bool done;
+            netstack_ping_status(&sent, &received, &done);
+            if (done) {
+                printf("ping %s: sent %u received %u\n",
+                       inet_ntoa((struct in_addr){htonl(ping_dst)}), sent, received);
+                ping_reported = true;
+            }
+        }
+    }
+    if (ping_started && !ping_reported)
+        printf("ping: not done at exit\n");
+    printf("exit requested: %d\n", code);
+    print_stats(&h);
+    return code;
+}
