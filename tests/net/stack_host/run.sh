@@ -79,7 +79,12 @@ run_case() { # MTU MODE
     local rc=0
     wait "$harness_pid" || rc=$?
     harness_pid=
-    grep -E '^(ping|stats|exit|timeout)' "$log" || true
+    grep -E '^(ping|stats|checksums|exit|timeout)' "$log" || true
+    grep -q ' 0 of them wrong$' "$log" || { echo "FAIL: wrong partial checksums"; ok=false; }
+    if [ "$mode" = offload ] && grep -q ' 0 out partial' "$log"; then
+        echo "FAIL: offload mode sent no partial checksums"
+        ok=false
+    fi
     [ "$rc" = 7 ] || { echo "FAIL: harness exited with $rc, not 7"; ok=false; }
     grep -q '^ping 10.0.5.1: sent 20 received 20$' "$log" ||
         { echo "FAIL: the stack's ping of 10.0.5.1 did not get 20 of 20"; ok=false; }
