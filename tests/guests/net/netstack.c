@@ -65,12 +65,15 @@ struct tcb {
     bool fin_sent; /* our FIN occupies fin_seq */
     bool ack_due;  /* an ACK must go out even if no data does */
     bool out_due;  /* cfg.tx refused a segment: retry from netstack_poll */
+    bool dup_due;  /* a bare duplicate ACK must go out, ahead of any data */
+    bool ooo;      /* [ooo_lo, ooo_hi) past a hole at rcv_nxt is already in the ring */
+    bool ooo_fin;  /* ... and the peer's FIN follows it */
     bool rtt_on;   /* timing the segment that ends at rtt_seq (Karn: never a retransmission) */
     uint8_t mac[6];
     uint32_t rip;
     uint16_t rport, mss;
     uint32_t iss, snd_una, snd_nxt, snd_max, snd_wnd, snd_wl1, snd_wl2, fin_seq;
-    uint32_t rcv_nxt, rcv_adv;
+    uint32_t rcv_nxt, rcv_adv, ooo_lo, ooo_hi;
     uint32_t cwnd, ssthresh;
     uint32_t head, len; /* ring index of snd_una, bytes in the ring */
     uint32_t rtt_seq, srtt8, rttvar4, rto;
@@ -449,7 +452,7 @@ static void icmp_input(const uint8_t *smac, uint32_t src, const uint8_t *ic, siz
         ping_reply(src, ic, len);
         return;
     }
-    if (ic[0] != 8 || ic[1] != 0 || ETH_HLEN + IP_HLEN + len > FRAME_MAX) {
+    if (ic[0] != 8 || ic[1] != 0 || IP_HLEN + len > ns.cfg.mtu) {
         ns.st.drops++;
         return;
     }
@@ -508,7 +511,7 @@ static void udp_input(const uint8_t *smac, uint32_t src, const uint8_t *u, size_
     }
     ns.st.udp++;
     uint16_t sport = rd16(u), dport = rd16(u + 2);
-    if (dport != ns.cfg.port || ETH_HLEN + IP_HLEN + ulen > FRAME_MAX) {
+    if (dport != ns.cfg.port || IP_HLEN + ulen > ns.cfg.mtu) {
         ns.st.drops++;
         return;
     }
@@ -564,7 +567,9 @@ static int tcp_xmit(struct tcb *c, const uint8_t *mac, uint32_t dst, uint16_t dp
     uint16_t wnd = 0;
     if (c) {
         ack = c->rcv_nxt;
-        wnd = tcb_window(c);
+        /* While a hole holds rcv_nxt still, repeat the last window: the peer counts only
+         * identical ACKs as duplicates (RFC 5681 §2) and needs three to retransmit fast. */
+        wnd = c->ooo ? (uint16_t)(c->rcv_adv - c->rcv_nxt) : tcb_window(c);
     }
     wr16(t, ns.cfg.port);
     wr16(t + 2, dport);
@@ -633,6 +638,13 @@ static void tcp_output(struct tcb *c)
     if (c->state != TCP_ESTAB)
         return;
     c->out_due = false;
+    if (c->dup_due) {
+        if (tcb_send(c, c->snd_nxt, TH_ACK, 0) != 0) {
+            c->out_due = true;
+            return;
+        }
+        c->dup_due = false;
+    }
     uint32_t end = c->snd_una + c->len;
     uint32_t wnd = c->snd_wnd < c->cwnd ? c->snd_wnd : c->cwnd;
     uint32_t lim = c->snd_una + wnd;
@@ -793,10 +805,54 @@ static bool tcp_ack(struct tcb *c, uint32_t seq, uint32_t ack, uint32_t wnd, siz
     return true;
 }
 
-/* Puts in-order data (and a FIN) into the ring; anything else only earns a (duplicate) ACK. */
+/* Copies n received bytes that start gap bytes past rcv_nxt into the ring (there is room). */
+static void tcb_ring_put(struct tcb *c, uint32_t gap, const uint8_t *data, uint32_t n)
+{
+    uint8_t *ring = tcb_ring(c);
+    uint32_t at = (c->head + c->len + gap) & RING_MASK;
+    uint32_t first = RING_SIZE - at < n ? RING_SIZE - at : n;
+    copy(ring + at, data, first);
+    copy(ring, data + first, n - first);
+}
+
+/*
+ * Keeps a segment that lies past a hole when it fits the free space and touches the one range
+ * already kept (or none is), so that the peer's retransmission of the hole completes everything
+ * at once; others are dropped. Either way a duplicate ACK asks for the hole.
+ */
+static void tcp_data_ahead(struct tcb *c, uint32_t gap, uint32_t seq, const uint8_t *data,
+                           size_t dlen, bool fin)
+{
+    uint32_t free = RING_SIZE - c->len, hi = seq + (uint32_t)dlen;
+    c->dup_due = true;
+    if (dlen == 0 || gap >= free || dlen > free - gap ||
+        (c->ooo && (SEQ_GT(seq, c->ooo_hi) || SEQ_LT(hi, c->ooo_lo)))) {
+        ns.st.drops++;
+        return;
+    }
+    tcb_ring_put(c, gap, data, (uint32_t)dlen);
+    if (!c->ooo) {
+        c->ooo = true;
+        c->ooo_lo = seq;
+        c->ooo_hi = hi;
+        c->ooo_fin = false;
+    }
+    if (SEQ_LT(seq, c->ooo_lo))
+        c->ooo_lo = seq;
+    if (SEQ_LEQ(c->ooo_hi, hi)) {
+        c->ooo_fin = fin || (c->ooo_fin && c->ooo_hi == hi);
+        c->ooo_hi = hi;
+    }
+}
+
+/* Puts in-order data (and a FIN) into the ring, joining what was kept past a hole. */
 static void tcp_data(struct tcb *c, uint32_t seq, const uint8_t *data, size_t dlen, bool fin)
 {
     int32_t off = (int32_t)(c->rcv_nxt - seq);
+    if (c->peer_fin) {
+        c->ack_due = true;
+        return;
+    }
     if (off > 0) {
         if ((size_t)off >= dlen + fin) {
             c->ack_due = true; /* an old duplicate: say where we are */
@@ -805,26 +861,27 @@ static void tcp_data(struct tcb *c, uint32_t seq, const uint8_t *data, size_t dl
         data += off;
         dlen -= (size_t)off;
     } else if (off < 0) {
-        ns.st.drops++; /* out of order: dropped, the duplicate ACK asks for the gap */
-        c->ack_due = true;
-        return;
-    }
-    if (c->peer_fin) {
-        c->ack_due = true;
+        tcp_data_ahead(c, (uint32_t)-off, seq, data, dlen, fin);
         return;
     }
     uint32_t free = RING_SIZE - c->len;
     uint32_t take = dlen < free ? (uint32_t)dlen : free;
-    if (take) {
-        uint8_t *ring = tcb_ring(c);
-        uint32_t at = (c->head + c->len) & RING_MASK;
-        uint32_t first = RING_SIZE - at < take ? RING_SIZE - at : take;
-        copy(ring + at, data, first);
-        copy(ring, data + first, take - first);
-        c->len += take;
-        c->rcv_nxt += take;
+    tcb_ring_put(c, 0, data, take);
+    c->len += take;
+    c->rcv_nxt += take;
+    fin = fin && take == dlen;
+    if (c->ooo && SEQ_LEQ(c->ooo_lo, c->rcv_nxt)) {
+        /* The hole is filled: what was kept behind it is in place already. */
+        if (SEQ_LT(c->rcv_nxt, c->ooo_hi)) {
+            c->len += c->ooo_hi - c->rcv_nxt;
+            c->rcv_nxt = c->ooo_hi;
+            fin = c->ooo_fin;
+        } else if (c->rcv_nxt == c->ooo_hi) {
+            fin = fin || c->ooo_fin;
+        }
+        c->ooo = false;
     }
-    if (fin && take == dlen) {
+    if (fin) {
         c->peer_fin = true;
         c->rcv_nxt++;
     }
