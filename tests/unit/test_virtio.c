@@ -429,6 +429,23 @@ Test(transport, isr_read_to_clear_lowers_the_line)
     cr_assert_eq(rd(VIRTIO_BAR_ISR, 1), 1);
 }
 
+/* PCI status bit 3 shows a pending interrupt; command bit 10 keeps the line from rising. */
+Test(transport, intx_disable_and_interrupt_status)
+{
+    cr_assert_eq(pci_function_read(&dev.pci, PCI_STATUS, 2) & PCI_STATUS_INTX, 0);
+    pci_function_write(&dev.pci, PCI_COMMAND, 2, PCI_COMMAND_INTX_DISABLE);
+    virtio_interrupt(&dev);
+    cr_assert_eq(seen.nirq, 0, "INTx disabled: no line");
+    cr_assert_neq(pci_function_read(&dev.pci, PCI_STATUS, 2) & PCI_STATUS_INTX, 0);
+    cr_assert_eq(rd(VIRTIO_BAR_ISR, 1), 1, "the ISR still says why");
+    cr_assert_eq(pci_function_read(&dev.pci, PCI_STATUS, 2) & PCI_STATUS_INTX, 0);
+    cr_assert_eq(seen.nirq, 0);
+    pci_function_write(&dev.pci, PCI_COMMAND, 2, 0);
+    virtio_interrupt(&dev);
+    cr_assert_eq(seen.nirq, 1);
+    cr_assert_eq(seen.irq[0], true);
+}
+
 Test(transport, device_config_and_holes)
 {
     cr_assert_eq(rd(VIRTIO_BAR_DEVICE, 1), 0x10);

@@ -86,6 +86,8 @@ static void device_reset(struct virtio_device *d)
         d->irq(d->irq_ctx, false);
     }
     d->irq_level = false;
+    le16_put(d->pci.cfg + PCI_STATUS,
+             le16_get(d->pci.cfg + PCI_STATUS) & (uint16_t)~PCI_STATUS_INTX);
     if (d->ops->reset != NULL) {
         d->ops->reset(d);
     }
@@ -148,8 +150,14 @@ bool virtio_running(const struct virtio_device *d)
            (d->status & (VIRTIO_STATUS_NEEDS_RESET | VIRTIO_STATUS_FAILED)) == 0;
 }
 
+/* PCI status "interrupt status" follows the ISR; INTx disable (command bit 10) gates the line. */
 static void raise_line(struct virtio_device *d)
 {
+    uint16_t st = le16_get(d->pci.cfg + PCI_STATUS);
+    le16_put(d->pci.cfg + PCI_STATUS, st | PCI_STATUS_INTX);
+    if (le16_get(d->pci.cfg + PCI_COMMAND) & PCI_COMMAND_INTX_DISABLE) {
+        return;
+    }
     if (!d->irq_level && d->irq != NULL) {
         d->irq_level = true;
         d->irq(d->irq_ctx, true);
@@ -320,6 +328,8 @@ void virtio_bar_access(struct virtio_device *d, uint64_t off, bool write, uint8_
         memset(data, 0, len);
         data[0] = d->isr; /* read-to-clear, and the line drops with it */
         d->isr = 0;
+        le16_put(d->pci.cfg + PCI_STATUS,
+                 le16_get(d->pci.cfg + PCI_STATUS) & (uint16_t)~PCI_STATUS_INTX);
         if (d->irq_level && d->irq != NULL) {
             d->irq(d->irq_ctx, false);
         }

@@ -214,6 +214,13 @@ static bool rx_process(struct virtio_net *vn)
                 break;
             }
             ssize_t r = read(vn->link->fd, vn->rx_buf, sizeof(vn->rx_buf));
+            if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+                /* A link that fails (TAP deleted: EIO/EBADFD) would wake poll() forever. */
+                log_warn("virtio-net: reading the host link failed: %s; receive stopped",
+                         strerror(errno));
+                vn->link_down = true;
+                break;
+            }
             if (r < 0) {
                 break;
             }
