@@ -2,6 +2,8 @@
 # net-test.sh: the network test guest against the real Linux network stack.
 #   net-test.sh tap MTU      as root, in a network namespace this script creates and deletes: a TAP
 #                            at 10.0.5.1/24, the guest at 10.0.5.3; traffic never leaves the namespace
+#   net-test.sh hostile      as tap, with a guest that attacks the device (garbage in every
+#                            register and ring field), then must still reach the host
 #   net-test.sh user         --net user with host port forwards on 127.0.0.1, no root needed
 # Needs $CHYVE and $GUEST_DIR (meson sets them). Exit 77 = skipped, with the reason on stderr.
 set -uo pipefail
@@ -51,9 +53,8 @@ finish() {
 
 in_ns() { if [ -n "$ns" ]; then ip netns exec "$ns" "$@"; else "$@"; fi; }
 
-case $mode in
-tap)
-    mtu=${2:-1500}
+# A namespace of our own with tap0 at 10.0.5.1/24 (MTU $1) in it.
+make_ns() {
     [ "$(id -u)" -eq 0 ] || skip "TAP tests need root (network namespaces)"
     command -v ip >/dev/null || skip "no ip(8) (iproute2)"
     [ -c /dev/net/tun ] || skip "no /dev/net/tun"
@@ -61,9 +62,27 @@ tap)
     ip netns add "$ns" || skip "cannot create a network namespace"
     in_ns ip link set lo up
     in_ns ip tuntap add dev tap0 mode tap || fail "cannot create a TAP in the namespace"
-    in_ns ip link set tap0 mtu "$mtu"
+    in_ns ip link set tap0 mtu "$1"
     in_ns ip addr add 10.0.5.1/24 dev tap0
     in_ns ip link set tap0 up
+}
+
+case $mode in
+hostile)
+    make_ns 1500
+    in_ns "$CHYVE" --net tap:tap0 "$guest" -- -- hostile >"$work/out" 2>"$work/err"
+    rc=$?
+    [ "$rc" -eq 0 ] || fail "the hostile guest run ended with $rc"
+    grep -q '^net: hostile survived$' "$work/out" || fail "the guest did not survive its attacks"
+    warnings=$(grep -c 'warning' "$work/err")
+    [ "$warnings" -ge 1 ] || fail "no attack was reported"
+    [ "$warnings" -le 64 ] || fail "$warnings warning lines: not one per attack"
+    grep -vq 'warning' "$work/err" && fail "chyve printed more than warnings: $(grep -v warning "$work/err")"
+    echo "net-test: hostile guest: $warnings warnings, device and VM survived" >&2
+    ;;
+tap)
+    mtu=${2:-1500}
+    make_ns "$mtu"
     # Errors first: a missing TAP, and a TAP in use.
     if in_ns "$CHYVE" --net tap:nosuch0 "$guest" >/dev/null 2>"$work/e1"; then fail "a missing TAP was accepted"; fi
     grep -q "tap:nosuch0: no such network interface" "$work/e1" || fail "missing TAP: $(cat "$work/e1")"
@@ -96,7 +115,7 @@ user)
     $check udp-exit 127.0.0.1 "$uport" 9
     finish 9
     ;;
-*) echo "usage: net-test.sh tap MTU | user" >&2; exit 2 ;;
+*) echo "usage: net-test.sh tap MTU | hostile | user" >&2; exit 2 ;;
 esac
 echo "net-test: $mode ${2:-} passed" >&2
 exit 0
