@@ -62,12 +62,12 @@ measure() {
 for ((i = 0; i < ROUNDS; i++)); do
     for who in floor chyve; do
         start "$who"
-        measure >>"$work/$who"
+        measure >>"$work/$who.txt"
         stop
     done
 done
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-col() { awk -v c="$2" '{print $c}' "$work/$1" | median; }
+col() { awk -v c="$2" '{print $c}' "$work/$1.txt" | median; }
 printf "net-bench: TAP, MTU %s, %s rounds, TCP %s MiB each way per round\n" "$MTU" "$ROUNDS" \
     "$((TCP_BYTES >> 20))"
 printf "%-26s %12s %12s %8s\n" "" chyve floor ratio
