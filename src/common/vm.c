@@ -117,9 +117,9 @@ static int net_prepare(struct vm *vm)
         return -1;
     if (!cfg->net)
         return 0;
+    /* uhyve's rule: 0.13.2 is the first kernel that programs the IOAPIC; without a note, try. */
     const uint32_t *v = vm->kernel.version;
-    if (vm->kernel.has_version &&
-        (v[0] == 0 && (v[1] < 13 || (v[1] == 13 && v[2] < 2)))) /* 0.13.2: the first to */
+    if (vm->kernel.has_version && v[0] == 0 && (v[1] < 13 || (v[1] == 13 && v[2] < 2)))
         return err_set("--net needs a Hermit kernel 0.13.2 or newer; this one is %u.%u.%u "
                        "(older kernels never enable the device's interrupt)",
                        v[0], v[1], v[2]);

@@ -132,6 +132,9 @@ Test(net_config, hostfwd_bad_rules)
         "user,hostfwd=tcp:1.2.3.4 :80-:80",
         "user,hostfwd=tcp::080000-:80",
         "user,hostfwd=tcp::80-:80-:81",
+        "user,hostfwd=tcp: 1.2.3.4:80-:80",
+        "user,hostfwd=tcp:+1.2.3.4:80-:80",
+        "user,hostfwd=tcp::80- 1.2.3.4:80",
     };
     for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         cr_assert_eq(parse(bad[i], NULL), -1, "'%s' accepted", bad[i]);

@@ -42,6 +42,9 @@ static int parse_ip(const char *s, size_t len, uint32_t *out)
     }
     memcpy(buf, s, len);
     buf[len] = '\0';
+    if (strspn(buf, "0123456789.") != len || buf[0] == '.') {
+        return -1; /* no blanks or signs, which sscanf's %u would let through */
+    }
     unsigned a, b, c, d;
     char extra;
     if (sscanf(buf, "%3u.%3u.%3u.%3u%c", &a, &b, &c, &d, &extra) != 4 || a > 255 || b > 255 ||
