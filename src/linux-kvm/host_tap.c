@@ -46,6 +46,9 @@ static int read_link(const char *name, struct netif *n, bool want_mac)
 int netif_tap_open(const struct net_spec *s, struct netif *n)
 {
     int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0 && (errno == EACCES || errno == EPERM)) {
+        return err_set("--net tap:%s: no permission to open /dev/net/tun", s->tap);
+    }
     if (fd < 0) {
         return err_set("--net tap:%s: cannot open /dev/net/tun: %s", s->tap, strerror(errno));
     }

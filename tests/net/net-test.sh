@@ -88,6 +88,16 @@ tap)
     grep -q "tap:nosuch0: no such network interface" "$work/e1" || fail "missing TAP: $(cat "$work/e1")"
     [ "$(wc -l <"$work/e1")" -eq 1 ] || fail "missing TAP: more than one line: $(cat "$work/e1")"
 
+    # Another user, to whom /dev/net/tun is closed (as on this test's hosts), gets one line.
+    as_nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+    if command -v setpriv >/dev/null && "${as_nobody[@]}" test -r "$guest" &&
+        ! "${as_nobody[@]}" test -w /dev/net/tun; then
+        if in_ns "${as_nobody[@]}" "$CHYVE" --net tap:tap0 "$guest" >/dev/null 2>"$work/e3"; then
+            fail "a user without access to /dev/net/tun got a TAP"
+        fi
+        grep -q "tap:tap0: no permission to" "$work/e3" || fail "no permission: $(cat "$work/e3")"
+        [ "$(wc -l <"$work/e3")" -eq 1 ] || fail "no permission: more than one line: $(cat "$work/e3")"
+    fi
     start --net tap:tap0 "$guest" -- -- ping 10.0.5.1 5
     grep -q "mtu $mtu\$" "$work/out" || fail "the guest did not get MTU $mtu"
     if in_ns "$CHYVE" --net tap:tap0 "$guest" >/dev/null 2>"$work/e2"; then fail "a busy TAP was accepted"; fi
