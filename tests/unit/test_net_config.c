@@ -145,7 +145,8 @@ Test(net_config, hostfwd_bad_rules)
 Test(net_config, user_bad_options)
 {
     cr_assert_eq(parse("user,foo=bar", NULL), -1);
-    cr_assert_str_eq(err_msg(), "--net: unknown user-mode option 'foo=bar' (known: hostfwd=)");
+    cr_assert_str_eq(err_msg(), "--net: unknown user-mode option 'foo=bar' (known: hostfwd=, "
+                                "restrict=on|off)");
     cr_assert_eq(parse("user,", NULL), -1, "an empty option");
     cr_assert_eq(parse("user,hostfwd=", NULL), -1);
     cr_assert_eq(parse("user,hostfwd=tcp::1-:2,", NULL), -1, "a trailing comma");

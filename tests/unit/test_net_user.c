@@ -349,6 +349,22 @@ Test(net_user, udp_to_the_gateway_reaches_host_loopback_with_completed_checksum)
     close(s);
 }
 
+/* restrict=on: the same datagram to the host's loopback never leaves slirp. */
+Test(net_user, restricted_guest_does_not_reach_the_host)
+{
+    int s;
+    uint16_t port = free_port(SOCK_DGRAM, &s);
+    struct netif n = open_user("user,restrict=on", NULL);
+    uint8_t gw[6], f[2048];
+    arp_gateway(&n, gw);
+    char got[256];
+    size_t len = build_udp(f, gw, n.mac, port, "let me out", false, 0);
+    send_frame(&n, f, len, false, 0, 0);
+    cr_assert_eq(recv_udp(s, got, sizeof(got), 300), 0, "restricted, yet '%s' arrived", got);
+    netif_close(&n);
+    close(s);
+}
+
 Test(net_user, hostfwd_on_a_busy_port_fails_naming_it)
 {
     int busy;

@@ -170,8 +170,9 @@ Test(options, net)
                   "--net: bad rule 'hostfwd=tcp::0-:80'; expected "
                   "hostfwd=tcp|udp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT");
     cli_teardown();
-    expect1_error("--net", "user,restrict=on",
-                  "--net: unknown user-mode option 'restrict=on' (known: hostfwd=)");
+    expect1_error("--net", "user,restrict=yes",
+                  "--net: unknown user-mode option 'restrict=yes' (known: hostfwd=, "
+                  "restrict=on|off)");
     cli_teardown();
     expect1_error("--mac", "01:00:00:00:00:01",
                   "--mac: '01:00:00:00:00:01' is not a unicast MAC address like "

@@ -142,9 +142,14 @@ int net_spec_parse(const char *value, const char *mac, struct net_spec *s)
                                    (int)len, p);
                 }
                 s->nhostfwd++;
+            } else if (len == 11 && memcmp(p, "restrict=on", 11) == 0) {
+                s->restrict_host = true;
+            } else if (len == 12 && memcmp(p, "restrict=off", 12) == 0) {
+                s->restrict_host = false;
             } else {
-                return err_set("--net: unknown user-mode option '%.*s' (known: hostfwd=)", (int)len,
-                               p);
+                return err_set("--net: unknown user-mode option '%.*s' (known: hostfwd=, "
+                               "restrict=on|off)",
+                               (int)len, p);
             }
             p += len;
         }

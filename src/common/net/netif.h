@@ -29,6 +29,7 @@ struct net_spec {
     char tap[16]; /* interface name (IFNAMSIZ), NUL-terminated */
     bool has_mac; /* --mac given */
     uint8_t mac[6];
+    bool restrict_host; /* user mode, restrict=on: the guest reaches only its forwards */
     unsigned nhostfwd;
     struct net_hostfwd hostfwd[NETIF_HOSTFWD_MAX];
 };

@@ -339,7 +339,7 @@ static int slirp_setup(struct user_link *u)
 {
     SlirpConfig cfg = {
         .version = SLIRP_CFG_VERSION,
-        .restricted = 0,
+        .restricted = u->spec.restrict_host, /* on: no connection leaves but the forwards */
         .in_enabled = true,
         .vnetwork = in4(NET_ADDR),
         .vnetmask = in4(NET_MASK),
