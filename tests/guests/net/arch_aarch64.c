@@ -199,8 +199,10 @@ static void ecam_init(void)
     for (uint32_t i = 0; r && i + 28 <= len; i += 28) {
         unsigned space = (be32(r + i) >> 24) & 3;
         uint64_t pci = be64(r + i + 4), cpu = be64(r + i + 12), sz = be64(r + i + 20);
+        if (space < 2)
+            continue;     /* configuration or I/O space: not used */
         if (pci != cpu) { /* the BAR holds the PCI address, the guest maps the CPU address */
-            rt_printf("net: ignoring a PCI window at 0x%lx with CPU address 0x%lx\n",
+            rt_printf("net: ignoring a PCI memory window at 0x%lx with CPU address 0x%lx\n",
                       (unsigned long)pci, (unsigned long)cpu);
             continue;
         }
