@@ -1,12 +1,31 @@
 #!/bin/sh
 # fetch-kernel.sh: downloads Debian's arm64 cloud kernel (KVM, PL011, GICv3 and a gzip initramfs
-# are built in, so no modules are needed) with apt-get and unpacks it into CACHE_DIR (default
-# ${XDG_CACHE_HOME:-~/.cache}/chyve/arm64). Prints the path of the kernel image. Needs the arm64
-# architecture in dpkg (scripts/setup-arm64.sh adds it); does not need root.
+# are built in) with apt-get and unpacks it into CACHE_DIR (default
+# ${XDG_CACHE_HOME:-~/.cache}/chyve/arm64). Of the modules only tun.ko is kept (TAP devices for
+# the network cases; it depends on no other module), in CACHE_DIR/kernel/modules, where
+# run-qemu.sh looks for it. Prints the path of the kernel image. Needs the arm64 architecture in
+# dpkg (scripts/setup-arm64.sh adds it); does not need root.
 set -eu
 cache=${1:-${XDG_CACHE_HOME:-$HOME/.cache}/chyve/arm64}
 mkdir -p "$cache/debs" "$cache/kernel"
+# Moves the tun module (tun.ko, or compressed) of the unpacked tree $1 into kernel/modules.
+keep_tun() {
+    mkdir -p "$cache/kernel/modules"
+    for f in "$1"/lib/modules/*/kernel/drivers/net/tun.ko*; do
+        if [ -f "$f" ]; then mv "$f" "$cache/kernel/modules/"; fi
+    done
+}
 existing=$(ls "$cache"/kernel/boot/vmlinuz-* 2>/dev/null | sort -V | tail -1 || true)
+deb=$(ls "$cache"/debs/linux-image-*-cloud-arm64-unsigned_*_arm64.deb 2>/dev/null | sort -V |
+      tail -1 || true)
+if [ -n "$existing" ] && ! ls "$cache"/kernel/modules/tun.ko* >/dev/null 2>&1 && [ -n "$deb" ]; then
+    # a cache from before the tun module was kept: take it from the package again
+    tmp=$(mktemp -d "$cache/tun.XXXXXX")
+    dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tmp" --wildcards './lib/modules/*/tun.ko*' ||
+        echo "fetch-kernel: no tun module in $deb (the network cases will skip)" >&2
+    keep_tun "$tmp"
+    rm -rf "$tmp"
+fi
 if [ -n "$existing" ]; then
     echo "$existing"
     exit 0
@@ -22,5 +41,6 @@ pkg=$(apt-cache search --names-only '^linux-image-[0-9.]+-[0-9]+-cloud-arm64-uns
 (cd "$cache/debs" && apt-get download "$pkg:arm64" >/dev/null 2>&1) ||
     { echo "fetch-kernel: apt-get download $pkg:arm64 failed" >&2; exit 1; }
 dpkg-deb -x "$(ls "$cache"/debs/"${pkg}"_*_arm64.deb | tail -1)" "$cache/kernel"
-rm -rf "$cache/kernel/lib" "$cache/kernel/usr" # modules and docs: not needed, ~100 MB
+keep_tun "$cache/kernel"
+rm -rf "$cache/kernel/lib" "$cache/kernel/usr" # the other modules and docs: not needed, ~100 MB
 ls "$cache"/kernel/boot/vmlinuz-* | sort -V | tail -1

@@ -10,7 +10,9 @@
 #   DRIVER_ARGS default to "/chyve /guests"; INIT runs /driver with them. --kernel and --busybox
 #   default to what fetch-kernel.sh and fetch-deb.sh (busybox-static) download. --append adds
 #   kernel command-line words (e.g. lsm=yama: no Landlock). --extra copies more files into the
-#   initramfs (e.g. a Hermit kernel to run by hand with a driver of your own).
+#   initramfs (e.g. a Hermit kernel to run by hand with a driver of your own). The kernel's
+#   modules (fetch-kernel.sh keeps tun.ko in ../modules next to the image's boot/) go to
+#   /lib/modules, which INIT loads.
 # Environment: CHYVE_ARM64_SMP (4), CHYVE_ARM64_MEM (1G), CHYVE_ARM64_TIMEOUT (900 s),
 #   CHYVE_ARM64_CPU (max,pauth-impdef=on,lpa2=off), CI (true: missing tools fail, not skip).
 # Exit: the driver's status; 77 = tools missing (skip); 124 = timeout; 125 = no result marker.
@@ -78,6 +80,10 @@ cp "$init" "$root/init" && cp "$driver" "$root/driver" && cp "$chyve" "$root/chy
     { echo "run-qemu: cannot copy the binaries" >&2; exit 125; }
 for g in "$guests"/*; do
     [ -f "$g" ] && cp "$g" "$root/guests/"
+done
+mkdir -p "$root/lib/modules"
+for m in "$(dirname "$kernel")"/../modules/*.ko*; do
+    [ -f "$m" ] && cp "$m" "$root/lib/modules/"
 done
 for pair in $extras; do
     mkdir -p "$root/$(dirname "${pair#*:}")" && cp "${pair%%:*}" "$root/${pair#*:}" ||

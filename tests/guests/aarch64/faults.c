@@ -3,7 +3,7 @@
  * application argument. Each must end the run as a VM failure (status 3) with one clear line:
  *   pair     stp to the trap window (no instruction syndrome: KVM_EXIT_ARM_NISV)
  *   narrow   a 32-bit str w8 to the Exit address
- *   unmapped a store to guest-physical 0x0A000000, which is neither RAM nor the GIC
+ *   unmapped a store to guest-physical 0x0A000000: no RAM, no GIC, and (without --net) no BAR
  *   psci-off PSCI SYSTEM_OFF through hvc, without an Exit hypercall
  */
 #include "rt.h"

@@ -153,6 +153,12 @@ void arch_pci_write(unsigned bus, unsigned dev, unsigned fn, unsigned off, unsig
         outl(port, val);
 }
 
+int arch_pci_setup(unsigned bus, unsigned dev, unsigned fn, unsigned *line)
+{
+    *line = arch_pci_read(bus, dev, fn, 0x3C, 1); /* firmware (chyve) assigned the BARs */
+    return 0;
+}
+
 unsigned arch_pci_hostile(unsigned bus, unsigned dev, unsigned fn)
 {
     unsigned bad = 0;

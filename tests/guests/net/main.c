@@ -7,7 +7,7 @@
  *   device through every register and ring (hostile.c), then pings the gateway 3 times and exits
  *   0 if it still answers ("hostile serve": then serves as usual instead of exiting).
  * Prints "net: ready mac .. ip .. mtu M", "net: ping .. sent S received R",
- * "net: exit CODE irqs I rx R tx T"; "net: timeout" (exit 124) after 120 s without an exit request.
+ * "net: exit CODE irqs I rx R tx T"; "net: timeout" (exit 124) after 600 s without an exit request.
  */
 #include "arch.h"
 #include "hostile.h"
@@ -17,7 +17,7 @@
 
 #define ECHO_PORT 9975
 #define TIMER_MS 20
-#define TIMEOUT_MS 120000
+#define TIMEOUT_MS 600000
 #define QUEUE_RX 256
 #define QUEUE_TX 128 /* smaller than the device's 256: exercises writing queue_size */
 

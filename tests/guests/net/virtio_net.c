@@ -29,6 +29,7 @@ static bool probed;
 /* One string instruction per copy: far fewer guest instructions than a loop on this CPU. */
 static inline void copy_fast(void *d, const void *s, size_t n)
 {
+#if defined(__x86_64__)
     uint64_t *dq = d;
     const uint64_t *sq = s;
     size_t q = n / 8;
@@ -37,6 +38,9 @@ static inline void copy_fast(void *d, const void *s, size_t n)
     const uint8_t *sb = (const uint8_t *)sq;
     for (n &= 7; n; n--)
         *db++ = *sb++;
+#else
+    memcpy(d, s, n);
+#endif
 }
 
 int vnet_probe(void)

@@ -58,7 +58,8 @@ int vpci_attach(struct vpci *v, unsigned bus, unsigned dev, unsigned fn)
     v->bus = bus, v->dev = dev, v->fn = fn;
     v->common = v->isr = v->devcfg = v->notify = 0;
     v->notify_mult = v->devcfg_len = 0;
-    v->irq_line = (uint8_t)arch_pci_read(bus, dev, fn, PCI_INT_LINE, 1);
+    if (arch_pci_setup(bus, dev, fn, &v->irq_line) != 0)
+        return -1;
     read_bars(v);
     if (!(arch_pci_read(bus, dev, fn, PCI_STATUS, 2) & PCI_STATUS_CAP_LIST)) {
         rt_puts("net: FAIL: the virtio function has no capability list\n");

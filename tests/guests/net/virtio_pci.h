@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "arch.h"
+
 #define PCI_VENDOR_VIRTIO 0x1AF4
 #define PCI_COMMAND 0x04
 #define PCI_STATUS 0x06
@@ -91,8 +93,8 @@ struct vq {
 /* One virtio PCI function and the BAR regions its capabilities name. */
 struct vpci {
     unsigned bus, dev, fn;
-    uint8_t irq_line;
-    uint64_t bar[6]; /* memory BAR addresses (64-bit ones in the lower slot), 0 if none */
+    unsigned irq_line; /* what arch_pci_setup says to pass to arch_irq_init */
+    uint64_t bar[6];   /* memory BAR addresses (64-bit ones in the lower slot), 0 if none */
     volatile uint8_t *common, *isr, *devcfg, *notify;
     uint32_t notify_mult, devcfg_len;
 };
@@ -101,8 +103,9 @@ struct vpci {
 bool vpci_scan(uint16_t device_id, unsigned *bus, unsigned *dev, unsigned *fn);
 
 /*
- * Reads the BARs and capabilities of the function at bus/dev/fn into v, maps the regions, turns
- * on memory decoding and bus mastering. Returns 0, or -1 with a message printed.
+ * Readies the function at bus/dev/fn (arch_pci_setup: BAR addresses, interrupt), reads its BARs
+ * and capabilities into v, maps the regions, turns on memory decoding and bus mastering. Returns 0,
+ * or -1 with a message printed.
  */
 int vpci_attach(struct vpci *v, unsigned bus, unsigned dev, unsigned fn);
 
@@ -128,7 +131,7 @@ void vq_kick(struct vq *q);
 /* Reads the ISR status register (clears it and lowers the interrupt line). */
 static inline uint8_t vpci_isr(struct vpci *v)
 {
-    return *(volatile uint8_t *)v->isr;
+    return mmio_r8(v->isr);
 }
 
 #endif
