@@ -34,11 +34,13 @@ static int create_gic(struct backend_vm *vm)
             return err_set("the Hypervisor.framework GIC distributor (0x%zx bytes, aligned to "
                            "0x%zx) does not fit at 0x%llx+0x%llx",
                            dist_size, dist_align, A64_GICD_BASE, A64_GICD_SIZE);
-        if (redist_align == 0 || A64_GICR_BASE % redist_align ||
+        /* The FDT's range ends where the PCI ECAM window starts, below guest RAM. */
+        if (redist_align == 0 || A64_GICR_BASE % redist_align || redist_size > A64_GICR_SIZE ||
             A64_GICR_BASE + redist_size > vm->guest_base)
-            return err_set("the Hypervisor.framework GIC redistributors (0x%zx bytes, aligned to "
-                           "0x%zx) do not fit at 0x%llx below guest RAM at 0x%" PRIx64,
-                           redist_size, redist_align, A64_GICR_BASE, vm->guest_base);
+            return err_set(
+                "the Hypervisor.framework GIC redistributors (0x%zx bytes, aligned to "
+                "0x%zx) do not fit the 0x%llx bytes at 0x%llx the device tree gives them",
+                redist_size, redist_align, A64_GICR_SIZE, A64_GICR_BASE);
         hv_gic_config_t cfg = hv_gic_config_create();
         if (cfg == NULL)
             return err_set("cannot create a Hypervisor.framework GIC configuration");

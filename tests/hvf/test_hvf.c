@@ -205,6 +205,15 @@ Test(hvf_vm, redistributors_must_stay_below_guest_ram)
     cr_assert(strstr(err_msg(), "redistributors") != NULL, "%s", err_msg());
 }
 
+/* One byte more than the FDT's range would reach the PCI ECAM window at 0x0900_0000. */
+Test(hvf_vm, redistributors_must_stay_below_the_pci_window)
+{
+    fake_hvf.gic_redist_size = 0xF60000 + 0x20000;
+    cr_assert_eq(backend_vm_create(&mem, &cfg, NULL, &vm), -1);
+    cr_assert(strstr(err_msg(), "do not fit the 0xf60000 bytes at 0x80a0000") != NULL, "%s",
+              err_msg());
+}
+
 /* ---- vCPU creation: ABI §5.2 registers ---- */
 
 Test(hvf_vcpu, boot_registers_follow_the_abi)
