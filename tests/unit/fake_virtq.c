@@ -129,33 +129,33 @@ void vbar_write(struct virtio_device *d, uint64_t off, unsigned len, uint64_t va
 
 void vdrv_queue(struct virtio_device *d, uint16_t qi, const struct fvq *q)
 {
-    vbar_write(d, VCC_QSELECT, 2, qi);
-    vbar_write(d, VCC_QSIZE, 2, q->size);
-    vbar_write(d, VCC_QDESC, 8, q->desc);
-    vbar_write(d, VCC_QDRIVER, 8, q->avail);
-    vbar_write(d, VCC_QDEVICE, 8, q->used);
-    vbar_write(d, VCC_QENABLE, 2, 1);
+    vbar_write(d, VIRTIO_CC_QSELECT, 2, qi);
+    vbar_write(d, VIRTIO_CC_QSIZE, 2, q->size);
+    vbar_write(d, VIRTIO_CC_QDESC, 8, q->desc);
+    vbar_write(d, VIRTIO_CC_QDRIVER, 8, q->avail);
+    vbar_write(d, VIRTIO_CC_QDEVICE, 8, q->used);
+    vbar_write(d, VIRTIO_CC_QENABLE, 2, 1);
 }
 
 uint8_t vdrv_negotiate(struct virtio_device *d, uint64_t features)
 {
-    vbar_write(d, VCC_STATUS, 1, 0);
-    vbar_write(d, VCC_STATUS, 1, VIRTIO_STATUS_ACKNOWLEDGE);
-    vbar_write(d, VCC_STATUS, 1, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-    vbar_write(d, VCC_GFSELECT, 4, 0);
-    vbar_write(d, VCC_GF, 4, (uint32_t)features);
-    vbar_write(d, VCC_GFSELECT, 4, 1);
-    vbar_write(d, VCC_GF, 4, (uint32_t)(features >> 32));
-    vbar_write(d, VCC_STATUS, 1,
+    vbar_write(d, VIRTIO_CC_STATUS, 1, 0);
+    vbar_write(d, VIRTIO_CC_STATUS, 1, VIRTIO_STATUS_ACKNOWLEDGE);
+    vbar_write(d, VIRTIO_CC_STATUS, 1, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+    vbar_write(d, VIRTIO_CC_GFSELECT, 4, 0);
+    vbar_write(d, VIRTIO_CC_GF, 4, (uint32_t)features);
+    vbar_write(d, VIRTIO_CC_GFSELECT, 4, 1);
+    vbar_write(d, VIRTIO_CC_GF, 4, (uint32_t)(features >> 32));
+    vbar_write(d, VIRTIO_CC_STATUS, 1,
                VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
-    return (uint8_t)vbar_read(d, VCC_STATUS, 1);
+    return (uint8_t)vbar_read(d, VIRTIO_CC_STATUS, 1);
 }
 
 uint8_t vdrv_driver_ok(struct virtio_device *d)
 {
-    uint8_t s = (uint8_t)vbar_read(d, VCC_STATUS, 1);
-    vbar_write(d, VCC_STATUS, 1, s | VIRTIO_STATUS_DRIVER_OK);
-    return (uint8_t)vbar_read(d, VCC_STATUS, 1);
+    uint8_t s = (uint8_t)vbar_read(d, VIRTIO_CC_STATUS, 1);
+    vbar_write(d, VIRTIO_CC_STATUS, 1, s | VIRTIO_STATUS_DRIVER_OK);
+    return (uint8_t)vbar_read(d, VIRTIO_CC_STATUS, 1);
 }
 
 static int saved_stderr = -1;

@@ -14,28 +14,8 @@
 #include "guest_mem.h"
 
 /* struct virtio_pci_common_cfg offsets (virtio 1.2 §4.1.4.3). */
-#define VCC_DFSELECT 0x00
-#define VCC_DF 0x04
-#define VCC_GFSELECT 0x08
-#define VCC_GF 0x0C
-#define VCC_MSIX 0x10
-#define VCC_NUMQ 0x12
-#define VCC_STATUS 0x14
-#define VCC_CFGGEN 0x15
-#define VCC_QSELECT 0x16
-#define VCC_QSIZE 0x18
-#define VCC_QMSIX 0x1A
-#define VCC_QENABLE 0x1C
-#define VCC_QNOTIFYOFF 0x1E
-#define VCC_QDESC 0x20
-#define VCC_QDRIVER 0x28
-#define VCC_QDEVICE 0x30
 
 /* Split ring flags (virtio 1.2 §2.7). */
-#define VQ_DESC_F_NEXT 1
-#define VQ_DESC_F_WRITE 2
-#define VQ_DESC_F_INDIRECT 4
-#define VQ_AVAIL_F_NO_INTERRUPT 1
 
 /* One split virtqueue laid out by the "driver" in guest RAM. */
 struct fvq {

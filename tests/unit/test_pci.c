@@ -511,12 +511,12 @@ Test(iobus, ecam_decode)
     cr_assert(mmio(ECAM + ECAM_SIZE - 4, false, &v, 4));
     cr_assert_eq(v, 0xFFFFFFFFu);
     /* The guest assigns the BAR and turns decoding on through ECAM; MMIO then decodes. */
-    cr_assert(!mmio(BAR + VIRTIO_BAR_COMMON + VCC_NUMQ, false, &v, 2), "unassigned BAR");
+    cr_assert(!mmio(BAR + VIRTIO_BAR_COMMON + VIRTIO_CC_NUMQ, false, &v, 2), "unassigned BAR");
     v = (uint32_t)BAR;
     cr_assert(mmio(ECAM + PCI_BAR0, true, &v, 4));
     v = PCI_COMMAND_MEMORY;
     cr_assert(mmio(ECAM + PCI_COMMAND, true, &v, 2));
-    cr_assert(mmio(BAR + VIRTIO_BAR_COMMON + VCC_NUMQ, false, &v, 2));
+    cr_assert(mmio(BAR + VIRTIO_BAR_COMMON + VIRTIO_CC_NUMQ, false, &v, 2));
     cr_assert_eq(v, 2);
 }
 
@@ -524,15 +524,15 @@ Test(iobus, mmio_reaches_virtio_transport)
 {
     cr_assert_eq(iobus_attach_virtio(bus, &vdev, 0, BAR), 0, "%s", err_msg());
     uint64_t v;
-    cr_assert(mmio(BAR + VCC_NUMQ, false, &v, 2));
+    cr_assert(mmio(BAR + VIRTIO_CC_NUMQ, false, &v, 2));
     cr_assert_eq(v, 2);
-    cr_assert(mmio(BAR + VCC_QSIZE, false, &v, 2));
+    cr_assert(mmio(BAR + VIRTIO_CC_QSIZE, false, &v, 2));
     cr_assert_eq(v, 16);
     v = VIRTIO_STATUS_ACKNOWLEDGE;
-    cr_assert(mmio(BAR + VCC_STATUS, true, &v, 1));
+    cr_assert(mmio(BAR + VIRTIO_CC_STATUS, true, &v, 1));
     cr_assert_eq(vdev.status, VIRTIO_STATUS_ACKNOWLEDGE);
     v = 0x1122334455667788ull;
-    cr_assert(mmio(BAR + VCC_QDESC, true, &v, 8));
+    cr_assert(mmio(BAR + VIRTIO_CC_QDESC, true, &v, 8));
     cr_assert_eq(vdev.q[0].desc, 0x1122334455667788ull);
     cr_assert(mmio(BAR + VIRTIO_BAR_DEVICE, false, &v, 4));
     cr_assert_eq(v, 0x04030201u);
@@ -544,7 +544,7 @@ Test(iobus, mmio_reaches_virtio_transport)
     cr_assert(!mmio(BAR, false, &v, 3), "bad length");
     /* Decoding off: the BAR vanishes. */
     cf8_write(0, PCI_COMMAND, 2, 0);
-    cr_assert(!mmio(BAR + VCC_NUMQ, false, &v, 2));
+    cr_assert(!mmio(BAR + VIRTIO_CC_NUMQ, false, &v, 2));
 }
 
 Test(iobus, one_device_per_bus)

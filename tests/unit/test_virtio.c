@@ -187,35 +187,35 @@ Test(transport, pci_identity_and_capabilities)
 
 Test(transport, device_features_by_select)
 {
-    cr_assert_eq(rd(VCC_DFSELECT, 4), 0);
-    cr_assert_eq(rd(VCC_DF, 4), 1u << F_LOW);
-    wr(VCC_DFSELECT, 4, 1);
-    cr_assert_eq(rd(VCC_DFSELECT, 4), 1);
-    cr_assert_eq(rd(VCC_DF, 4), 1u << (VIRTIO_F_VERSION_1 - 32) | 1u << (F_HIGH - 32),
+    cr_assert_eq(rd(VIRTIO_CC_DFSELECT, 4), 0);
+    cr_assert_eq(rd(VIRTIO_CC_DF, 4), 1u << F_LOW);
+    wr(VIRTIO_CC_DFSELECT, 4, 1);
+    cr_assert_eq(rd(VIRTIO_CC_DFSELECT, 4), 1);
+    cr_assert_eq(rd(VIRTIO_CC_DF, 4), 1u << (VIRTIO_F_VERSION_1 - 32) | 1u << (F_HIGH - 32),
                  "VERSION_1 is always offered");
-    wr(VCC_DFSELECT, 4, 2);
-    cr_assert_eq(rd(VCC_DF, 4), 0);
-    wr(VCC_DFSELECT, 4, 0xFFFFFFFFu);
-    cr_assert_eq(rd(VCC_DF, 4), 0);
-    wr(VCC_DFSELECT, 4, 0);
-    wr(VCC_DF, 4, 0xFFFFFFFFu);
-    cr_assert_eq(rd(VCC_DF, 4), 1u << F_LOW, "device features are read-only");
-    cr_assert_eq(rd(VCC_NUMQ, 2), 2);
-    cr_assert_eq(rd(VCC_MSIX, 2), 0xFFFF, "no MSI-X");
+    wr(VIRTIO_CC_DFSELECT, 4, 2);
+    cr_assert_eq(rd(VIRTIO_CC_DF, 4), 0);
+    wr(VIRTIO_CC_DFSELECT, 4, 0xFFFFFFFFu);
+    cr_assert_eq(rd(VIRTIO_CC_DF, 4), 0);
+    wr(VIRTIO_CC_DFSELECT, 4, 0);
+    wr(VIRTIO_CC_DF, 4, 0xFFFFFFFFu);
+    cr_assert_eq(rd(VIRTIO_CC_DF, 4), 1u << F_LOW, "device features are read-only");
+    cr_assert_eq(rd(VIRTIO_CC_NUMQ, 2), 2);
+    cr_assert_eq(rd(VIRTIO_CC_MSIX, 2), 0xFFFF, "no MSI-X");
 }
 
 Test(transport, driver_features_by_select)
 {
-    wr(VCC_GFSELECT, 4, 0);
-    wr(VCC_GF, 4, 1u << F_LOW);
-    wr(VCC_GFSELECT, 4, 1);
-    wr(VCC_GF, 4, 1u << (VIRTIO_F_VERSION_1 - 32));
-    cr_assert_eq(rd(VCC_GF, 4), 1u << (VIRTIO_F_VERSION_1 - 32));
-    wr(VCC_GFSELECT, 4, 0);
-    cr_assert_eq(rd(VCC_GF, 4), 1u << F_LOW);
-    wr(VCC_GFSELECT, 4, 2);
-    wr(VCC_GF, 4, 0xFFFFFFFFu);
-    cr_assert_eq(rd(VCC_GF, 4), 0);
+    wr(VIRTIO_CC_GFSELECT, 4, 0);
+    wr(VIRTIO_CC_GF, 4, 1u << F_LOW);
+    wr(VIRTIO_CC_GFSELECT, 4, 1);
+    wr(VIRTIO_CC_GF, 4, 1u << (VIRTIO_F_VERSION_1 - 32));
+    cr_assert_eq(rd(VIRTIO_CC_GF, 4), 1u << (VIRTIO_F_VERSION_1 - 32));
+    wr(VIRTIO_CC_GFSELECT, 4, 0);
+    cr_assert_eq(rd(VIRTIO_CC_GF, 4), 1u << F_LOW);
+    wr(VIRTIO_CC_GFSELECT, 4, 2);
+    wr(VIRTIO_CC_GF, 4, 0xFFFFFFFFu);
+    cr_assert_eq(rd(VIRTIO_CC_GF, 4), 0);
     cr_assert_eq(dev.driver_features, VERSION_1 | 1ull << F_LOW, "select 2 wrote nothing");
 }
 
@@ -246,71 +246,71 @@ Test(transport, features_ok_then_frozen_then_driver_ok)
     uint8_t s = vdrv_negotiate(&dev, want);
     cr_assert_eq(s, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
     cr_assert_eq(dev.driver_features, want);
-    wr(VCC_GFSELECT, 4, 0);
-    wr(VCC_GF, 4, 1u << F_LOW);
+    wr(VIRTIO_CC_GFSELECT, 4, 0);
+    wr(VIRTIO_CC_GF, 4, 1u << F_LOW);
     cr_assert_eq(dev.driver_features, want, "features cannot change after FEATURES_OK");
     cr_assert_eq(seen.ready, 0);
     s = vdrv_driver_ok(&dev);
     cr_assert(s & VIRTIO_STATUS_DRIVER_OK);
     cr_assert_eq(seen.ready, 1);
     cr_assert(virtio_running(&dev));
-    wr(VCC_STATUS, 1, s);
+    wr(VIRTIO_CC_STATUS, 1, s);
     cr_assert_eq(seen.ready, 1, "ready once");
     /* The driver cannot set NEEDS_RESET itself. */
-    wr(VCC_STATUS, 1, s | VIRTIO_STATUS_NEEDS_RESET);
-    cr_assert_eq(rd(VCC_STATUS, 1) & VIRTIO_STATUS_NEEDS_RESET, 0);
+    wr(VIRTIO_CC_STATUS, 1, s | VIRTIO_STATUS_NEEDS_RESET);
+    cr_assert_eq(rd(VIRTIO_CC_STATUS, 1) & VIRTIO_STATUS_NEEDS_RESET, 0);
 }
 
 Test(transport, queue_size_and_select)
 {
-    cr_assert_eq(rd(VCC_QSELECT, 2), 0);
-    cr_assert_eq(rd(VCC_QSIZE, 2), QMAX);
-    wr(VCC_QSIZE, 2, 8);
-    cr_assert_eq(rd(VCC_QSIZE, 2), 8);
+    cr_assert_eq(rd(VIRTIO_CC_QSELECT, 2), 0);
+    cr_assert_eq(rd(VIRTIO_CC_QSIZE, 2), QMAX);
+    wr(VIRTIO_CC_QSIZE, 2, 8);
+    cr_assert_eq(rd(VIRTIO_CC_QSIZE, 2), 8);
     const uint16_t bad[] = {0, 3, 12, QMAX * 2, 0xFFFF};
     for (unsigned i = 0; i < 5; i++) {
-        wr(VCC_QSIZE, 2, bad[i]);
-        cr_assert_eq(rd(VCC_QSIZE, 2), 8, "size %u accepted", bad[i]);
+        wr(VIRTIO_CC_QSIZE, 2, bad[i]);
+        cr_assert_eq(rd(VIRTIO_CC_QSIZE, 2), 8, "size %u accepted", bad[i]);
     }
-    wr(VCC_QSIZE, 2, 1);
-    cr_assert_eq(rd(VCC_QSIZE, 2), 1);
-    wr(VCC_QSIZE, 2, QMAX);
-    cr_assert_eq(rd(VCC_QSIZE, 2), QMAX);
-    wr(VCC_QSELECT, 2, 1);
-    cr_assert_eq(rd(VCC_QSELECT, 2), 1);
-    cr_assert_eq(rd(VCC_QNOTIFYOFF, 2), 1);
-    cr_assert_eq(rd(VCC_QMSIX, 2), 0xFFFF);
-    wr(VCC_QSIZE, 2, 4);
+    wr(VIRTIO_CC_QSIZE, 2, 1);
+    cr_assert_eq(rd(VIRTIO_CC_QSIZE, 2), 1);
+    wr(VIRTIO_CC_QSIZE, 2, QMAX);
+    cr_assert_eq(rd(VIRTIO_CC_QSIZE, 2), QMAX);
+    wr(VIRTIO_CC_QSELECT, 2, 1);
+    cr_assert_eq(rd(VIRTIO_CC_QSELECT, 2), 1);
+    cr_assert_eq(rd(VIRTIO_CC_QNOTIFYOFF, 2), 1);
+    cr_assert_eq(rd(VIRTIO_CC_QMSIX, 2), 0xFFFF);
+    wr(VIRTIO_CC_QSIZE, 2, 4);
     cr_assert_eq(dev.q[1].size, 4);
     cr_assert_eq(dev.q[0].size, QMAX, "per queue");
     /* A queue that does not exist reads as size 0 and ignores writes. */
-    wr(VCC_QSELECT, 2, 2);
-    cr_assert_eq(rd(VCC_QSIZE, 2), 0);
-    wr(VCC_QSIZE, 2, 4);
-    wr(VCC_QDESC, 8, BASE);
-    wr(VCC_QENABLE, 2, 1);
-    cr_assert_eq(rd(VCC_QSIZE, 2), 0);
-    cr_assert_eq(rd(VCC_QDESC, 8), 0);
-    cr_assert_eq(rd(VCC_QENABLE, 2), 0);
-    cr_assert_eq(rd(VCC_STATUS, 1), 0);
+    wr(VIRTIO_CC_QSELECT, 2, 2);
+    cr_assert_eq(rd(VIRTIO_CC_QSIZE, 2), 0);
+    wr(VIRTIO_CC_QSIZE, 2, 4);
+    wr(VIRTIO_CC_QDESC, 8, BASE);
+    wr(VIRTIO_CC_QENABLE, 2, 1);
+    cr_assert_eq(rd(VIRTIO_CC_QSIZE, 2), 0);
+    cr_assert_eq(rd(VIRTIO_CC_QDESC, 8), 0);
+    cr_assert_eq(rd(VIRTIO_CC_QENABLE, 2), 0);
+    cr_assert_eq(rd(VIRTIO_CC_STATUS, 1), 0);
 }
 
 Test(transport, queue_addresses_in_halves_and_whole)
 {
-    wr(VCC_QDESC, 4, 0x89ABC000u);
-    wr(VCC_QDESC + 4, 4, 0x01234567u);
-    cr_assert_eq(rd(VCC_QDESC, 8), 0x0123456789ABC000ull);
-    cr_assert_eq(rd(VCC_QDESC + 4, 4), 0x01234567u);
+    wr(VIRTIO_CC_QDESC, 4, 0x89ABC000u);
+    wr(VIRTIO_CC_QDESC + 4, 4, 0x01234567u);
+    cr_assert_eq(rd(VIRTIO_CC_QDESC, 8), 0x0123456789ABC000ull);
+    cr_assert_eq(rd(VIRTIO_CC_QDESC + 4, 4), 0x01234567u);
     cr_assert_eq(dev.q[0].desc, 0x0123456789ABC000ull);
-    wr(VCC_QDRIVER, 8, 0x1122334455667788ull);
+    wr(VIRTIO_CC_QDRIVER, 8, 0x1122334455667788ull);
     cr_assert_eq(dev.q[0].avail, 0x1122334455667788ull);
-    wr(VCC_QDRIVER + 4, 4, 0);
+    wr(VIRTIO_CC_QDRIVER + 4, 4, 0);
     cr_assert_eq(dev.q[0].avail, 0x55667788ull, "the high half alone");
-    wr(VCC_QDEVICE + 4, 4, 0xAAu);
-    wr(VCC_QDEVICE, 4, 0xBBu);
+    wr(VIRTIO_CC_QDEVICE + 4, 4, 0xAAu);
+    wr(VIRTIO_CC_QDEVICE, 4, 0xBBu);
     cr_assert_eq(dev.q[0].used, 0xAA000000BBull);
     cr_assert_eq(dev.q[1].desc, 0, "queue 1 untouched");
-    cr_assert_eq(rd(VCC_QENABLE, 2), 0);
+    cr_assert_eq(rd(VIRTIO_CC_QENABLE, 2), 0);
 }
 
 /* Rings for queue 0 at BASE (size 8), as a friendly driver would lay them out. */
@@ -325,40 +325,40 @@ static void enable_q0(void)
 Test(transport, enable_good_rings_freezes_config)
 {
     enable_q0();
-    cr_assert_eq(rd(VCC_QENABLE, 2), 1);
-    cr_assert_eq(rd(VCC_STATUS, 1) & VIRTIO_STATUS_NEEDS_RESET, 0);
-    wr(VCC_QDESC, 8, BASE + 0x1000);
-    wr(VCC_QSIZE, 2, 4);
-    cr_assert_eq(rd(VCC_QDESC, 8), BASE, "an enabled queue keeps its rings");
-    cr_assert_eq(rd(VCC_QSIZE, 2), 8);
+    cr_assert_eq(rd(VIRTIO_CC_QENABLE, 2), 1);
+    cr_assert_eq(rd(VIRTIO_CC_STATUS, 1) & VIRTIO_STATUS_NEEDS_RESET, 0);
+    wr(VIRTIO_CC_QDESC, 8, BASE + 0x1000);
+    wr(VIRTIO_CC_QSIZE, 2, 4);
+    cr_assert_eq(rd(VIRTIO_CC_QDESC, 8), BASE, "an enabled queue keeps its rings");
+    cr_assert_eq(rd(VIRTIO_CC_QSIZE, 2), 8);
     /* Rings that end exactly at the end of RAM are fine. */
-    wr(VCC_QSELECT, 2, 1);
-    wr(VCC_QSIZE, 2, 16);
-    wr(VCC_QDESC, 8, END - 16 * 16);
-    wr(VCC_QDRIVER, 8, END - (6 + 2 * 16));
-    wr(VCC_QDEVICE, 8, END - 0x1000);
-    wr(VCC_QENABLE, 2, 1);
-    cr_assert_eq(rd(VCC_QENABLE, 2), 1);
-    cr_assert_eq(rd(VCC_STATUS, 1) & VIRTIO_STATUS_NEEDS_RESET, 0);
+    wr(VIRTIO_CC_QSELECT, 2, 1);
+    wr(VIRTIO_CC_QSIZE, 2, 16);
+    wr(VIRTIO_CC_QDESC, 8, END - 16 * 16);
+    wr(VIRTIO_CC_QDRIVER, 8, END - (6 + 2 * 16));
+    wr(VIRTIO_CC_QDEVICE, 8, END - 0x1000);
+    wr(VIRTIO_CC_QENABLE, 2, 1);
+    cr_assert_eq(rd(VIRTIO_CC_QENABLE, 2), 1);
+    cr_assert_eq(rd(VIRTIO_CC_STATUS, 1) & VIRTIO_STATUS_NEEDS_RESET, 0);
 }
 
 /* Enables queue 1 with the given rings; expects NEEDS_RESET and exactly one warning. */
 static void enable_bad(uint64_t desc, uint64_t avail, uint64_t used)
 {
-    wr(VCC_STATUS, 1, 0);
+    wr(VIRTIO_CC_STATUS, 1, 0);
     unsigned nirq = seen.nirq;
-    wr(VCC_QSELECT, 2, 1);
-    wr(VCC_QSIZE, 2, 16);
-    wr(VCC_QDESC, 8, desc);
-    wr(VCC_QDRIVER, 8, avail);
-    wr(VCC_QDEVICE, 8, used);
+    wr(VIRTIO_CC_QSELECT, 2, 1);
+    wr(VIRTIO_CC_QSIZE, 2, 16);
+    wr(VIRTIO_CC_QDESC, 8, desc);
+    wr(VIRTIO_CC_QDRIVER, 8, avail);
+    wr(VIRTIO_CC_QDEVICE, 8, used);
     stderr_capture_begin();
-    wr(VCC_QENABLE, 2, 1);
-    wr(VCC_QENABLE, 2, 1); /* asking twice does not warn twice */
+    wr(VIRTIO_CC_QENABLE, 2, 1);
+    wr(VIRTIO_CC_QENABLE, 2, 1); /* asking twice does not warn twice */
     char *err = stderr_capture_end();
-    cr_assert_eq(rd(VCC_QENABLE, 2), 0, "rings 0x%llx/0x%llx/0x%llx accepted",
+    cr_assert_eq(rd(VIRTIO_CC_QENABLE, 2), 0, "rings 0x%llx/0x%llx/0x%llx accepted",
                  (unsigned long long)desc, (unsigned long long)avail, (unsigned long long)used);
-    cr_assert(rd(VCC_STATUS, 1) & VIRTIO_STATUS_NEEDS_RESET);
+    cr_assert(rd(VIRTIO_CC_STATUS, 1) & VIRTIO_STATUS_NEEDS_RESET);
     cr_assert_eq(count_substr(err, "chyve: warning:"), 1, "stderr: '%s'", err);
     cr_assert(strstr(err, "queue 1") != NULL, "stderr: '%s'", err);
     free(err);
@@ -461,8 +461,8 @@ Test(transport, device_config_and_holes)
         wr(holes[i], 8, UINT64_MAX);
     }
     cr_assert_eq(rd(0x34, 8), 0, "straddles the end of the common region");
-    cr_assert_eq(rd(VCC_STATUS, 1), 0, "hole writes changed nothing");
-    cr_assert_eq(rd(VCC_QDEVICE, 8), 0);
+    cr_assert_eq(rd(VIRTIO_CC_STATUS, 1), 0, "hole writes changed nothing");
+    cr_assert_eq(rd(VIRTIO_CC_QDEVICE, 8), 0);
     cr_assert_eq(seen.notify + seen.nirq, 0);
 }
 
@@ -472,37 +472,37 @@ Test(transport, reset_clears_everything)
                  VIRTIO_STATUS_FEATURES_OK);
     unsigned resets = seen.reset;
     enable_q0();
-    wr(VCC_QSELECT, 2, 1);
-    wr(VCC_QSIZE, 2, 2);
-    wr(VCC_QDESC, 8, BASE + 0x4000);
-    wr(VCC_DFSELECT, 4, 1);
+    wr(VIRTIO_CC_QSELECT, 2, 1);
+    wr(VIRTIO_CC_QSIZE, 2, 2);
+    wr(VIRTIO_CC_QDESC, 8, BASE + 0x4000);
+    wr(VIRTIO_CC_DFSELECT, 4, 1);
     vdrv_driver_ok(&dev);
     virtio_interrupt(&dev);
     cr_assert_eq(seen.irq[seen.nirq - 1], true);
     unsigned nirq = seen.nirq;
-    wr(VCC_STATUS, 1, 0);
+    wr(VIRTIO_CC_STATUS, 1, 0);
     cr_assert_eq(seen.reset, resets + 1);
     cr_assert_eq(seen.nirq, nirq + 1, "the line drops");
     cr_assert_eq(seen.irq[nirq], false);
-    cr_assert_eq(rd(VCC_STATUS, 1), 0);
-    cr_assert_eq(rd(VCC_DFSELECT, 4), 0);
-    cr_assert_eq(rd(VCC_QSELECT, 2), 0);
+    cr_assert_eq(rd(VIRTIO_CC_STATUS, 1), 0);
+    cr_assert_eq(rd(VIRTIO_CC_DFSELECT, 4), 0);
+    cr_assert_eq(rd(VIRTIO_CC_QSELECT, 2), 0);
     cr_assert_eq(rd(VIRTIO_BAR_ISR, 1), 0);
     cr_assert_eq(dev.driver_features, 0);
     for (uint16_t i = 0; i < 2; i++) {
-        wr(VCC_QSELECT, 2, i);
-        cr_assert_eq(rd(VCC_QSIZE, 2), QMAX, "queue %u", i);
-        cr_assert_eq(rd(VCC_QENABLE, 2), 0);
-        cr_assert_eq(rd(VCC_QDESC, 8), 0);
-        cr_assert_eq(rd(VCC_QDRIVER, 8), 0);
-        cr_assert_eq(rd(VCC_QDEVICE, 8), 0);
+        wr(VIRTIO_CC_QSELECT, 2, i);
+        cr_assert_eq(rd(VIRTIO_CC_QSIZE, 2), QMAX, "queue %u", i);
+        cr_assert_eq(rd(VIRTIO_CC_QENABLE, 2), 0);
+        cr_assert_eq(rd(VIRTIO_CC_QDESC, 8), 0);
+        cr_assert_eq(rd(VIRTIO_CC_QDRIVER, 8), 0);
+        cr_assert_eq(rd(VIRTIO_CC_QDEVICE, 8), 0);
     }
     cr_assert(!virtio_running(&dev));
     /* A failed device comes back with a reset. */
     virtio_fail(&dev, "test");
-    cr_assert(rd(VCC_STATUS, 1) & VIRTIO_STATUS_NEEDS_RESET);
-    wr(VCC_STATUS, 1, 0);
-    cr_assert_eq(rd(VCC_STATUS, 1), 0);
+    cr_assert(rd(VIRTIO_CC_STATUS, 1) & VIRTIO_STATUS_NEEDS_RESET);
+    wr(VIRTIO_CC_STATUS, 1, 0);
+    cr_assert_eq(rd(VIRTIO_CC_STATUS, 1), 0);
 }
 
 /* --- split virtqueues --- */
@@ -538,14 +538,14 @@ Test(transport, pop_empty_ring)
     running();
     cr_assert_eq(pop(), 0);
     cr_assert_eq(pop(), 0);
-    cr_assert_eq(rd(VCC_STATUS, 1) & VIRTIO_STATUS_NEEDS_RESET, 0);
+    cr_assert_eq(rd(VIRTIO_CC_STATUS, 1) & VIRTIO_STATUS_NEEDS_RESET, 0);
 }
 
 Test(transport, pop_readable_then_writable)
 {
     running();
-    fvq_desc(&q0, 5, BUF, 100, VQ_DESC_F_NEXT, 2);
-    fvq_desc(&q0, 2, BUF + 0x1000, 200, VQ_DESC_F_WRITE, 7 /* no NEXT: ignored */);
+    fvq_desc(&q0, 5, BUF, 100, VRING_DESC_F_NEXT, 2);
+    fvq_desc(&q0, 2, BUF + 0x1000, 200, VRING_DESC_F_WRITE, 7 /* no NEXT: ignored */);
     fvq_make_avail(&q0, 5);
     cr_assert_eq(pop(), 1);
     cr_assert_eq(chain.head, 5);
@@ -565,7 +565,7 @@ Test(transport, pop_full_length_chain_and_zero_length_segments)
 {
     running();
     for (uint16_t i = 0; i < 8; i++) { /* 8 descriptors in a queue of 8: the longest chain */
-        uint16_t flags = (i < 7 ? VQ_DESC_F_NEXT : 0) | (i >= 4 ? VQ_DESC_F_WRITE : 0);
+        uint16_t flags = (i < 7 ? VRING_DESC_F_NEXT : 0) | (i >= 4 ? VRING_DESC_F_WRITE : 0);
         fvq_desc(&q0, i, i == 3 ? END : BUF + 16 * i, i == 3 ? 0 : 16, flags, i + 1);
     }
     fvq_make_avail(&q0, 0);
@@ -583,7 +583,7 @@ Test(transport, push_fills_used_ring_and_wraps)
     running();
     for (uint16_t n = 0; n < 20; n++) { /* through the 8-entry rings more than twice */
         uint16_t head = (uint16_t)(n * 3 % 8);
-        fvq_desc(&q0, head, BUF + 0x100 * head, 0x80, VQ_DESC_F_WRITE, 0);
+        fvq_desc(&q0, head, BUF + 0x100 * head, 0x80, VRING_DESC_F_WRITE, 0);
         fvq_make_avail(&q0, head);
         cr_assert_eq(pop(), 1, "chain %u", n);
         cr_assert_eq(chain.head, head);
@@ -619,7 +619,7 @@ Test(transport, wants_interrupt_follows_no_interrupt_flag)
 {
     running();
     cr_assert(virtq_wants_interrupt(&dev, &dev.q[0]));
-    fvq_set_avail_flags(&q0, VQ_AVAIL_F_NO_INTERRUPT);
+    fvq_set_avail_flags(&q0, VRING_AVAIL_F_NO_INTERRUPT);
     cr_assert(!virtq_wants_interrupt(&dev, &dev.q[0]));
     fvq_set_avail_flags(&q0, 0xFFFE); /* other bits mean nothing */
     cr_assert(virtq_wants_interrupt(&dev, &dev.q[0]));
@@ -642,7 +642,7 @@ static void expect_broken(const char *what)
     double ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
     cr_assert_lt(ms, 100.0, "%s: took %.1f ms", what, ms);
     cr_assert_eq(r2, 0, "%s: a failed device pops nothing", what);
-    cr_assert(rd(VCC_STATUS, 1) & VIRTIO_STATUS_NEEDS_RESET, "%s", what);
+    cr_assert(rd(VIRTIO_CC_STATUS, 1) & VIRTIO_STATUS_NEEDS_RESET, "%s", what);
     cr_assert_eq(count_substr(err, "chyve: warning:"), 1, "%s: stderr '%s'", what, err);
     free(err);
     cr_assert_eq(seen.irq[seen.nirq - 1], true, "%s: interrupt", what);
@@ -661,8 +661,8 @@ static void expect_broken(const char *what)
 Test(transport, hostile_descriptor_cycle)
 {
     running();
-    fvq_desc(&q0, 0, BUF, 8, VQ_DESC_F_NEXT, 1);
-    fvq_desc(&q0, 1, BUF, 8, VQ_DESC_F_NEXT, 0);
+    fvq_desc(&q0, 0, BUF, 8, VRING_DESC_F_NEXT, 1);
+    fvq_desc(&q0, 1, BUF, 8, VRING_DESC_F_NEXT, 0);
     fvq_make_avail(&q0, 0);
     expect_broken("0 -> 1 -> 0");
 }
@@ -670,7 +670,7 @@ Test(transport, hostile_descriptor_cycle)
 Test(transport, hostile_self_loop_of_writables)
 {
     running();
-    fvq_desc(&q0, 3, BUF, 8, VQ_DESC_F_NEXT | VQ_DESC_F_WRITE, 3);
+    fvq_desc(&q0, 3, BUF, 8, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 3);
     fvq_make_avail(&q0, 3);
     expect_broken("3 -> 3");
 }
@@ -679,7 +679,7 @@ Test(transport, hostile_chain_longer_than_queue)
 {
     running();
     for (uint16_t i = 0; i < 8; i++) { /* 0..7 then back to 0: the 9th link */
-        fvq_desc(&q0, i, BUF, 8, VQ_DESC_F_NEXT, (uint16_t)((i + 1) % 8));
+        fvq_desc(&q0, i, BUF, 8, VRING_DESC_F_NEXT, (uint16_t)((i + 1) % 8));
     }
     fvq_make_avail(&q0, 0);
     expect_broken("9 links in 8 entries");
@@ -688,7 +688,7 @@ Test(transport, hostile_chain_longer_than_queue)
 Test(transport, hostile_next_out_of_range)
 {
     running();
-    fvq_desc(&q0, 0, BUF, 8, VQ_DESC_F_NEXT, 8);
+    fvq_desc(&q0, 0, BUF, 8, VRING_DESC_F_NEXT, 8);
     fvq_make_avail(&q0, 0);
     expect_broken("next = size");
 }
@@ -696,7 +696,7 @@ Test(transport, hostile_next_out_of_range)
 Test(transport, hostile_next_far_out_of_range)
 {
     running();
-    fvq_desc(&q0, 0, BUF, 8, VQ_DESC_F_NEXT, 0xFFFF);
+    fvq_desc(&q0, 0, BUF, 8, VRING_DESC_F_NEXT, 0xFFFF);
     fvq_make_avail(&q0, 0);
     expect_broken("next = 0xFFFF");
 }
@@ -712,8 +712,8 @@ Test(transport, hostile_address_below_ram)
 Test(transport, hostile_address_above_ram)
 {
     running();
-    fvq_desc(&q0, 0, BUF, 8, VQ_DESC_F_NEXT, 1);
-    fvq_desc(&q0, 1, END, 1, VQ_DESC_F_WRITE, 0);
+    fvq_desc(&q0, 0, BUF, 8, VRING_DESC_F_NEXT, 1);
+    fvq_desc(&q0, 1, END, 1, VRING_DESC_F_WRITE, 0);
     fvq_make_avail(&q0, 0);
     expect_broken("above RAM");
 }
@@ -737,7 +737,7 @@ Test(transport, hostile_len_wraps)
 Test(transport, hostile_address_wraps)
 {
     running();
-    fvq_desc(&q0, 0, UINT64_MAX - 7, 0x100, VQ_DESC_F_WRITE, 0);
+    fvq_desc(&q0, 0, UINT64_MAX - 7, 0x100, VRING_DESC_F_WRITE, 0);
     fvq_make_avail(&q0, 0);
     expect_broken("address + len wraps the address space");
 }
@@ -782,7 +782,7 @@ Test(transport, hostile_head_out_of_range)
 Test(transport, hostile_readable_after_writable)
 {
     running();
-    fvq_desc(&q0, 0, BUF, 8, VQ_DESC_F_NEXT | VQ_DESC_F_WRITE, 1);
+    fvq_desc(&q0, 0, BUF, 8, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 1);
     fvq_desc(&q0, 1, BUF, 8, 0, 0);
     fvq_make_avail(&q0, 0);
     expect_broken("readable after writable");
@@ -791,7 +791,7 @@ Test(transport, hostile_readable_after_writable)
 Test(transport, hostile_indirect)
 {
     running();
-    fvq_desc(&q0, 0, BUF, 16, VQ_DESC_F_INDIRECT, 0);
+    fvq_desc(&q0, 0, BUF, 16, VRING_DESC_F_INDIRECT, 0);
     fvq_desc(&q0, 1, BUF, 8, 0, 0); /* what the indirect table would name */
     fvq_make_avail(&q0, 0);
     expect_broken("indirect");
@@ -800,9 +800,9 @@ Test(transport, hostile_indirect)
 Test(transport, hostile_indirect_in_the_middle)
 {
     running();
-    fvq_desc(&q0, 0, BUF, 16, VQ_DESC_F_NEXT, 1);
-    fvq_desc(&q0, 1, BUF, 16, VQ_DESC_F_INDIRECT | VQ_DESC_F_NEXT, 2);
-    fvq_desc(&q0, 2, BUF, 16, VQ_DESC_F_WRITE, 0);
+    fvq_desc(&q0, 0, BUF, 16, VRING_DESC_F_NEXT, 1);
+    fvq_desc(&q0, 1, BUF, 16, VRING_DESC_F_INDIRECT | VRING_DESC_F_NEXT, 2);
+    fvq_desc(&q0, 2, BUF, 16, VRING_DESC_F_WRITE, 0);
     fvq_make_avail(&q0, 0);
     expect_broken("indirect second");
 }

@@ -214,11 +214,11 @@ Test(vnet, device_config_and_features)
     cr_assert_eq(vbar_read(dev, VIRTIO_BAR_DEVICE + 6, 2), 1, "link up");
     cr_assert_eq(vbar_read(dev, VIRTIO_BAR_DEVICE + 8, 2), 1, "one queue pair");
     cr_assert_eq(vbar_read(dev, VIRTIO_BAR_DEVICE + 10, 2), 1500, "MTU");
-    cr_assert_eq(vbar_read(dev, VCC_NUMQ, 2), 2);
-    vbar_write(dev, VCC_DFSELECT, 4, 0);
-    uint64_t f = vbar_read(dev, VCC_DF, 4);
-    vbar_write(dev, VCC_DFSELECT, 4, 1);
-    f |= vbar_read(dev, VCC_DF, 4) << 32;
+    cr_assert_eq(vbar_read(dev, VIRTIO_CC_NUMQ, 2), 2);
+    vbar_write(dev, VIRTIO_CC_DFSELECT, 4, 0);
+    uint64_t f = vbar_read(dev, VIRTIO_CC_DF, 4);
+    vbar_write(dev, VIRTIO_CC_DFSELECT, 4, 1);
+    f |= vbar_read(dev, VIRTIO_CC_DF, 4) << 32;
     cr_assert_eq(f, F_VERSION_1 | F_CSUM | F_MTU | F_MAC | F_STATUS,
                  "features 0x%llx; no GUEST_CSUM without the link's offload",
                  (unsigned long long)f);
@@ -241,7 +241,7 @@ static uint16_t post_tx(uint16_t head, const uint8_t *hdr, const uint8_t *frame,
         fvq_desc(&txq, head, at, (uint32_t)(HDR + len), 0, 0);
     } else {
         uint16_t second = (uint16_t)(head + 1);
-        fvq_desc(&txq, head, at, (uint32_t)split, VQ_DESC_F_NEXT, second);
+        fvq_desc(&txq, head, at, (uint32_t)split, VRING_DESC_F_NEXT, second);
         fvq_desc(&txq, second, at + split, (uint32_t)(HDR + len - split), 0, 0);
     }
     fvq_make_avail(&txq, head);
@@ -346,9 +346,9 @@ Test(vnet, tx_drops_runts_and_headerless_chains)
     driver_up(0);
     uint8_t hdr[HDR] = {0}, frame[14], got[2048];
     fill_frame(frame, sizeof(frame), 3);
-    post_tx(0, hdr, frame, 13, 0);                     /* one byte short of an Ethernet header */
-    post_tx(2, hdr, frame, 0, 0);                      /* a header alone */
-    fvq_desc(&txq, 4, TXBUF, 100, VQ_DESC_F_WRITE, 0); /* nothing readable at all */
+    post_tx(0, hdr, frame, 13, 0);                        /* one byte short of an Ethernet header */
+    post_tx(2, hdr, frame, 0, 0);                         /* a header alone */
+    fvq_desc(&txq, 4, TXBUF, 100, VRING_DESC_F_WRITE, 0); /* nothing readable at all */
     fvq_make_avail(&txq, 4);
     post_tx(6, hdr, frame, 14, 0); /* the shortest frame that goes */
     notify(1);
@@ -401,7 +401,7 @@ Test(vnet, tx_counts_a_full_link)
 Test(vnet, tx_respects_no_interrupt)
 {
     driver_up(0);
-    fvq_set_avail_flags(&txq, VQ_AVAIL_F_NO_INTERRUPT);
+    fvq_set_avail_flags(&txq, VRING_AVAIL_F_NO_INTERRUPT);
     uint8_t hdr[HDR] = {0}, frame[60], got[2048];
     fill_frame(frame, sizeof(frame), 5);
     post_tx(0, hdr, frame, sizeof(frame), 0);
@@ -433,7 +433,7 @@ static void post_rx(uint16_t head, const uint32_t *lens, unsigned n)
     uint64_t at = RXBUF + 0x1000ull * head;
     for (unsigned i = 0; i < n; i++) {
         uint16_t d = (uint16_t)(head + i);
-        fvq_desc(&rxq, d, at, lens[i], VQ_DESC_F_WRITE | (i + 1 < n ? VQ_DESC_F_NEXT : 0),
+        fvq_desc(&rxq, d, at, lens[i], VRING_DESC_F_WRITE | (i + 1 < n ? VRING_DESC_F_NEXT : 0),
                  (uint16_t)(d + 1));
         at += lens[i];
     }
@@ -614,7 +614,7 @@ Test(vnet, rx_waits_for_buffers)
 Test(vnet, rx_respects_no_interrupt)
 {
     driver_up(0);
-    fvq_set_avail_flags(&rxq, VQ_AVAIL_F_NO_INTERRUPT);
+    fvq_set_avail_flags(&rxq, VRING_AVAIL_F_NO_INTERRUPT);
     const uint32_t len[] = {HDR + 1514};
     post_rx(0, len, 1);
     uint8_t hdr[HDR] = {0}, frame[60];
@@ -629,16 +629,17 @@ Test(vnet, rx_respects_no_interrupt)
 Test(vnet, rx_hostile_ring_stops_the_device)
 {
     driver_up(0);
-    fvq_desc(&rxq, 0, RXBUF, 100, VQ_DESC_F_WRITE | VQ_DESC_F_NEXT, 0); /* a loop */
+    fvq_desc(&rxq, 0, RXBUF, 100, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 0); /* a loop */
     fvq_make_avail(&rxq, 0);
     uint8_t hdr[HDR] = {0}, frame[60];
     stderr_capture_begin();
     peer_send(hdr, frame, sizeof(frame));
-    for (int i = 0; i < 2000 && !(vbar_read(dev, VCC_STATUS, 1) & VIRTIO_STATUS_NEEDS_RESET); i++) {
+    for (int i = 0; i < 2000 && !(vbar_read(dev, VIRTIO_CC_STATUS, 1) & VIRTIO_STATUS_NEEDS_RESET);
+         i++) {
         sleep_ms(1);
     }
     char *err = stderr_capture_end();
-    cr_assert(vbar_read(dev, VCC_STATUS, 1) & VIRTIO_STATUS_NEEDS_RESET);
+    cr_assert(vbar_read(dev, VIRTIO_CC_STATUS, 1) & VIRTIO_STATUS_NEEDS_RESET);
     cr_assert_eq(count_substr(err, "chyve: warning:"), 1, "'%s'", err);
     free(err);
     cr_assert_eq(fvq_used_idx_sync(&rxq), 0);

@@ -12,45 +12,6 @@
 #include "le.h"
 #include "log.h"
 
-#define PCI_VENDOR_VIRTIO 0x1AF4
-#define PCI_DEVICE_VIRTIO_MODERN 0x1040 /* + the virtio device type */
-
-/* virtio_pci_cap cfg_type values. */
-#define VIRTIO_CAP_COMMON 1
-#define VIRTIO_CAP_NOTIFY 2
-#define VIRTIO_CAP_ISR 3
-#define VIRTIO_CAP_DEVICE 4
-
-/* struct virtio_pci_common_cfg offsets. */
-#define CC_DFSELECT 0x00
-#define CC_DF 0x04
-#define CC_GFSELECT 0x08
-#define CC_GF 0x0C
-#define CC_MSIX 0x10
-#define CC_NUMQ 0x12
-#define CC_STATUS 0x14
-#define CC_CFGGEN 0x15
-#define CC_QSELECT 0x16
-#define CC_QSIZE 0x18
-#define CC_QMSIX 0x1A
-#define CC_QENABLE 0x1C
-#define CC_QNOTIFYOFF 0x1E
-#define CC_QDESC 0x20
-#define CC_QDRIVER 0x28
-#define CC_QDEVICE 0x30
-#define CC_SIZE 0x38
-
-#define VIRTIO_MSI_NO_VECTOR 0xFFFF
-#define ISR_QUEUE 1
-#define ISR_CONFIG 2
-
-/* Split ring layout (virtio 1.2 §2.7). */
-#define VRING_DESC_SIZE 16
-#define VRING_DESC_F_NEXT 1
-#define VRING_DESC_F_WRITE 2
-#define VRING_DESC_F_INDIRECT 4
-#define VRING_AVAIL_F_NO_INTERRUPT 1
-
 /* Adds one virtio_pci_cap (or, with mult, virtio_pci_notify_cap) for a BAR 0 region. */
 static int add_region_cap(struct pci_function *f, uint8_t type, uint32_t off, uint32_t len,
                           bool notify)
@@ -103,9 +64,9 @@ int virtio_device_init(struct virtio_device *d, const struct guest_mem *mem,
     }
     memset(d, 0, sizeof(*d));
     struct pci_ident id = {
-        .vendor = PCI_VENDOR_VIRTIO,
-        .device = (uint16_t)(PCI_DEVICE_VIRTIO_MODERN + p->device_id),
-        .subsys_vendor = PCI_VENDOR_VIRTIO,
+        .vendor = VIRTIO_PCI_VENDOR,
+        .device = (uint16_t)(VIRTIO_PCI_DEVICE_MODERN + p->device_id),
+        .subsys_vendor = VIRTIO_PCI_VENDOR,
         .subsys_id = p->device_id,
         .revision = 1, /* modern only (virtio 1.2 §4.1.2.1) */
         .class_code = p->class_code,
@@ -114,11 +75,12 @@ int virtio_device_init(struct virtio_device *d, const struct guest_mem *mem,
         .int_line = p->int_line,
     };
     pci_function_init(&d->pci, &id);
-    if (add_region_cap(&d->pci, VIRTIO_CAP_COMMON, VIRTIO_BAR_COMMON, CC_SIZE, false) != 0 ||
-        add_region_cap(&d->pci, VIRTIO_CAP_ISR, VIRTIO_BAR_ISR, 1, false) != 0 ||
-        add_region_cap(&d->pci, VIRTIO_CAP_NOTIFY, VIRTIO_BAR_NOTIFY,
+    if (add_region_cap(&d->pci, VIRTIO_PCI_CAP_COMMON, VIRTIO_BAR_COMMON, VIRTIO_CC_SIZE, false) !=
+            0 ||
+        add_region_cap(&d->pci, VIRTIO_PCI_CAP_ISR, VIRTIO_BAR_ISR, 1, false) != 0 ||
+        add_region_cap(&d->pci, VIRTIO_PCI_CAP_NOTIFY, VIRTIO_BAR_NOTIFY,
                        p->nqueues * VIRTIO_NOTIFY_MULT, true) != 0 ||
-        (p->devcfg_len != 0 && add_region_cap(&d->pci, VIRTIO_CAP_DEVICE, VIRTIO_BAR_DEVICE,
+        (p->devcfg_len != 0 && add_region_cap(&d->pci, VIRTIO_PCI_CAP_DEVICE, VIRTIO_BAR_DEVICE,
                                               p->devcfg_len, false) != 0)) {
         return err_set("virtio capabilities do not fit PCI configuration space");
     }
@@ -166,7 +128,7 @@ static void raise_line(struct virtio_device *d)
 
 void virtio_interrupt(struct virtio_device *d)
 {
-    d->isr |= ISR_QUEUE;
+    d->isr |= VIRTIO_ISR_QUEUE;
     raise_line(d);
 }
 
@@ -182,33 +144,34 @@ void virtio_fail(struct virtio_device *d, const char *fmt, ...)
                  le16_get(d->pci.cfg + PCI_DEVICE_ID), why);
     }
     d->status |= VIRTIO_STATUS_NEEDS_RESET;
-    d->isr |= ISR_CONFIG; /* a configuration change tells the driver to look at the status */
+    d->isr |= VIRTIO_ISR_CONFIG; /* a configuration change tells the driver to look at the status */
     raise_line(d);
 }
 
-/* The common configuration as the guest reads it, laid out in cc[CC_SIZE]. */
+/* The common configuration as the guest reads it, laid out in cc[VIRTIO_CC_SIZE]. */
 static void common_image(const struct virtio_device *d, uint8_t *cc)
 {
-    memset(cc, 0, CC_SIZE);
-    le32_put(cc + CC_DFSELECT, d->dfselect);
-    le32_put(cc + CC_DF, d->dfselect < 2 ? (uint32_t)(d->features >> (32 * d->dfselect)) : 0);
-    le32_put(cc + CC_GFSELECT, d->gfselect);
-    le32_put(cc + CC_GF,
+    memset(cc, 0, VIRTIO_CC_SIZE);
+    le32_put(cc + VIRTIO_CC_DFSELECT, d->dfselect);
+    le32_put(cc + VIRTIO_CC_DF,
+             d->dfselect < 2 ? (uint32_t)(d->features >> (32 * d->dfselect)) : 0);
+    le32_put(cc + VIRTIO_CC_GFSELECT, d->gfselect);
+    le32_put(cc + VIRTIO_CC_GF,
              d->gfselect < 2 ? (uint32_t)(d->driver_features >> (32 * d->gfselect)) : 0);
-    le16_put(cc + CC_MSIX, VIRTIO_MSI_NO_VECTOR);
-    le16_put(cc + CC_NUMQ, (uint16_t)d->nqueues);
-    cc[CC_STATUS] = d->status;
-    cc[CC_CFGGEN] = d->config_generation;
-    le16_put(cc + CC_QSELECT, d->queue_select);
-    le16_put(cc + CC_QMSIX, VIRTIO_MSI_NO_VECTOR);
+    le16_put(cc + VIRTIO_CC_MSIX, VIRTIO_MSI_NO_VECTOR);
+    le16_put(cc + VIRTIO_CC_NUMQ, (uint16_t)d->nqueues);
+    cc[VIRTIO_CC_STATUS] = d->status;
+    cc[VIRTIO_CC_CFGGEN] = d->config_generation;
+    le16_put(cc + VIRTIO_CC_QSELECT, d->queue_select);
+    le16_put(cc + VIRTIO_CC_QMSIX, VIRTIO_MSI_NO_VECTOR);
     if (d->queue_select < d->nqueues) {
         const struct virtq *q = &d->q[d->queue_select];
-        le16_put(cc + CC_QSIZE, q->size);
-        le16_put(cc + CC_QENABLE, q->enabled);
-        le16_put(cc + CC_QNOTIFYOFF, d->queue_select);
-        le64_put(cc + CC_QDESC, q->desc);
-        le64_put(cc + CC_QDRIVER, q->avail);
-        le64_put(cc + CC_QDEVICE, q->used);
+        le16_put(cc + VIRTIO_CC_QSIZE, q->size);
+        le16_put(cc + VIRTIO_CC_QENABLE, q->enabled);
+        le16_put(cc + VIRTIO_CC_QNOTIFYOFF, d->queue_select);
+        le64_put(cc + VIRTIO_CC_QDESC, q->desc);
+        le64_put(cc + VIRTIO_CC_QDRIVER, q->avail);
+        le64_put(cc + VIRTIO_CC_QDEVICE, q->used);
     }
 }
 
@@ -263,50 +226,50 @@ static void status_write(struct virtio_device *d, uint8_t v)
 /* Applies a guest write to the common configuration: the fields whose bytes changed. */
 static void common_write(struct virtio_device *d, unsigned off, const uint8_t *data, unsigned len)
 {
-    uint8_t cc[CC_SIZE], nw[CC_SIZE];
+    uint8_t cc[VIRTIO_CC_SIZE], nw[VIRTIO_CC_SIZE];
     common_image(d, cc);
     memcpy(nw, cc, sizeof(nw));
     memcpy(nw + off, data, len);
     bool features_open = !(d->status & VIRTIO_STATUS_FEATURES_OK);
 #define TOUCHED(field, size) (off < (field) + (size) && (field) < off + len)
-    if (TOUCHED(CC_DFSELECT, 4)) {
-        d->dfselect = le32_get(nw + CC_DFSELECT);
+    if (TOUCHED(VIRTIO_CC_DFSELECT, 4)) {
+        d->dfselect = le32_get(nw + VIRTIO_CC_DFSELECT);
     }
-    if (TOUCHED(CC_GFSELECT, 4)) {
-        d->gfselect = le32_get(nw + CC_GFSELECT);
+    if (TOUCHED(VIRTIO_CC_GFSELECT, 4)) {
+        d->gfselect = le32_get(nw + VIRTIO_CC_GFSELECT);
     }
-    if (TOUCHED(CC_GF, 4) && features_open && d->gfselect < 2) {
+    if (TOUCHED(VIRTIO_CC_GF, 4) && features_open && d->gfselect < 2) {
         unsigned shift = 32 * d->gfselect;
         d->driver_features = (d->driver_features & ~(0xFFFFFFFFull << shift)) |
-                             ((uint64_t)le32_get(nw + CC_GF) << shift);
+                             ((uint64_t)le32_get(nw + VIRTIO_CC_GF) << shift);
     }
-    if (TOUCHED(CC_QSELECT, 2)) {
-        d->queue_select = le16_get(nw + CC_QSELECT);
+    if (TOUCHED(VIRTIO_CC_QSELECT, 2)) {
+        d->queue_select = le16_get(nw + VIRTIO_CC_QSELECT);
     }
     if (d->queue_select < d->nqueues && !d->q[d->queue_select].enabled &&
         !(d->status & VIRTIO_STATUS_DRIVER_OK)) {
         struct virtq *q = &d->q[d->queue_select];
-        if (TOUCHED(CC_QSIZE, 2)) {
-            uint16_t n = le16_get(nw + CC_QSIZE);
+        if (TOUCHED(VIRTIO_CC_QSIZE, 2)) {
+            uint16_t n = le16_get(nw + VIRTIO_CC_QSIZE);
             if (n != 0 && n <= d->queue_max && (n & (n - 1)) == 0) {
                 q->size = n; /* other sizes are ignored: the driver reads back what it got */
             }
         }
-        if (TOUCHED(CC_QDESC, 8)) {
-            q->desc = le64_get(nw + CC_QDESC);
+        if (TOUCHED(VIRTIO_CC_QDESC, 8)) {
+            q->desc = le64_get(nw + VIRTIO_CC_QDESC);
         }
-        if (TOUCHED(CC_QDRIVER, 8)) {
-            q->avail = le64_get(nw + CC_QDRIVER);
+        if (TOUCHED(VIRTIO_CC_QDRIVER, 8)) {
+            q->avail = le64_get(nw + VIRTIO_CC_QDRIVER);
         }
-        if (TOUCHED(CC_QDEVICE, 8)) {
-            q->used = le64_get(nw + CC_QDEVICE);
+        if (TOUCHED(VIRTIO_CC_QDEVICE, 8)) {
+            q->used = le64_get(nw + VIRTIO_CC_QDEVICE);
         }
-        if (TOUCHED(CC_QENABLE, 2) && le16_get(nw + CC_QENABLE) == 1) {
+        if (TOUCHED(VIRTIO_CC_QENABLE, 2) && le16_get(nw + VIRTIO_CC_QENABLE) == 1) {
             queue_enable(d, q);
         }
     }
-    if (TOUCHED(CC_STATUS, 1)) {
-        status_write(d, nw[CC_STATUS]);
+    if (TOUCHED(VIRTIO_CC_STATUS, 1)) {
+        status_write(d, nw[VIRTIO_CC_STATUS]);
     }
 #undef TOUCHED
 }
@@ -315,12 +278,12 @@ void virtio_bar_access(struct virtio_device *d, uint64_t off, bool write, uint8_
                        unsigned len)
 {
     pthread_mutex_lock(&d->lock);
-    if (off + len <= VIRTIO_BAR_COMMON + CC_SIZE) { /* the common region starts the BAR */
+    if (off + len <= VIRTIO_BAR_COMMON + VIRTIO_CC_SIZE) { /* the common region starts the BAR */
         unsigned o = (unsigned)(off - VIRTIO_BAR_COMMON);
         if (write) {
             common_write(d, o, data, len);
         } else {
-            uint8_t cc[CC_SIZE];
+            uint8_t cc[VIRTIO_CC_SIZE];
             common_image(d, cc);
             memcpy(data, cc + o, len);
         }

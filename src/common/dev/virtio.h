@@ -15,19 +15,11 @@
 #include <sys/uio.h>
 
 #include "dev/pci.h"
+#include "dev/virtio_abi.h"
 #include "guest_mem.h"
 
 #define VIRTIO_MAX_QUEUES 2
 #define VIRTQ_MAX_SIZE 256
-
-/* Device status bits (virtio 1.2 §2.1) and feature bits shared by all devices (§6). */
-#define VIRTIO_STATUS_ACKNOWLEDGE 1
-#define VIRTIO_STATUS_DRIVER 2
-#define VIRTIO_STATUS_DRIVER_OK 4
-#define VIRTIO_STATUS_FEATURES_OK 8
-#define VIRTIO_STATUS_NEEDS_RESET 64
-#define VIRTIO_STATUS_FAILED 128
-#define VIRTIO_F_VERSION_1 32
 
 /* BAR 0 layout chyve's transport uses (described to the guest by the vendor capabilities). */
 #define VIRTIO_BAR_SIZE 0x1000

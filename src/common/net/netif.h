@@ -10,7 +10,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define NETIF_VNET_HDR_LEN 12
+#include "dev/virtio_abi.h"
+
+#define NETIF_VNET_HDR_LEN VIRTIO_NET_HDR_LEN
 #define NETIF_MTU_DEFAULT 1500
 #define NETIF_MTU_MAX 9000
 #define NETIF_HOSTFWD_MAX 16

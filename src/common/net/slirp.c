@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dev/virtio_abi.h"
 #include "err.h"
 #include "le.h"
 #include "log.h"
@@ -36,13 +37,6 @@
 #define SLIRP_CFG_VERSION 4   /* libslirp 4.7 (Debian 12) knows versions 1-4 */
 
 static const uint8_t default_mac[6] = {0x02, 0xc7, 0x79, 0x76, 0x65, 0x01};
-
-/* struct virtio_net_hdr_v1 fields used here. */
-#define HDR_FLAGS 0
-#define HDR_GSO_TYPE 1
-#define HDR_CSUM_START 6
-#define HDR_CSUM_OFFSET 8
-#define HDR_F_NEEDS_CSUM 1
 
 /* A timer slirp asked for; expire_ms < 0 = not armed. */
 struct user_timer {
@@ -259,15 +253,15 @@ static int complete_csum(uint8_t *frame, size_t len, uint16_t start, uint16_t of
 /* Hands one message from the device (header + frame) to slirp, or drops it. */
 static void from_guest(struct user_link *u, uint8_t *msg, size_t len)
 {
-    if (len <= NETIF_VNET_HDR_LEN || msg[HDR_GSO_TYPE] != 0) {
+    if (len <= NETIF_VNET_HDR_LEN || msg[VIRTIO_NET_HDR_GSO_TYPE] != 0) {
         u->drop_from_guest++; /* a runt, or segmentation slirp cannot do (never offered) */
         return;
     }
     uint8_t *frame = msg + NETIF_VNET_HDR_LEN;
     size_t flen = len - NETIF_VNET_HDR_LEN;
-    if ((msg[HDR_FLAGS] & HDR_F_NEEDS_CSUM) &&
-        complete_csum(frame, flen, le16_get(msg + HDR_CSUM_START),
-                      le16_get(msg + HDR_CSUM_OFFSET)) != 0) {
+    if ((msg[VIRTIO_NET_HDR_FLAGS] & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
+        complete_csum(frame, flen, le16_get(msg + VIRTIO_NET_HDR_CSUM_START),
+                      le16_get(msg + VIRTIO_NET_HDR_CSUM_OFFSET)) != 0) {
         u->drop_from_guest++;
         return;
     }

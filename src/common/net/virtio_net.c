@@ -16,25 +16,6 @@
 #include "log.h"
 #include "net/virtio_net.h"
 
-/* virtio-net feature bits (virtio 1.2 §5.1.3). */
-#define VIRTIO_NET_F_CSUM 0
-#define VIRTIO_NET_F_GUEST_CSUM 1
-#define VIRTIO_NET_F_MTU 3
-#define VIRTIO_NET_F_MAC 5
-#define VIRTIO_NET_F_STATUS 16
-#define VIRTIO_NET_S_LINK_UP 1
-#define VIRTIO_ID_NET 1
-
-/* struct virtio_net_hdr_v1 */
-#define HDR_FLAGS 0
-#define HDR_GSO_TYPE 1
-#define HDR_HDR_LEN 2
-#define HDR_GSO_SIZE 4
-#define HDR_CSUM_START 6
-#define HDR_CSUM_OFFSET 8
-#define HDR_NUM_BUFFERS 10
-#define HDR_F_NEEDS_CSUM 1
-
 #define RXQ 0
 #define TXQ 1
 #define QUEUE_SIZE 256
@@ -105,17 +86,19 @@ static void tx_one(struct virtio_net *vn, struct virtq_chain *c)
     }
     uint8_t *h = vn->tx_hdr;
     chain_peek(c, 0, h, NETIF_VNET_HDR_LEN);
-    uint8_t flags = h[HDR_FLAGS];
-    uint16_t start = le16_get(h + HDR_CSUM_START), offset = le16_get(h + HDR_CSUM_OFFSET);
+    uint8_t flags = h[VIRTIO_NET_HDR_FLAGS];
+    uint16_t start = le16_get(h + VIRTIO_NET_HDR_CSUM_START),
+             offset = le16_get(h + VIRTIO_NET_HDR_CSUM_OFFSET);
     memset(h, 0, NETIF_VNET_HDR_LEN); /* no GSO: only a checked partial checksum passes */
-    if ((flags & HDR_F_NEEDS_CSUM) && (d->driver_features & (1ull << VIRTIO_NET_F_CSUM))) {
+    if ((flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
+        (d->driver_features & (1ull << VIRTIO_NET_F_CSUM))) {
         if ((uint64_t)start + offset + 2 > frame_len) {
             vn->stats.tx_drop_bad++;
             return;
         }
-        h[HDR_FLAGS] = HDR_F_NEEDS_CSUM;
-        le16_put(h + HDR_CSUM_START, start);
-        le16_put(h + HDR_CSUM_OFFSET, offset);
+        h[VIRTIO_NET_HDR_FLAGS] = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+        le16_put(h + VIRTIO_NET_HDR_CSUM_START, start);
+        le16_put(h + VIRTIO_NET_HDR_CSUM_OFFSET, offset);
     }
     /* iov[0] = our header; then the readable segments minus the guest's 12 header bytes. */
     struct iovec out[VIRTQ_MAX_SIZE + 1];
@@ -253,9 +236,10 @@ static bool rx_process(struct virtio_net *vn)
             used = true;
             continue;
         }
-        le16_put(vn->rx_buf + HDR_NUM_BUFFERS, 1);
+        le16_put(vn->rx_buf + VIRTIO_NET_HDR_NUM_BUFFERS, 1);
         if (!(d->driver_features & (1ull << VIRTIO_NET_F_GUEST_CSUM))) {
-            vn->rx_buf[HDR_FLAGS] = 0; /* the link only has partial sums with the offload on */
+            vn->rx_buf[VIRTIO_NET_HDR_FLAGS] =
+                0; /* the link only has partial sums with the offload on */
         }
         chain_fill(c, vn->rx_buf, len);
         if (virtq_push(d, q, c->head, (uint32_t)len) != 0) {
@@ -309,10 +293,10 @@ int virtio_net_create(const struct guest_mem *m, struct netif *n, uint8_t int_li
         return err_set("out of memory creating the network device");
     }
     uint8_t cfg[12] = {0};
-    memcpy(cfg, n->mac, 6);
-    le16_put(cfg + 6, VIRTIO_NET_S_LINK_UP);
-    le16_put(cfg + 8, 1); /* max_virtqueue_pairs */
-    le16_put(cfg + 10, n->mtu);
+    memcpy(cfg + VIRTIO_NET_CFG_MAC, n->mac, 6);
+    le16_put(cfg + VIRTIO_NET_CFG_STATUS, VIRTIO_NET_S_LINK_UP);
+    le16_put(cfg + VIRTIO_NET_CFG_PAIRS, 1);
+    le16_put(cfg + VIRTIO_NET_CFG_MTU, n->mtu);
     uint64_t features = (1ull << VIRTIO_NET_F_MAC) | (1ull << VIRTIO_NET_F_STATUS) |
                         (1ull << VIRTIO_NET_F_MTU) | (1ull << VIRTIO_NET_F_CSUM);
     if (n->rx_offload) {

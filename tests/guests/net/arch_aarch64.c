@@ -22,7 +22,7 @@
 #define PCI_COMMAND 0x04
 #define PCI_BAR0 0x10
 #define PCI_INT_PIN 0x3D
-#define PCI_CMD_MEMORY 0x2
+#define PCI_COMMAND_MEMORY 0x2
 
 /* GICv3 distributor, redistributor (RD frame, then SGI frame) registers. */
 #define GICD_CTLR 0x0000
@@ -290,7 +290,7 @@ int arch_pci_setup(unsigned bus, unsigned dev, unsigned fn, unsigned *line)
     if (!ecam_tried)
         ecam_init();
     uint32_t cmd = arch_pci_read(bus, dev, fn, PCI_COMMAND, 2);
-    arch_pci_write(bus, dev, fn, PCI_COMMAND, 2, cmd & ~PCI_CMD_MEMORY);
+    arch_pci_write(bus, dev, fn, PCI_COMMAND, 2, cmd & ~PCI_COMMAND_MEMORY);
     for (unsigned i = 0; i < 6; i++) {
         unsigned off = PCI_BAR0 + 4 * i;
         uint32_t lo = arch_pci_read(bus, dev, fn, off, 4);

@@ -51,7 +51,7 @@ static void recover(const char *name)
 static bool wait_needs_reset(unsigned ms)
 {
     uint64_t end = ms_now() + ms;
-    while (!(vpci_status(&vnet.pci) & VIRTIO_S_NEEDS_RESET)) {
+    while (!(vpci_status(&vnet.pci) & VIRTIO_STATUS_NEEDS_RESET)) {
         if (ms_now() > end)
             return false;
         arch_wait();
@@ -87,52 +87,54 @@ static void attack_common(void)
     static const uint64_t pat[] = {0, 0xA5A5A5A5A5A5A5A5ull, 0xFFFFFFFFFFFFFFFFull};
     for (unsigned p = 0; p < 3; p++)
         for (unsigned len = 1; len <= 8; len *= 2)
-            for (unsigned off = 0; off + len <= CC_SIZE; off += len)
+            for (unsigned off = 0; off + len <= VIRTIO_CC_SIZE; off += len)
                 cc_write(off, len, pat[p]);
     recover("garbage in every common-config field");
 
     struct vpci *v = &vnet.pci;
     vpci_reset(v);
-    vpci_set_status(v, VIRTIO_S_ACKNOWLEDGE | VIRTIO_S_DRIVER);
-    mmio_w16(v->common + CC_QSELECT, 7);
-    if (mmio_r16(v->common + CC_QSIZE) != 0)
+    vpci_set_status(v, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+    mmio_w16(v->common + VIRTIO_CC_QSELECT, 7);
+    if (mmio_r16(v->common + VIRTIO_CC_QSIZE) != 0)
         fail("queue 7 has a size");
-    mmio_w16(v->common + CC_QSIZE, 64);
-    mmio_w64(v->common + CC_QDESC, (uintptr_t)scratch[0]);
-    mmio_w16(v->common + CC_QENABLE, 1);
-    if (mmio_r16(v->common + CC_QENABLE) != 0)
+    mmio_w16(v->common + VIRTIO_CC_QSIZE, 64);
+    mmio_w64(v->common + VIRTIO_CC_QDESC, (uintptr_t)scratch[0]);
+    mmio_w16(v->common + VIRTIO_CC_QENABLE, 1);
+    if (mmio_r16(v->common + VIRTIO_CC_QENABLE) != 0)
         fail("queue 7 enabled");
-    mmio_w16(v->common + CC_QSELECT, 0);
+    mmio_w16(v->common + VIRTIO_CC_QSELECT, 0);
     static const uint16_t sizes[] = {0, 3, 65535, 512, 255};
     for (unsigned i = 0; i < 5; i++) {
-        mmio_w16(v->common + CC_QSIZE, sizes[i]);
-        uint16_t got = mmio_r16(v->common + CC_QSIZE);
+        mmio_w16(v->common + VIRTIO_CC_QSIZE, sizes[i]);
+        uint16_t got = mmio_r16(v->common + VIRTIO_CC_QSIZE);
         if (got == 0 || got > 256 || (got & (got - 1)))
             fail("queue_size %u read back as %u", sizes[i], got);
     }
     recover("queue_size 0/3/65535/512/255, queue_select 7");
 
     vpci_reset(v);
-    vpci_set_status(v, VIRTIO_S_ACKNOWLEDGE | VIRTIO_S_DRIVER);
+    vpci_set_status(v, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
     vpci_set_driver_features(v, ~0ull);
-    mmio_w32(v->common + CC_GFSELECT, 5);
-    mmio_w32(v->common + CC_GF, 0xFFFFFFFF);
-    mmio_w32(v->common + CC_DFSELECT, 9);
-    if (mmio_r32(v->common + CC_DF) != 0)
+    mmio_w32(v->common + VIRTIO_CC_GFSELECT, 5);
+    mmio_w32(v->common + VIRTIO_CC_GF, 0xFFFFFFFF);
+    mmio_w32(v->common + VIRTIO_CC_DFSELECT, 9);
+    if (mmio_r32(v->common + VIRTIO_CC_DF) != 0)
         fail("device feature word 9 is not 0");
-    vpci_set_status(v, VIRTIO_S_ACKNOWLEDGE | VIRTIO_S_DRIVER | VIRTIO_S_FEATURES_OK);
-    if (vpci_status(v) & VIRTIO_S_FEATURES_OK)
+    vpci_set_status(v,
+                    VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
+    if (vpci_status(v) & VIRTIO_STATUS_FEATURES_OK)
         fail("FEATURES_OK accepted with every feature bit set");
-    vpci_set_status(v, VIRTIO_S_ACKNOWLEDGE | VIRTIO_S_DRIVER | VIRTIO_S_DRIVER_OK);
-    if (vpci_status(v) & VIRTIO_S_DRIVER_OK)
+    vpci_set_status(v, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_DRIVER_OK);
+    if (vpci_status(v) & VIRTIO_STATUS_DRIVER_OK)
         fail("DRIVER_OK accepted without FEATURES_OK");
     recover("features beyond the offered ones");
 
     vpci_reset(v);
-    vpci_set_status(v, VIRTIO_S_ACKNOWLEDGE | VIRTIO_S_DRIVER);
+    vpci_set_status(v, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
     vpci_set_driver_features(v, vpci_device_features(v) & ~(1ull << VIRTIO_F_VERSION_1));
-    vpci_set_status(v, VIRTIO_S_ACKNOWLEDGE | VIRTIO_S_DRIVER | VIRTIO_S_FEATURES_OK);
-    if (vpci_status(v) & VIRTIO_S_FEATURES_OK)
+    vpci_set_status(v,
+                    VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
+    if (vpci_status(v) & VIRTIO_STATUS_FEATURES_OK)
         fail("FEATURES_OK accepted without VERSION_1");
     recover("FEATURES_OK without VERSION_1");
 }
@@ -142,15 +144,16 @@ static void attack_rings(const char *name, uint64_t desc, uint64_t drv, uint64_t
 {
     struct vpci *v = &vnet.pci;
     vpci_reset(v);
-    vpci_set_status(v, VIRTIO_S_ACKNOWLEDGE | VIRTIO_S_DRIVER);
+    vpci_set_status(v, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
     vpci_set_driver_features(v, 1ull << VIRTIO_F_VERSION_1);
-    vpci_set_status(v, VIRTIO_S_ACKNOWLEDGE | VIRTIO_S_DRIVER | VIRTIO_S_FEATURES_OK);
-    mmio_w16(v->common + CC_QSELECT, 0);
-    mmio_w64(v->common + CC_QDESC, desc);
-    mmio_w64(v->common + CC_QDRIVER, drv);
-    mmio_w64(v->common + CC_QDEVICE, dev);
-    mmio_w16(v->common + CC_QENABLE, 1);
-    if (mmio_r16(v->common + CC_QENABLE) != 0)
+    vpci_set_status(v,
+                    VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
+    mmio_w16(v->common + VIRTIO_CC_QSELECT, 0);
+    mmio_w64(v->common + VIRTIO_CC_QDESC, desc);
+    mmio_w64(v->common + VIRTIO_CC_QDRIVER, drv);
+    mmio_w64(v->common + VIRTIO_CC_QDEVICE, dev);
+    mmio_w16(v->common + VIRTIO_CC_QENABLE, 1);
+    if (mmio_r16(v->common + VIRTIO_CC_QENABLE) != 0)
         fail("%s: the queue was enabled", name);
     expect_stop(name);
 }
@@ -244,7 +247,7 @@ static void attack_rx(const char *name, uint64_t addr, uint32_t len, uint16_t fl
     uint64_t end = ms_now() + 300;
     while (vnet.rx.mem->used.idx == 0 && ms_now() < end)
         arch_wait();
-    if (vpci_status(&vnet.pci) & VIRTIO_S_NEEDS_RESET)
+    if (vpci_status(&vnet.pci) & VIRTIO_STATUS_NEEDS_RESET)
         fail("%s: the device stopped", name);
     recover(name);
 }
@@ -330,16 +333,16 @@ static void attack_config(void)
     arch_pci_write(b, d, f, PCI_BAR0, 4, (uint32_t)BAR_ELSEWHERE);
     arch_pci_write(b, d, f, PCI_BAR0 + 4, 4, 0);
     volatile uint8_t *moved = (volatile uint8_t *)(uintptr_t)BAR_ELSEWHERE;
-    if (mmio_r8(moved + CC_STATUS) != status)
+    if (mmio_r8(moved + VIRTIO_CC_STATUS) != status)
         fail("the BAR moved to 0x%lx does not answer", (unsigned long)BAR_ELSEWHERE);
     uint64_t ram = (uintptr_t)scratch[1];
-    scratch[1][CC_STATUS] = 0x77;
+    scratch[1][VIRTIO_CC_STATUS] = 0x77;
     arch_pci_write(b, d, f, PCI_BAR0, 4, (uint32_t)ram);
     arch_pci_write(b, d, f, PCI_BAR0 + 4, 4, (uint32_t)(ram >> 32));
-    mmio_w8(&scratch[1][CC_STATUS], 0); /* RAM: reaches memory, not the device */
-    if (mmio_r8(&scratch[1][CC_STATUS]) != 0)
+    mmio_w8(&scratch[1][VIRTIO_CC_STATUS], 0); /* RAM: reaches memory, not the device */
+    if (mmio_r8(&scratch[1][VIRTIO_CC_STATUS]) != 0)
         fail("RAM under a BAR moved onto it does not behave as RAM");
-    arch_pci_write(b, d, f, PCI_COMMAND, 2, cmd & ~PCI_CMD_MEMORY);
+    arch_pci_write(b, d, f, PCI_COMMAND, 2, cmd & ~PCI_COMMAND_MEMORY);
     arch_pci_write(b, d, f, PCI_BAR0, 4, saved[PCI_BAR0 / 4]);
     arch_pci_write(b, d, f, PCI_BAR0 + 4, 4, saved[PCI_BAR0 / 4 + 1]);
     arch_pci_write(b, d, f, PCI_COMMAND, 2, cmd);

@@ -85,7 +85,7 @@ static void deliver(const uint8_t *frame, size_t len, bool csum_ok)
 static void check_device(const struct netstack_cfg *cfg)
 {
     uint8_t s = vpci_status(&vnet.pci);
-    if (!(s & VIRTIO_S_NEEDS_RESET))
+    if (!(s & VIRTIO_STATUS_NEEDS_RESET))
         return;
     rt_printf("net: device needs a reset (status 0x%x); reinitialising\n", s);
     vnet.st.resets++;

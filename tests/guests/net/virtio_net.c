@@ -3,11 +3,7 @@
 #include "arch.h"
 #include "rt.h"
 
-#define VIRTIO_ID_NET 1
 #define RX_BUFS_MAX 64
-#define DEVCFG_MAC 0
-#define DEVCFG_STATUS 6
-#define DEVCFG_MTU 10
 
 struct vnet vnet;
 
@@ -64,21 +60,21 @@ static void read_devcfg(void)
     volatile uint8_t *c = vnet.pci.devcfg;
     uint8_t gen;
     do {
-        gen = mmio_r8(vnet.pci.common + CC_CFGGEN);
+        gen = mmio_r8(vnet.pci.common + VIRTIO_CC_CFGGEN);
         if (c && (vnet.features & (1ull << VIRTIO_NET_F_MAC)) && vnet.pci.devcfg_len >= 6) {
             for (unsigned i = 0; i < 6; i++)
-                vnet.mac[i] = mmio_r8(c + DEVCFG_MAC + i);
+                vnet.mac[i] = mmio_r8(c + VIRTIO_NET_CFG_MAC + i);
         } else {
             static const uint8_t dflt[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
             memcpy(vnet.mac, dflt, 6);
         }
         vnet.link_status = 1;
         if (c && (vnet.features & (1ull << VIRTIO_NET_F_STATUS)) && vnet.pci.devcfg_len >= 8)
-            vnet.link_status = mmio_r16(c + DEVCFG_STATUS);
+            vnet.link_status = mmio_r16(c + VIRTIO_NET_CFG_STATUS);
         vnet.mtu = 1500;
         if (c && (vnet.features & (1ull << VIRTIO_NET_F_MTU)) && vnet.pci.devcfg_len >= 12)
-            vnet.mtu = mmio_r16(c + DEVCFG_MTU);
-    } while (gen != mmio_r8(vnet.pci.common + CC_CFGGEN));
+            vnet.mtu = mmio_r16(c + VIRTIO_NET_CFG_MTU);
+    } while (gen != mmio_r8(vnet.pci.common + VIRTIO_CC_CFGGEN));
     if (vnet.mtu < 68 || vnet.mtu > VNET_MTU_MAX)
         vnet.mtu = vnet.mtu < 68 ? 1500 : VNET_MTU_MAX;
 }
@@ -127,8 +123,8 @@ int vnet_init(uint16_t rx_size, uint16_t tx_size)
     if (vnet_probe() != 0 || vpci_reset(p) != 0)
         return -1;
     vnet.isr_bits = 0;
-    vpci_set_status(p, VIRTIO_S_ACKNOWLEDGE);
-    vpci_set_status(p, VIRTIO_S_ACKNOWLEDGE | VIRTIO_S_DRIVER);
+    vpci_set_status(p, VIRTIO_STATUS_ACKNOWLEDGE);
+    vpci_set_status(p, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
     uint64_t offered = vpci_device_features(p);
     uint64_t want = 1ull << VIRTIO_F_VERSION_1 | 1ull << VIRTIO_NET_F_MAC |
                     1ull << VIRTIO_NET_F_STATUS | 1ull << VIRTIO_NET_F_MTU |
@@ -137,28 +133,28 @@ int vnet_init(uint16_t rx_size, uint16_t tx_size)
     if (!(vnet.features & (1ull << VIRTIO_F_VERSION_1))) {
         rt_printf("net: FAIL: the device does not offer VERSION_1 (features 0x%lx)\n",
                   (unsigned long)offered);
-        vpci_set_status(p, VIRTIO_S_FAILED);
+        vpci_set_status(p, VIRTIO_STATUS_FAILED);
         return -1;
     }
     vpci_set_driver_features(p, vnet.features);
-    uint8_t s = VIRTIO_S_ACKNOWLEDGE | VIRTIO_S_DRIVER | VIRTIO_S_FEATURES_OK;
+    uint8_t s = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK;
     vpci_set_status(p, s);
-    if (!(vpci_status(p) & VIRTIO_S_FEATURES_OK)) {
+    if (!(vpci_status(p) & VIRTIO_STATUS_FEATURES_OK)) {
         rt_puts("net: FAIL: the device refused our features\n");
-        vpci_set_status(p, VIRTIO_S_FAILED);
+        vpci_set_status(p, VIRTIO_STATUS_FAILED);
         return -1;
     }
     read_devcfg();
     /* RX addresses as 32-bit halves (Hermit does that), TX as single 64-bit stores. */
     if (vpci_queue_setup(p, &vnet.rx, 0, rx_size, &ring_rx, false) != 0 ||
         vpci_queue_setup(p, &vnet.tx, 1, tx_size, &ring_tx, true) != 0) {
-        vpci_set_status(p, VIRTIO_S_FAILED);
+        vpci_set_status(p, VIRTIO_STATUS_FAILED);
         return -1;
     }
     rx_setup();
     tx_setup();
-    vpci_set_status(p, s | VIRTIO_S_DRIVER_OK);
-    if (!(vpci_status(p) & VIRTIO_S_DRIVER_OK)) {
+    vpci_set_status(p, s | VIRTIO_STATUS_DRIVER_OK);
+    if (!(vpci_status(p) & VIRTIO_STATUS_DRIVER_OK)) {
         rt_printf("net: FAIL: DRIVER_OK did not stick (status 0x%x)\n", vpci_status(p));
         return -1;
     }

@@ -12,14 +12,6 @@
 
 #include "virtio_pci.h"
 
-#define VIRTIO_NET_F_CSUM 0
-#define VIRTIO_NET_F_GUEST_CSUM 1
-#define VIRTIO_NET_F_MTU 3
-#define VIRTIO_NET_F_MAC 5
-#define VIRTIO_NET_F_STATUS 16
-#define VIRTIO_NET_HDR_LEN 12
-#define VIRTIO_NET_HDR_F_NEEDS_CSUM 1
-#define VIRTIO_NET_HDR_F_DATA_VALID 2
 #define VNET_MTU_MAX 9000
 #define VNET_FRAME_MAX (VNET_MTU_MAX + 14)
 

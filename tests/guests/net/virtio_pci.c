@@ -4,13 +4,6 @@
 #include "rt.h"
 
 #define PCI_BUSES 32
-#define PCI_HEADER_TYPE 0x0E
-#define PCI_CAP_ID_VENDOR 0x09
-#define CAP_COMMON 1
-#define CAP_NOTIFY 2
-#define CAP_ISR 3
-#define CAP_DEVICE 4
-#define PCI_DEVICE_VIRTIO_MODERN 0x1040
 
 bool vpci_scan(uint16_t device_id, unsigned *bus, unsigned *dev, unsigned *fn)
 {
@@ -23,8 +16,8 @@ bool vpci_scan(uint16_t device_id, unsigned *bus, unsigned *dev, unsigned *fn)
                     continue;
                 if (f == 0 && (arch_pci_read(b, d, 0, PCI_HEADER_TYPE, 1) & 0x80))
                     nfn = 8;
-                if ((id & 0xFFFF) == PCI_VENDOR_VIRTIO &&
-                    (id >> 16) == PCI_DEVICE_VIRTIO_MODERN + (uint32_t)device_id) {
+                if ((id & 0xFFFF) == VIRTIO_PCI_VENDOR &&
+                    (id >> 16) == VIRTIO_PCI_DEVICE_MODERN + (uint32_t)device_id) {
                     *bus = b, *dev = d, *fn = f;
                     return true;
                 }
@@ -81,14 +74,14 @@ int vpci_attach(struct vpci *v, unsigned bus, unsigned dev, unsigned fn)
                     rt_puts("net: FAIL: cannot map a virtio region\n");
                     return -1;
                 }
-                if (type == CAP_COMMON && !v->common) {
+                if (type == VIRTIO_PCI_CAP_COMMON && !v->common) {
                     v->common = p;
-                } else if (type == CAP_ISR && !v->isr) {
+                } else if (type == VIRTIO_PCI_CAP_ISR && !v->isr) {
                     v->isr = p;
-                } else if (type == CAP_DEVICE && !v->devcfg) {
+                } else if (type == VIRTIO_PCI_CAP_DEVICE && !v->devcfg) {
                     v->devcfg = p;
                     v->devcfg_len = len;
-                } else if (type == CAP_NOTIFY && !v->notify) {
+                } else if (type == VIRTIO_PCI_CAP_NOTIFY && !v->notify) {
                     v->notify = p;
                     v->notify_mult = arch_pci_read(bus, dev, fn, at + 16, 4);
                 }
@@ -101,18 +94,18 @@ int vpci_attach(struct vpci *v, unsigned bus, unsigned dev, unsigned fn)
         return -1;
     }
     uint32_t cmd = arch_pci_read(bus, dev, fn, PCI_COMMAND, 2);
-    arch_pci_write(bus, dev, fn, PCI_COMMAND, 2, cmd | PCI_CMD_MEMORY | PCI_CMD_MASTER);
+    arch_pci_write(bus, dev, fn, PCI_COMMAND, 2, cmd | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
     return 0;
 }
 
 uint8_t vpci_status(struct vpci *v)
 {
-    return mmio_r8(v->common + CC_STATUS);
+    return mmio_r8(v->common + VIRTIO_CC_STATUS);
 }
 
 void vpci_set_status(struct vpci *v, uint8_t s)
 {
-    mmio_w8(v->common + CC_STATUS, s);
+    mmio_w8(v->common + VIRTIO_CC_STATUS, s);
 }
 
 int vpci_reset(struct vpci *v)
@@ -127,19 +120,19 @@ int vpci_reset(struct vpci *v)
 
 uint64_t vpci_device_features(struct vpci *v)
 {
-    mmio_w32(v->common + CC_DFSELECT, 0);
-    uint64_t lo = mmio_r32(v->common + CC_DF);
-    mmio_w32(v->common + CC_DFSELECT, 1);
-    uint64_t hi = mmio_r32(v->common + CC_DF);
+    mmio_w32(v->common + VIRTIO_CC_DFSELECT, 0);
+    uint64_t lo = mmio_r32(v->common + VIRTIO_CC_DF);
+    mmio_w32(v->common + VIRTIO_CC_DFSELECT, 1);
+    uint64_t hi = mmio_r32(v->common + VIRTIO_CC_DF);
     return hi << 32 | lo;
 }
 
 void vpci_set_driver_features(struct vpci *v, uint64_t f)
 {
-    mmio_w32(v->common + CC_GFSELECT, 0);
-    mmio_w32(v->common + CC_GF, (uint32_t)f);
-    mmio_w32(v->common + CC_GFSELECT, 1);
-    mmio_w32(v->common + CC_GF, (uint32_t)(f >> 32));
+    mmio_w32(v->common + VIRTIO_CC_GFSELECT, 0);
+    mmio_w32(v->common + VIRTIO_CC_GF, (uint32_t)f);
+    mmio_w32(v->common + VIRTIO_CC_GFSELECT, 1);
+    mmio_w32(v->common + VIRTIO_CC_GF, (uint32_t)(f >> 32));
 }
 
 /* A 64-bit queue address register, as one store or as two 32-bit halves (low first). */
@@ -156,8 +149,8 @@ static void write_addr(struct vpci *v, unsigned reg, uint64_t a, bool addr64)
 int vpci_queue_setup(struct vpci *v, struct vq *q, unsigned index, uint16_t want,
                      struct vq_mem *mem, bool addr64)
 {
-    mmio_w16(v->common + CC_QSELECT, (uint16_t)index);
-    uint16_t max = mmio_r16(v->common + CC_QSIZE);
+    mmio_w16(v->common + VIRTIO_CC_QSELECT, (uint16_t)index);
+    uint16_t max = mmio_r16(v->common + VIRTIO_CC_QSIZE);
     if (max == 0) {
         rt_printf("net: FAIL: queue %u does not exist\n", index);
         return -1;
@@ -167,8 +160,8 @@ int vpci_queue_setup(struct vpci *v, struct vq *q, unsigned index, uint16_t want
         size = VQ_MAX;
     while (size & (size - 1))
         size &= (uint16_t)(size - 1); /* down to a power of two */
-    mmio_w16(v->common + CC_QSIZE, size);
-    size = mmio_r16(v->common + CC_QSIZE); /* what the device accepted */
+    mmio_w16(v->common + VIRTIO_CC_QSIZE, size);
+    size = mmio_r16(v->common + VIRTIO_CC_QSIZE); /* what the device accepted */
     if (size == 0 || size > VQ_MAX || (size & (size - 1))) {
         rt_printf("net: FAIL: queue %u has size %u\n", index, size);
         return -1;
@@ -178,13 +171,13 @@ int vpci_queue_setup(struct vpci *v, struct vq *q, unsigned index, uint16_t want
     q->size = size;
     q->avail_idx = q->used_seen = 0;
     q->mem = mem;
-    write_addr(v, CC_QDESC, (uintptr_t)mem->desc, addr64);
-    write_addr(v, CC_QDRIVER, (uintptr_t)&mem->avail, addr64);
-    write_addr(v, CC_QDEVICE, (uintptr_t)&mem->used, addr64);
-    uint16_t off = mmio_r16(v->common + CC_QNOTIFYOFF);
+    write_addr(v, VIRTIO_CC_QDESC, (uintptr_t)mem->desc, addr64);
+    write_addr(v, VIRTIO_CC_QDRIVER, (uintptr_t)&mem->avail, addr64);
+    write_addr(v, VIRTIO_CC_QDEVICE, (uintptr_t)&mem->used, addr64);
+    uint16_t off = mmio_r16(v->common + VIRTIO_CC_QNOTIFYOFF);
     q->notify = (volatile uint16_t *)(v->notify + (uint64_t)off * v->notify_mult);
-    mmio_w16(v->common + CC_QENABLE, 1);
-    if (mmio_r16(v->common + CC_QENABLE) != 1) {
+    mmio_w16(v->common + VIRTIO_CC_QENABLE, 1);
+    if (mmio_r16(v->common + VIRTIO_CC_QENABLE) != 1) {
         rt_printf("net: FAIL: queue %u did not enable (status 0x%x)\n", index, vpci_status(v));
         return -1;
     }

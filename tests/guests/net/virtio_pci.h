@@ -10,50 +10,10 @@
 #include <stdint.h>
 
 #include "arch.h"
+#include "dev/pci.h"        /* register offsets and bits, shared with chyve */
+#include "dev/virtio_abi.h" /* the virtio numbers, shared with chyve */
 
-#define PCI_VENDOR_VIRTIO 0x1AF4
-#define PCI_COMMAND 0x04
-#define PCI_STATUS 0x06
-#define PCI_BAR0 0x10
-#define PCI_CAP_PTR 0x34
-#define PCI_INT_LINE 0x3C
-#define PCI_CMD_MEMORY 0x2
-#define PCI_CMD_MASTER 0x4
-#define PCI_STATUS_CAP_LIST 0x10
-
-/* Device status bits and the transport feature bit (virtio 1.2 §2.1, §6). */
-#define VIRTIO_S_ACKNOWLEDGE 1
-#define VIRTIO_S_DRIVER 2
-#define VIRTIO_S_DRIVER_OK 4
-#define VIRTIO_S_FEATURES_OK 8
-#define VIRTIO_S_NEEDS_RESET 64
-#define VIRTIO_S_FAILED 128
-#define VIRTIO_F_VERSION_1 32
-
-/* struct virtio_pci_common_cfg offsets (virtio 1.2 §4.1.4.3). */
-#define CC_DFSELECT 0x00
-#define CC_DF 0x04
-#define CC_GFSELECT 0x08
-#define CC_GF 0x0C
-#define CC_MSIX 0x10
-#define CC_NUMQ 0x12
-#define CC_STATUS 0x14
-#define CC_CFGGEN 0x15
-#define CC_QSELECT 0x16
-#define CC_QSIZE 0x18
-#define CC_QMSIX 0x1A
-#define CC_QENABLE 0x1C
-#define CC_QNOTIFYOFF 0x1E
-#define CC_QDESC 0x20
-#define CC_QDRIVER 0x28
-#define CC_QDEVICE 0x30
-#define CC_SIZE 0x38
-
-/* Split virtqueue layout (virtio 1.2 §2.7). */
-#define VRING_DESC_F_NEXT 1
-#define VRING_DESC_F_WRITE 2
-#define VRING_DESC_F_INDIRECT 4
-#define VRING_AVAIL_F_NO_INTERRUPT 1
+/* Split virtqueue layout (virtio 1.2 §2.7); the numbers are in dev/virtio_abi.h. */
 #define VQ_MAX 256
 
 struct vq_desc {
