@@ -82,4 +82,29 @@ static inline void remove_dir(char *dir)
     free(dir);
 }
 
+/*
+ * A configuration file per test: cfg_load() writes text as <temp dir>/name and parses
+ * "chyve --config <that file> k"; cfg_teardown() (the suite's .fini) removes both.
+ */
+__attribute__((unused)) static char *cfg_dir, *cfg_path;
+
+static inline void cfg_teardown(void)
+{
+    cli_teardown();
+    if (cfg_dir)
+        remove_dir(cfg_dir);
+    free(cfg_path);
+    cfg_dir = cfg_path = NULL;
+}
+
+static inline int cfg_load(const char *name, const char *text)
+{
+    if (!cfg_dir)
+        cfg_dir = temp_dir();
+    free(cfg_path);
+    cfg_path = write_file(cfg_dir, name, text);
+    const char *argv[] = {"chyve", "--config", cfg_path, "k"};
+    return parse(N(argv), argv, no_env);
+}
+
 #endif

@@ -7,37 +7,14 @@
 #include <sched.h>
 #include <sys/stat.h>
 
-/* The test's temporary directory and its configuration file. */
-static char *dir, *path;
+TestSuite(config, .fini = cfg_teardown);
 
-static void teardown(void)
-{
-    cli_teardown();
-    if (dir)
-        remove_dir(dir);
-    free(path);
-    dir = path = NULL;
-}
-
-TestSuite(config, .fini = teardown);
-
-/* Writes text as <temp dir>/name and parses "chyve --config <that file> k". */
-static int load(const char *name, const char *text)
-{
-    if (!dir)
-        dir = temp_dir();
-    free(path);
-    path = write_file(dir, name, text);
-    const char *argv[] = {"chyve", "--config", path, "k"};
-    return parse(N(argv), argv, no_env);
-}
-
-/* Expects load() to fail with "<path>:<rest>". */
+/* Expects cfg_load() to fail with "<cfg_path>:<rest>". */
 static void expect_load_error(const char *name, const char *text, const char *rest)
 {
-    int rc = load(name, text);
+    int rc = cfg_load(name, text);
     char want[1024];
-    snprintf(want, sizeof(want), "%s:%s", path, rest);
+    snprintf(want, sizeof(want), "%s:%s", cfg_path, rest);
     cr_assert_eq(rc, -1, "accepted, expected: %s\n--- %s:\n%s", want, name, text);
     cr_assert_str_eq(err_msg(), want, "--- %s:\n%s", name, text);
 }
@@ -133,7 +110,7 @@ static void check_every_key_file(const char *name, const char *fmt)
     unsigned cpu = first_cpu();
     char text[2048];
     snprintf(text, sizeof(text), fmt, cpu, cpu);
-    cr_assert_eq(load(name, text), 0, "%s", err_msg());
+    cr_assert_eq(cfg_load(name, text), 0, "%s", err_msg());
     check_every_key(cpu);
 }
 
@@ -171,10 +148,10 @@ Test(config, affinity_as_one_string)
     unsigned cpu = first_cpu();
     char text[256];
     snprintf(text, sizeof(text), "cpu:\n  cpu_count: 2\n  affinity: \"%u %u\"\n", cpu, cpu);
-    cr_assert_eq(load("a.yml", text), 0, "%s", err_msg());
+    cr_assert_eq(cfg_load("a.yml", text), 0, "%s", err_msg());
     cr_assert_eq(c->cfg.naffinity, 2);
     snprintf(text, sizeof(text), "[cpu]\ncpu_count = 2\naffinity = %u,%u\n", cpu, cpu);
-    cr_assert_eq(load("a.ini", text), 0, "%s", err_msg());
+    cr_assert_eq(cfg_load("a.ini", text), 0, "%s", err_msg());
     cr_assert_eq(c->cfg.naffinity, 2);
     cr_assert_eq(c->cfg.affinity[1], cpu);
 }
@@ -187,7 +164,7 @@ Test(config, ini_layout)
     static const char text[] = "\xEF\xBB\xBF; a comment\r\n# another\r\n\r\n  [memory]\r\n"
                                "    memory_size = 32MiB ; inline comment\r\n"
                                "[guest]\r\n  env_vars = 'Q=a ; b'\r\n";
-    cr_assert_eq(load("l.ini", text), 0, "%s", err_msg());
+    cr_assert_eq(cfg_load("l.ini", text), 0, "%s", err_msg());
     cr_assert_eq(c->cfg.mem_size, 32 * MIB);
     cr_assert_eq(c->cfg.nenv, 1);
     cr_assert_str_eq(c->cfg.env[0], "'Q=a"); /* "; b" is a comment, so the quotes do not pair */
@@ -197,13 +174,13 @@ Test(config, empty_files_and_sections)
 {
     static const char *const ini[] = {"", "; only a comment\n", "[memory]\n[cpu]\n"};
     for (int i = 0; i < 3; i++) {
-        cr_assert_eq(load("e.ini", ini[i]), 0, "'%s': %s", ini[i], err_msg());
+        cr_assert_eq(cfg_load("e.ini", ini[i]), 0, "'%s': %s", ini[i], err_msg());
         cr_assert_eq(c->cfg.mem_size, 64 * MIB);
     }
     static const char *const yaml[] = {"", "# only a comment\n", "---\n", "memory:\ncpu: ~\n",
                                        "memory: {}\n"};
     for (int i = 0; i < 5; i++) {
-        cr_assert_eq(load("e.yaml", yaml[i]), 0, "'%s': %s", yaml[i], err_msg());
+        cr_assert_eq(cfg_load("e.yaml", yaml[i]), 0, "'%s': %s", yaml[i], err_msg());
         cr_assert_eq(c->cfg.ncpus, 1);
     }
 }
@@ -227,9 +204,9 @@ Test(config, unknown_keys_and_sections)
     expect_both("[uhyve]\nconfigs = other.ini\n", "uhyve:\n  configs: other.ini\n",
                 "2: key 'configs': unknown key in [uhyve]");
     /* the keys uhyve itself skips are ignored, with a warning */
-    cr_assert_eq(load("c.ini", "[uhyve]\nconfig = other.ini\n[guest]\nkernel = k2\n"), 0, "%s",
+    cr_assert_eq(cfg_load("c.ini", "[uhyve]\nconfig = other.ini\n[guest]\nkernel = k2\n"), 0, "%s",
                  err_msg());
-    cr_assert_str_eq(c->config_path, path);
+    cr_assert_str_eq(c->config_path, cfg_path);
     cr_assert_str_eq(c->cfg.kernel_path, "k");
     expect_load_error("c.ini", "stats = true\n",
                       "1: key 'stats': outside a section (put it under [uhyve], [memory], [cpu] "
@@ -286,10 +263,10 @@ Test(config, affinity_against_cpu_count)
     cr_assert_eq(sched_getaffinity(0, sizeof(set), &set), 0);
     if (CPU_ISSET(1023, &set))
         cr_skip_test("this host has a CPU 1023");
-    cr_assert_eq(load("c.yaml", "cpu:\n  affinity: [1023]\n"), -1);
+    cr_assert_eq(cfg_load("c.yaml", "cpu:\n  affinity: [1023]\n"), -1);
     char want[512];
     snprintf(want, sizeof(want),
-             "%s:2: key 'affinity': host CPU 1023 is not available (chyve may use CPUs ", path);
+             "%s:2: key 'affinity': host CPU 1023 is not available (chyve may use CPUs ", cfg_path);
     cr_assert(!strncmp(err_msg(), want, strlen(want)), "%s", err_msg());
 }
 
@@ -310,12 +287,12 @@ Test(config, malformed_ini)
 
 Test(config, malformed_yaml)
 {
-    cr_assert_eq(load("c.yaml", "cpu:\n  cpu_count: 2\n pit: true\n"), -1);
+    cr_assert_eq(cfg_load("c.yaml", "cpu:\n  cpu_count: 2\n pit: true\n"), -1);
     char want[512];
-    snprintf(want, sizeof(want), "%s:3: YAML syntax error: ", path);
+    snprintf(want, sizeof(want), "%s:3: YAML syntax error: ", cfg_path);
     cr_assert(!strncmp(err_msg(), want, strlen(want)), "%s", err_msg());
-    cr_assert_eq(load("c.yaml", "uhyve:\n  output: \"unterminated\n"), -1);
-    snprintf(want, sizeof(want), "%s:3: YAML syntax error: ", path);
+    cr_assert_eq(cfg_load("c.yaml", "uhyve:\n  output: \"unterminated\n"), -1);
+    snprintf(want, sizeof(want), "%s:3: YAML syntax error: ", cfg_path);
     cr_assert(!strncmp(err_msg(), want, strlen(want)), "%s", err_msg());
     expect_load_error("c.yaml", "cpu:\n  pit: true\n---\ncpu:\n",
                       "3: only one YAML document is allowed");
@@ -325,10 +302,10 @@ Test(config, malformed_yaml)
 
 Test(config, unusable_files)
 {
-    dir = temp_dir();
+    cfg_dir = temp_dir();
     const char *argv[] = {"chyve", "--config", NULL, "k"};
     char want[512];
-    char *conf = write_file(dir, "chyve.conf", "[memory]\n");
+    char *conf = write_file(cfg_dir, "chyve.conf", "[memory]\n");
     argv[2] = conf;
     snprintf(want, sizeof(want),
              "%s: unknown configuration file type: name it *.toml, *.ini, *.yaml or *.yml", conf);
@@ -337,9 +314,9 @@ Test(config, unusable_files)
     expect_error(N(argv), argv, no_env,
                  "cannot read configuration file '/nonexistent/chyve.ini': No such file or "
                  "directory");
-    argv[2] = dir;
+    argv[2] = cfg_dir;
     char *d;
-    cr_assert(asprintf(&d, "%s/sub.yaml", dir) > 0 && mkdir(d, 0700) == 0);
+    cr_assert(asprintf(&d, "%s/sub.yaml", cfg_dir) > 0 && mkdir(d, 0700) == 0);
     argv[2] = d;
     snprintf(want, sizeof(want), "configuration file '%s' is not a regular file of at most 1 MiB",
              d);
@@ -351,9 +328,9 @@ Test(config, unusable_files)
 
 Test(config, nul_bytes)
 {
-    dir = temp_dir();
+    cfg_dir = temp_dir();
     char *p;
-    cr_assert(asprintf(&p, "%s/nul.ini", dir) > 0);
+    cr_assert(asprintf(&p, "%s/nul.ini", cfg_dir) > 0);
     FILE *f = fopen(p, "wb");
     cr_assert(f && fwrite("[cpu]\n\0\n", 1, 8, f) == 8 && fclose(f) == 0);
     const char *argv[] = {"chyve", "--config", p, "k"};
@@ -370,11 +347,11 @@ Test(config, nul_bytes)
 static int load_with(const char *name, const char *text, const char *const *args, int nargs,
                      const char *const *envp)
 {
-    if (!dir)
-        dir = temp_dir();
-    free(path);
-    path = write_file(dir, name, text);
-    const char *argv[16] = {"chyve", "--config", path};
+    if (!cfg_dir)
+        cfg_dir = temp_dir();
+    free(cfg_path);
+    cfg_path = write_file(cfg_dir, name, text);
+    const char *argv[16] = {"chyve", "--config", cfg_path};
     cr_assert(nargs <= 13);
     memcpy(argv + 3, args, (size_t)nargs * sizeof(char *));
     return parse(3 + nargs, argv, envp);
@@ -427,7 +404,7 @@ Test(config, overridden_file_values_are_checked)
     char want[512];
     snprintf(want, sizeof(want),
              "%s:2: key 'cpu_count': invalid cpu count 'many': expected a number from 1 to 64",
-             path);
+             cfg_path);
     cr_assert_str_eq(err_msg(), want);
 }
 
@@ -474,25 +451,25 @@ Test(config, file_mappings_and_kernel_args)
 
 Test(config, lookup_in_working_directory)
 {
-    dir = temp_dir();
-    free(write_file(dir, "chyve.yml", "cpu: {cpu_count: 5}\n"));
-    cr_assert_eq(chdir(dir), 0);
+    cfg_dir = temp_dir();
+    free(write_file(cfg_dir, "chyve.yml", "cpu: {cpu_count: 5}\n"));
+    cr_assert_eq(chdir(cfg_dir), 0);
     const char *argv[] = {"chyve", "k"};
     expect_ok(N(argv), argv, no_env);
     cr_assert_eq(c->cfg.ncpus, 5);
     cr_assert_str_eq(c->config_path, "chyve.yml");
-    free(write_file(dir, "chyve.ini", "[cpu]\ncpu_count = 6\n"));
+    free(write_file(cfg_dir, "chyve.ini", "[cpu]\ncpu_count = 6\n"));
     expect_error(N(argv), argv, no_env,
                  "both chyve.ini and chyve.yml exist: remove one or choose with --config");
 }
 
 Test(config, lookup_in_xdg_config_home)
 {
-    dir = temp_dir();
+    cfg_dir = temp_dir();
     char *sub, *cwd, *xdg;
-    cr_assert(asprintf(&sub, "%s/chyve", dir) > 0 && mkdir(sub, 0700) == 0);
-    cr_assert(asprintf(&cwd, "%s/cwd", dir) > 0 && mkdir(cwd, 0700) == 0);
-    cr_assert(asprintf(&xdg, "XDG_CONFIG_HOME=%s", dir) > 0);
+    cr_assert(asprintf(&sub, "%s/chyve", cfg_dir) > 0 && mkdir(sub, 0700) == 0);
+    cr_assert(asprintf(&cwd, "%s/cwd", cfg_dir) > 0 && mkdir(cwd, 0700) == 0);
+    cr_assert(asprintf(&xdg, "XDG_CONFIG_HOME=%s", cfg_dir) > 0);
     free(write_file(sub, "chyve.ini", "[cpu]\ncpu_count = 7\n"));
     cr_assert_eq(chdir(cwd), 0);
     const char *argv[] = {"chyve", "k"};
@@ -500,7 +477,7 @@ Test(config, lookup_in_xdg_config_home)
     expect_ok(N(argv), argv, env);
     cr_assert_eq(c->cfg.ncpus, 7);
     char want[512];
-    snprintf(want, sizeof(want), "%s/chyve/chyve.ini", dir);
+    snprintf(want, sizeof(want), "%s/chyve/chyve.ini", cfg_dir);
     cr_assert_str_eq(c->config_path, want);
     /* unset or empty XDG_CONFIG_HOME: no fallback */
     const char *empty[] = {"XDG_CONFIG_HOME=", NULL};
@@ -519,8 +496,8 @@ Test(config, lookup_in_xdg_config_home)
 
 Test(config, hermit_config_and_config_option)
 {
-    dir = temp_dir();
-    char *a = write_file(dir, "a.ini", "[cpu]\ncpu_count = 3\n");
+    cfg_dir = temp_dir();
+    char *a = write_file(cfg_dir, "a.ini", "[cpu]\ncpu_count = 3\n");
     char *var;
     cr_assert(asprintf(&var, "HERMIT_CONFIG=%s", a) > 0);
     const char *env[] = {var, NULL};
@@ -528,7 +505,7 @@ Test(config, hermit_config_and_config_option)
     expect_ok(N(argv), argv, env);
     cr_assert_eq(c->cfg.ncpus, 3);
     cr_assert_str_eq(c->config_path, a);
-    char *b = write_file(dir, "b.yaml", "cpu: {cpu_count: 4}\n");
+    char *b = write_file(cfg_dir, "b.yaml", "cpu: {cpu_count: 4}\n");
     const char *with[] = {"chyve", "--config", b, "k"};
     expect_ok(N(with), with, env);
     cr_assert_eq(c->cfg.ncpus, 4);

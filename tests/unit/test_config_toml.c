@@ -7,35 +7,13 @@
 #include <sched.h>
 #include <sys/stat.h>
 
-static char *dir, *path;
-
-static void teardown(void)
-{
-    cli_teardown();
-    if (dir)
-        remove_dir(dir);
-    free(path);
-    dir = path = NULL;
-}
-
-TestSuite(config_toml, .fini = teardown);
-
-/* Writes text as <temp dir>/name and parses "chyve --config <that file> k". */
-static int load(const char *name, const char *text)
-{
-    if (!dir)
-        dir = temp_dir();
-    free(path);
-    path = write_file(dir, name, text);
-    const char *argv[] = {"chyve", "--config", path, "k"};
-    return parse(N(argv), argv, no_env);
-}
+TestSuite(config_toml, .fini = cfg_teardown);
 
 static void expect_load_error(const char *text, const char *rest)
 {
-    int rc = load("c.toml", text);
+    int rc = cfg_load("c.toml", text);
     char want[1024];
-    snprintf(want, sizeof(want), "%s:%s", path, rest);
+    snprintf(want, sizeof(want), "%s:%s", cfg_path, rest);
     cr_assert_eq(rc, -1, "accepted, expected: %s\n--- text:\n%s", want, text);
     cr_assert_str_eq(err_msg(), want, "--- text:\n%s", text);
 }
@@ -100,15 +78,15 @@ Test(config_toml, uhyve_sample_gives_the_same_settings)
     char *aff = strstr(text, "affinity = [1, 2, 3, 4]\n");
     cr_assert_not_null(aff);
     memset(aff, ' ', strlen("affinity = [1, 2, 3, 4]"));
-    cr_assert_eq(load("uhyve.toml", text), 0, "%s", err_msg());
+    cr_assert_eq(cfg_load("uhyve.toml", text), 0, "%s", err_msg());
     expect_sample_settings();
     cr_assert_null(c->cfg.affinity);
     /* whole: pinned to host CPUs 1-4 where they exist, else the error uhyve gives too */
-    int rc = load("uhyve.toml", uhyve_sample);
+    int rc = cfg_load("uhyve.toml", uhyve_sample);
     if (!have_cpus_1_to_4()) {
         cr_assert_eq(rc, -1);
         char want[512];
-        snprintf(want, sizeof(want), "%s:16: key 'affinity': host CPU ", path);
+        snprintf(want, sizeof(want), "%s:16: key 'affinity': host CPU ", cfg_path);
         cr_assert(!strncmp(err_msg(), want, strlen(want)), "%s", err_msg());
         return;
     }
@@ -122,13 +100,14 @@ Test(config_toml, uhyve_sample_gives_the_same_settings)
 /* uhyve's own tests write affinity as '0-1,2' and the other keys as below. */
 Test(config_toml, every_key_and_type)
 {
-    cr_assert_eq(load("c.toml", "[uhyve]\noutput = 'out.txt'\nstats = false\ntempdir = '/tmp/'\n"
-                                "hermit_image_mode = 'external'\nfile_isolation = 'none'\n"
-                                "io_mode = 'host=direct'\nstats_file = \"s.yaml\"\n"
-                                "file_mapping = ['./host:/root/guest.txt']\n"
-                                "[memory]\nmemory_size = 33554432\n"
-                                "[cpu]\ncpu_count = 1\ncpu_pm = true\naffinity = '0'\n"
-                                "[guest]\nkernel_args = ['-freq', '2000']\n"),
+    cr_assert_eq(cfg_load("c.toml",
+                          "[uhyve]\noutput = 'out.txt'\nstats = false\ntempdir = '/tmp/'\n"
+                          "hermit_image_mode = 'external'\nfile_isolation = 'none'\n"
+                          "io_mode = 'host=direct'\nstats_file = \"s.yaml\"\n"
+                          "file_mapping = ['./host:/root/guest.txt']\n"
+                          "[memory]\nmemory_size = 33554432\n"
+                          "[cpu]\ncpu_count = 1\ncpu_pm = true\naffinity = '0'\n"
+                          "[guest]\nkernel_args = ['-freq', '2000']\n"),
                  0, "%s", err_msg());
     cr_assert_str_eq(c->output, "out.txt");
     cr_assert_not(c->cfg.stats);
@@ -144,8 +123,9 @@ Test(config_toml, every_key_and_type)
     cr_assert_eq(c->cfg.nargs, 2);
     cr_assert_str_eq(c->cfg.args[1], "2000");
     /* the same as dotted keys and inline tables */
-    cr_assert_eq(load("c.toml", "memory.memory_size = '48MiB'\ncpu = { cpu_count = 2 }\n"
-                                "[guest]\nenv_vars = [\n  'A=1',\n  'A=2', # the last wins\n]\n"),
+    cr_assert_eq(cfg_load("c.toml",
+                          "memory.memory_size = '48MiB'\ncpu = { cpu_count = 2 }\n"
+                          "[guest]\nenv_vars = [\n  'A=1',\n  'A=2', # the last wins\n]\n"),
                  0, "%s", err_msg());
     cr_assert_eq(c->cfg.mem_size, 48 * MIB);
     cr_assert_eq(c->cfg.ncpus, 2);
@@ -190,22 +170,22 @@ Test(config_toml, errors_name_file_line_and_key)
 /* Keys uhyve's parser skips in its files (uhyve's own tests write them) are ignored likewise. */
 Test(config_toml, keys_uhyve_skips_are_ignored)
 {
-    cr_assert_eq(load("c.toml", "[uhyve]\nconfig = \"/ilikerecursion\"\n"
-                                "[guest]\nkernel = './data/0.6.0/x86_64/hello_c'\n"),
+    cr_assert_eq(cfg_load("c.toml", "[uhyve]\nconfig = \"/ilikerecursion\"\n"
+                                    "[guest]\nkernel = './data/0.6.0/x86_64/hello_c'\n"),
                  0, "%s", err_msg());
     cr_assert_str_eq(c->cfg.kernel_path, "k");
-    cr_assert_str_eq(c->config_path, path);
+    cr_assert_str_eq(c->config_path, cfg_path);
 }
 
 /* ./uhyve.toml and $XDG_CONFIG_HOME/uhyve/uhyve.toml are found as uhyve finds them. */
 Test(config_toml, lookup)
 {
-    dir = temp_dir();
+    cfg_dir = temp_dir();
     char *uh, *ch, *cwd, *xdg;
-    cr_assert(asprintf(&uh, "%s/uhyve", dir) > 0 && mkdir(uh, 0700) == 0);
-    cr_assert(asprintf(&ch, "%s/chyve", dir) > 0 && mkdir(ch, 0700) == 0);
-    cr_assert(asprintf(&cwd, "%s/cwd", dir) > 0 && mkdir(cwd, 0700) == 0);
-    cr_assert(asprintf(&xdg, "XDG_CONFIG_HOME=%s", dir) > 0);
+    cr_assert(asprintf(&uh, "%s/uhyve", cfg_dir) > 0 && mkdir(uh, 0700) == 0);
+    cr_assert(asprintf(&ch, "%s/chyve", cfg_dir) > 0 && mkdir(ch, 0700) == 0);
+    cr_assert(asprintf(&cwd, "%s/cwd", cfg_dir) > 0 && mkdir(cwd, 0700) == 0);
+    cr_assert(asprintf(&xdg, "XDG_CONFIG_HOME=%s", cfg_dir) > 0);
     cr_assert_eq(chdir(cwd), 0);
     const char *argv[] = {"chyve", "k"};
     const char *env[] = {xdg, NULL};
