@@ -42,10 +42,7 @@ static void teardown(void)
     free(old_cwd);
     old_cwd = NULL;
     if (dir) {
-        char *cmd;
-        if (asprintf(&cmd, "rm -rf '%s'", dir) > 0 && system(cmd) != 0)
-            fprintf(stderr, "cannot remove %s\n", dir);
-        free(cmd);
+        remove_tree(dir);
         free(dir);
         dir = NULL;
     }

@@ -184,3 +184,11 @@ bool contains_ci(const char *haystack, const char *needle)
 {
     return strcasestr(haystack, needle) != NULL;
 }
+
+void remove_tree(const char *dir)
+{
+    char *cmd = NULL;
+    if (asprintf(&cmd, "rm -rf '%s'", dir) < 0 || system(cmd) != 0)
+        fprintf(stderr, "cannot remove %s\n", dir);
+    free(cmd);
+}

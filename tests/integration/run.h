@@ -32,6 +32,9 @@ void require_kvm(void);
 void run_chyve(struct run *r, const char *const *args, const char *const *envp);
 void run_free(struct run *r);
 
+/* Removes the directory tree at dir (rm -rf); a failure is reported on stderr. */
+void remove_tree(const char *dir);
+
 /* Number of lines in s (a final line without '\n' counts). */
 size_t count_lines(const char *s);
 /* Case-insensitive substring search. */

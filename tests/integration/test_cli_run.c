@@ -38,10 +38,7 @@ static char *dir;
 static void teardown(void)
 {
     if (dir) {
-        char *cmd;
-        if (asprintf(&cmd, "rm -rf '%s'", dir) > 0 && system(cmd) != 0)
-            fprintf(stderr, "cannot remove %s\n", dir);
-        free(cmd);
+        remove_tree(dir);
         free(dir);
         dir = NULL;
     }
