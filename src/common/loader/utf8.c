@@ -1,4 +1,4 @@
-/* utf8.c: strict UTF-8 validation. */
+/* utf8.c: strict UTF-8 validation, and encoding one code point. */
 #include <stdint.h>
 
 #include "loader/utf8.h"
@@ -31,4 +31,18 @@ bool utf8_valid(const char *str, size_t len)
             return false;
     }
     return true;
+}
+
+size_t utf8_put(char *out, uint32_t cp)
+{
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    size_t n = cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+    static const unsigned char lead[5] = {0, 0, 0xC0, 0xE0, 0xF0};
+    for (size_t i = n - 1; i > 0; i--, cp >>= 6)
+        out[i] = (char)(0x80 | (cp & 0x3F));
+    out[0] = (char)(lead[n] | cp);
+    return n;
 }
