@@ -59,4 +59,29 @@ int arch_virt_to_phys(const struct guest_mem *m, uint64_t root, uint64_t va, uin
 int arch_fdt_cpu(void *fdt, unsigned cpu);
 int arch_fdt_devices(void *fdt, unsigned ncpus, bool pci);
 
+/*
+ * What the GDB stub needs to know of the architecture's registers (implemented in the arch's
+ * gdb_<arch>.c; the numbering and offsets of gdb_regs.h in the arch directory, which the backend
+ * uses to fill the register file).
+ */
+struct arch_gdb {
+    const char *target_xml; /* the whole target description, for qXfer:features:read:target.xml */
+    size_t regs_size;       /* bytes of the register file ('g' reply / 2) */
+    unsigned nregs;         /* GDB register numbers 0 .. nregs-1 */
+    const uint16_t *reg_off; /* byte offset of each register in the file */
+    const uint8_t *reg_size; /* byte size of each register */
+    unsigned pc_regnum;
+    unsigned sp_regnum;
+    uint8_t bp_insn[4]; /* the software breakpoint instruction (x86 int3, aarch64 brk #0) */
+    unsigned bp_len;    /* its length, which is also the Z0 kind GDB sends */
+};
+
+extern const struct arch_gdb arch_gdb;
+
+/*
+ * Whether the hardware can watch [addr, addr + len) as one watchpoint (x86: len 1, 2, 4 or 8,
+ * aligned to len; aarch64: 1 to 8 bytes within one aligned doubleword).
+ */
+bool arch_gdb_watch_ok(uint64_t addr, uint64_t len);
+
 #endif

@@ -8,6 +8,7 @@
 #define CHYVE_BACKEND_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "guest_mem.h"
@@ -53,12 +54,23 @@ enum vcpu_exit_kind {
     VCPU_EXIT_HYPERCALL, /* addr/data below are valid; call backend_vcpu_run again to resume */
     VCPU_EXIT_KICKED,    /* backend_vcpu_kick() interrupted the run */
     VCPU_EXIT_FAILED,    /* the guest cannot go on: err_msg() holds one line (reason, pc, bytes) */
+    VCPU_EXIT_DEBUG,     /* a debug stop armed by backend_vcpu_set_debug(): see `debug` */
+};
+
+/* Why a vCPU stopped for the debugger (VCPU_EXIT_DEBUG). */
+enum debug_stop {
+    DEBUG_STOP_STEP,          /* one instruction was single-stepped */
+    DEBUG_STOP_SW_BREAKPOINT, /* the guest executed arch_gdb.bp_insn at addr */
+    DEBUG_STOP_HW_BREAKPOINT, /* a hardware execution breakpoint at addr */
+    DEBUG_STOP_WATCH,         /* a data watchpoint fired; the data address is in `data` */
 };
 
 struct vcpu_exit {
     enum vcpu_exit_kind kind;
     uint64_t addr; /* hypercall address: x86 port number, aarch64 IPA - guest_base */
     uint64_t data; /* v1: the 32-bit OUT value / X8; v2 (hypercall_is_v2(addr)): RDI / X8 */
+                   /* DEBUG: addr is the guest-virtual PC; data the watched address (WATCH) */
+    enum debug_stop debug; /* DEBUG only */
 };
 
 /*
@@ -93,6 +105,63 @@ enum vcpu_stat {
 
 /* Copies vCPU v's counters (since creation) into counts. Callable on v's thread. */
 void backend_vcpu_stats(struct backend_vcpu *v, uint64_t counts[VCPU_STAT_COUNT]);
+
+/*
+ * Debugging, for the GDB stub (gdb/). Addresses are guest-virtual. What the host can do is probed
+ * once per VM; the stub refuses what is missing with caps.missing as the reason.
+ */
+struct backend_debug_caps {
+    unsigned hw_breakpoints; /* hardware execution breakpoint slots (0: none) */
+    unsigned hw_watchpoints; /* data watchpoint slots (0: none) */
+    bool hw_shared;          /* breakpoints and watchpoints share one set of slots (x86 DR0-3) */
+    bool sw_breakpoints;     /* arch_gdb.bp_insn patched into guest memory stops the vCPU */
+    bool single_step;
+    const char *missing; /* static text: why something above is missing on this host, or NULL */
+};
+
+/*
+ * Fills *caps for this VM's host. May run a throw-away probe VM (a few ms), so it is called once,
+ * before any vCPU runs, and only when a debugger is asked for. Returns 0 or -1 with err_msg().
+ */
+int backend_debug_probe(struct backend_vm *vm, struct backend_debug_caps *caps);
+
+enum debug_bp_kind {
+    DEBUG_BP_EXEC,      /* hardware execution breakpoint (len: the instruction length, or 1) */
+    DEBUG_WATCH_WRITE,  /* data watchpoints on [addr, addr + len) */
+    DEBUG_WATCH_READ,   /* (x86 cannot watch reads alone: the stub maps it to ACCESS or refuses) */
+    DEBUG_WATCH_ACCESS, /* reads and writes */
+};
+
+struct debug_bp {
+    uint64_t addr;
+    uint64_t len;
+    enum debug_bp_kind kind;
+};
+
+#define VCPU_DEBUG_MAX_BP 16
+
+/* The debug state of one vCPU: all breakpoints, watchpoints and the step flag at once. */
+struct vcpu_debug {
+    bool step;           /* the next run executes one instruction (interrupts blocked if possible) */
+    bool sw_breakpoints; /* bp_insn traps stop with DEBUG_STOP_SW_BREAKPOINT */
+    unsigned nbp;        /* hardware slots used in bp[], within backend_debug_caps */
+    struct debug_bp bp[VCPU_DEBUG_MAX_BP];
+};
+
+/*
+ * Replaces vCPU v's debug state for its next backend_vcpu_run() calls; an all-zero state turns
+ * debugging off. On v's thread. Returns 0, or -1 with err_msg() (e.g. more slots than the host
+ * has, a length or alignment the hardware cannot watch).
+ */
+int backend_vcpu_set_debug(struct backend_vcpu *v, const struct vcpu_debug *d);
+
+/*
+ * Reads or writes vCPU v's whole register file in GDB's order and sizes (arch_gdb.regs_size
+ * bytes, little endian, the layout of arch_gdb's target description). On v's thread, between
+ * runs. Return 0 or -1 with err_msg().
+ */
+int backend_vcpu_get_regs(struct backend_vcpu *v, uint8_t *buf, size_t len);
+int backend_vcpu_set_regs(struct backend_vcpu *v, const uint8_t *buf, size_t len);
 
 /* Release a vCPU (on its own thread) and the VM (after all vCPUs are destroyed). */
 void backend_vcpu_destroy(struct backend_vcpu *v);
