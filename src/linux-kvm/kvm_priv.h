@@ -25,6 +25,7 @@ struct backend_vcpu {
     atomic_bool alive;               /* `thread` is valid and the vCPU not destroyed */
     atomic_uint kickers;             /* kicks in flight; destroy waits for them to finish */
     uint64_t stats[VCPU_STAT_COUNT]; /* exits handled in the backend, by kind */
+    struct vcpu_debug debug;         /* as last set by backend_vcpu_set_debug() */
 };
 
 /* One VM: the KVM fds, the guest RAM it maps, and its vCPUs. */
@@ -71,6 +72,12 @@ int kvm_arch_vcpu_init(struct backend_vcpu *v, const struct layout *l);
 
 /* Handles the exit described by v->run after KVM_RUN returned 0. */
 enum kvm_exit_action kvm_arch_handle_exit(struct backend_vcpu *v, struct vcpu_exit *exit);
+
+/*
+ * Handles KVM_EXIT_DEBUG (kvm_<arch>_debug.c, with backend_debug_probe, backend_vcpu_set_debug
+ * and the register file): fills *exit as VCPU_EXIT_DEBUG, or resumes a stop nobody asked for.
+ */
+enum kvm_exit_action kvm_arch_debug_exit(struct backend_vcpu *v, struct vcpu_exit *exit);
 
 #if defined(__aarch64__)
 /*
