@@ -30,6 +30,7 @@ void gdb_rx_init(struct gdb_rx *rx)
     rx->buf[0] = 0;
 }
 
+/* A '$' was seen: forget any partial packet and start a new one. */
 static void rx_start(struct gdb_rx *rx)
 {
     rx->state = GDB_ST_DATA;
