@@ -65,9 +65,9 @@ int arch_fdt_devices(void *fdt, unsigned ncpus, bool pci);
  * uses to fill the register file).
  */
 struct arch_gdb {
-    const char *target_xml; /* the whole target description, for qXfer:features:read:target.xml */
-    size_t regs_size;       /* bytes of the register file ('g' reply / 2) */
-    unsigned nregs;         /* GDB register numbers 0 .. nregs-1 */
+    const char *target_xml;  /* the whole target description, for qXfer:features:read:target.xml */
+    size_t regs_size;        /* bytes of the register file ('g' reply / 2) */
+    unsigned nregs;          /* GDB register numbers 0 .. nregs-1 */
     const uint16_t *reg_off; /* byte offset of each register in the file */
     const uint8_t *reg_size; /* byte size of each register */
     unsigned pc_regnum;

@@ -142,7 +142,7 @@ struct debug_bp {
 
 /* The debug state of one vCPU: all breakpoints, watchpoints and the step flag at once. */
 struct vcpu_debug {
-    bool step;           /* the next run executes one instruction (interrupts blocked if possible) */
+    bool step; /* the next run executes one instruction (interrupts blocked if possible) */
     bool sw_breakpoints; /* bp_insn traps stop with DEBUG_STOP_SW_BREAKPOINT */
     unsigned nbp;        /* hardware slots used in bp[], within backend_debug_caps */
     struct debug_bp bp[VCPU_DEBUG_MAX_BP];

@@ -15,6 +15,7 @@
 #include "config/affinity.h"
 #include "err.h"
 #include "files/files.h"
+#include "gdb/gdb.h"
 #include "hypercall/hypercall.h"
 #include "hypercall/uhyve_abi.h"
 #include "iobus.h"
@@ -167,10 +168,17 @@ static int vm_prepare(struct vm *vm)
         elf_load(&vm->kernel, kernel, len, &vm->mem, vm->layout.kernel_start) != 0 ||
         arch_setup_guest(&vm->mem, &vm->layout) != 0 || net_prepare(vm) != 0 ||
         backend_vm_create(&vm->mem, cfg, vm->bus, &vm->backend) != 0 || write_boot_data(vm) != 0 ||
+        (cfg->gdb_port && gdb_open(vm, cfg->gdb_port, &vm->gdb) != 0) ||
         files_isolate(vm->files, cfg) != 0 ||       /* everything the run opens is open */
         (vm->net && (netif_start(&vm->link) != 0 || /* threads after it: confined too */
                      virtio_net_start(vm->net, net_irq, vm) != 0)))
         goto out;
+    if (vm->gdb) {
+        vm->on_stop = gdb_vm_stopping;
+        vm->on_stop_ctx = vm->gdb;
+        if (gdb_start(vm->gdb) != 0)
+            goto out;
+    }
     log_info("kernel at 0x%" PRIx64 "-0x%" PRIx64 ", entry 0x%" PRIx64 ", RAM 0x%" PRIx64
              "+%" PRIu64 " MiB, interface v%u%s",
              vm->layout.kernel_start, vm->layout.kernel_end, vm->layout.entry,
@@ -198,11 +206,15 @@ static void *vcpu_main(void *arg)
     if (vm->cfg->affinity && affinity_pin_self(vm->cfg->affinity[t->id]) != 0) {
         snprintf(msg, sizeof(msg), "vCPU %u: %s", t->id, err_msg());
         vm_stop(vm, 0, msg);
+        if (vm->gdb)
+            gdb_vcpu_gone(vm->gdb, t->id);
         return NULL;
     }
     if (backend_vcpu_create(vm->backend, t->id, &vm->layout, &v) != 0) {
         snprintf(msg, sizeof(msg), "cannot create vCPU %u: %s", t->id, err_msg());
         vm_stop(vm, 0, msg);
+        if (vm->gdb)
+            gdb_vcpu_gone(vm->gdb, t->id);
         return NULL;
     }
     atomic_store(&vm->vcpus[t->id], v);
@@ -210,12 +222,18 @@ static void *vcpu_main(void *arg)
     /* Checked after publishing: a vm_stop() that missed us in vcpus[] is seen here. */
     while (!atomic_load(&vm->stopping)) {
         struct vcpu_exit e;
+        if (vm->gdb && gdb_vcpu_must_park(vm->gdb)) {
+            gdb_vcpu_park(vm->gdb, t->id, v, NULL);
+            continue;
+        }
         backend_vcpu_run(v, &e);
         if (e.kind == VCPU_EXIT_FAILED) {
             snprintf(msg, sizeof(msg), "vCPU %u: %s", t->id, err_msg());
             vm_stop(vm, 0, msg);
             break;
         }
+        if (e.kind == VCPU_EXIT_DEBUG && vm->gdb)
+            gdb_vcpu_park(vm->gdb, t->id, v, &e);
         if (e.kind != VCPU_EXIT_HYPERCALL)
             continue;
         if (vm->stats)
@@ -226,6 +244,8 @@ static void *vcpu_main(void *arg)
     pthread_mutex_lock(&vm->stop_lock);
     atomic_store(&vm->vcpus[t->id], NULL);
     pthread_mutex_unlock(&vm->stop_lock);
+    if (vm->gdb)
+        gdb_vcpu_gone(vm->gdb, t->id);
     if (vm->stats)
         stats_vcpu_done(vm->stats, t->id, v, start_ns);
     backend_vcpu_destroy(v);
@@ -295,6 +315,7 @@ enum vm_result vm_run(const struct vm_config *cfg, int *code)
             res = VM_EXITED;
         }
     }
+    gdb_close(vm->gdb);          /* after the vCPUs: tells the debugger how the run ended */
     virtio_net_destroy(vm->net); /* first: its thread raises lines through the backend */
     if (vm->link_open)
         netif_close(&vm->link);

@@ -20,6 +20,7 @@ struct stats;
 struct files;
 struct iobus;
 struct virtio_net;
+struct gdb;
 
 /* Exit statuses chyve itself produces (guest codes pass through as code & 0xFF). */
 #define EXIT_USAGE 2      /* bad command line, bad kernel file, no /dev/kvm: nothing ran */
@@ -45,6 +46,10 @@ struct vm {
     struct netif link;   /* --net: the host end (valid when link_open) */
     bool link_open;
     struct virtio_net *net; /* --net: the device, else NULL */
+    struct gdb *gdb;        /* -s: the GDB stub, else NULL (gdb/gdb.h) */
+    /* Called by the first vm_stop(), under stop_lock (the stub releases parked vCPUs). */
+    void (*on_stop)(void *ctx);
+    void *on_stop_ctx;
 };
 
 enum vm_result {

@@ -49,6 +49,8 @@ void vm_stop(struct vm *vm, int code, const char *msg)
             if (v)
                 backend_vcpu_kick(v);
         }
+        if (vm->on_stop)
+            vm->on_stop(vm->on_stop_ctx);
     }
     pthread_mutex_unlock(&vm->stop_lock);
 }

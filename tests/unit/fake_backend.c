@@ -87,3 +87,34 @@ void backend_vm_destroy(struct backend_vm *vm)
 {
     (void)vm;
 }
+
+/* No debugging without a hypervisor: the probe fails as a backend without support does. */
+int backend_debug_probe(struct backend_vm *vm, struct backend_debug_caps *caps)
+{
+    (void)vm;
+    *caps = (struct backend_debug_caps){.missing = "the fake backend cannot debug"};
+    return err_set("the fake backend cannot debug");
+}
+
+int backend_vcpu_set_debug(struct backend_vcpu *v, const struct vcpu_debug *d)
+{
+    (void)v;
+    (void)d;
+    return err_set("the fake backend cannot debug");
+}
+
+int backend_vcpu_get_regs(struct backend_vcpu *v, uint8_t *buf, size_t len)
+{
+    (void)v;
+    (void)buf;
+    (void)len;
+    return err_set("the fake backend cannot debug");
+}
+
+int backend_vcpu_set_regs(struct backend_vcpu *v, const uint8_t *buf, size_t len)
+{
+    (void)v;
+    (void)buf;
+    (void)len;
+    return err_set("the fake backend cannot debug");
+}
