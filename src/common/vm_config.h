@@ -38,6 +38,9 @@ struct vm_config {
     const unsigned *affinity; /* host CPU of vCPU i, or NULL for no pinning */
     size_t naffinity;         /* == ncpus when affinity is set */
 
+    /* Debugging: the GDB stub's TCP port on 127.0.0.1 and ::1, or 0 for no debugger. */
+    uint16_t gdb_port;
+
     /* Statistics: printed on stderr at exit with `stats`, written as YAML to `stats_file`. */
     bool stats;
     const char *stats_file;

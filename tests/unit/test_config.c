@@ -84,6 +84,7 @@ static void check_every_key(unsigned cpu)
     cr_assert_str_eq(c->cfg.net, "tap:tap3");
     cr_assert_str_eq(c->cfg.mac, "02:00:00:00:00:07");
     cr_assert_eq(c->cfg.isolation, VM_ISOLATION_STRICT);
+    cr_assert_eq(c->cfg.gdb_port, 1234);
     cr_assert(c->cfg.io_direct && c->cfg.io_sync);
     cr_assert_eq(c->cfg.mem_size, GIB);
     cr_assert_not(c->cfg.aslr);
@@ -122,7 +123,7 @@ Test(config, every_key_ini)
         "file_mapping = ./data:/data\nfile_mapping = notes.txt:/root/notes.txt\n"
         "tempdir = /var/tmp\nfile_isolation = strict\nio_mode = host=direct,sync\n"
         "net = tap:tap3\nmac = 02:00:00:00:00:07\n"
-        "hermit_image_mode = external\n"
+        "hermit_image_mode = external\ngdb_port = 1234\n"
         "[memory]\nmemory_size = 1GiB\nno_aslr = yes\nthp = on\nksm = 1\n"
         "[cpu]\ncpu_count = 2\naffinity = %u\naffinity = %u\ncpu_pm = TRUE\npit = True\n"
         "[guest]\nenv_vars = A=1\nenv_vars = \"B=two words\"\n"
@@ -136,7 +137,7 @@ Test(config, every_key_yaml)
                       "  file_mapping:\n    - ./data:/data\n    - notes.txt:/root/notes.txt\n"
                       "  tempdir: /var/tmp\n  file_isolation: strict\n  io_mode: host=direct,sync\n"
                       "  net: tap:tap3\n  mac: 02:00:00:00:00:07\n"
-                      "  hermit_image_mode: EXTERNAL\n"
+                      "  hermit_image_mode: EXTERNAL\n  gdb_port: 1234\n"
                       "memory: {memory_size: 1GiB, no_aslr: yes, thp: on, ksm: 1}\n"
                       "cpu:\n  cpu_count: 2\n  affinity: [%u, %u]\n  cpu_pm: TRUE\n  pit: True\n"
                       "guest:\n  env_vars: [A=1, \"B=two words\"]\n"
@@ -195,8 +196,6 @@ Test(config, unknown_keys_and_sections)
                 "2: key 'cpu_count': unknown key in [memory] (it belongs in [cpu])");
     expect_both("[cpu]\ncpu_count = 1\n[mem]\n", "cpu:\n  cpu_count: 1\nmem:\n",
                 "3: unknown section [mem] (use [uhyve], [memory], [cpu], [guest])");
-    expect_both("[uhyve]\ngdb_port = 1234\n", "uhyve:\n  gdb_port: 1234\n",
-                "2: key 'gdb_port': not supported: chyve has no GDB stub");
     expect_both("[uhyve]\nhermit_image_mode = internal\n",
                 "uhyve:\n  hermit_image_mode: internal\n",
                 "2: key 'hermit_image_mode': image mode 'internal' is not supported: chyve has "

@@ -103,7 +103,7 @@ Test(config_toml, every_key_and_type)
     cr_assert_eq(cfg_load("c.toml",
                           "[uhyve]\noutput = 'out.txt'\nstats = false\ntempdir = '/tmp/'\n"
                           "hermit_image_mode = 'external'\nfile_isolation = 'none'\n"
-                          "io_mode = 'host=direct'\nstats_file = \"s.yaml\"\n"
+                          "io_mode = 'host=direct'\nstats_file = \"s.yaml\"\ngdb_port = 6677\n"
                           "file_mapping = ['./host:/root/guest.txt']\n"
                           "[memory]\nmemory_size = 33554432\n"
                           "[cpu]\ncpu_count = 1\ncpu_pm = true\naffinity = '0'\n"
@@ -113,6 +113,7 @@ Test(config_toml, every_key_and_type)
     cr_assert_not(c->cfg.stats);
     cr_assert_str_eq(c->cfg.tempdir, "/tmp/");
     cr_assert_eq(c->cfg.isolation, VM_ISOLATION_NONE);
+    cr_assert_eq(c->cfg.gdb_port, 6677);
     cr_assert(c->cfg.io_direct && !c->cfg.io_sync);
     cr_assert_str_eq(c->cfg.stats_file, "s.yaml");
     cr_assert_eq(c->cfg.nfile_maps, 1);
@@ -151,8 +152,8 @@ Test(config_toml, errors_name_file_line_and_key)
                                                    "the array");
     expect_load_error("[memory]\nno_aslr = [true]\n",
                       "2: key 'no_aslr': expected a single value, not a list");
-    expect_load_error("[uhyve]\ngdb_port = 1\n",
-                      "2: key 'gdb_port': not supported: chyve has no GDB stub");
+    expect_load_error("[uhyve]\ngdb_port = 0\n",
+                      "2: key 'gdb_port': invalid port '0': expected a number from 1 to 65535");
     expect_load_error("[uhyve]\nhermit_image_mode = 'internal'\n",
                       "2: key 'hermit_image_mode': image mode 'internal' is not supported: chyve "
                       "has only the external mode");

@@ -182,16 +182,59 @@ Test(options, net)
                   "--mac: '02:00:00:00:00' is not a unicast MAC address like 02:00:00:00:00:01");
 }
 
+/* ---- the debugger's port: an optional value, as in uhyve ------------------------------------ */
+
+/* Parses argv (kernel last unless told) and checks the port and the kernel path. */
+static void expect_port(int n, const char *const *argv, const char *const *envp, unsigned port,
+                        const char *kernel)
+{
+    expect_ok(n, argv, envp);
+    cr_assert_eq(c->cfg.gdb_port, port, "%s %s", argv[1], n > 2 ? argv[2] : "");
+    cr_assert_str_eq(c->cfg.kernel_path, kernel);
+    cli_teardown();
+}
+
+Test(options, gdb_port)
+{
+    const char *a1[] = {"chyve", "-s", "k"};
+    expect_port(N(a1), a1, no_env, 6677, "k");
+    const char *a2[] = {"chyve", "-s", "1234", "k"};
+    expect_port(N(a2), a2, no_env, 1234, "k");
+    const char *a3[] = {"chyve", "-s4321", "k"};
+    expect_port(N(a3), a3, no_env, 4321, "k");
+    const char *a4[] = {"chyve", "--gdb-port", "k"};
+    expect_port(N(a4), a4, no_env, 6677, "k");
+    const char *a5[] = {"chyve", "--gdb-port", "65535", "k"};
+    expect_port(N(a5), a5, no_env, 65535, "k");
+    const char *a6[] = {"chyve", "--gdb-port=1", "k"};
+    expect_port(N(a6), a6, no_env, 1, "k");
+    const char *a7[] = {"chyve", "-vs", "k"};
+    expect_port(N(a7), a7, no_env, 6677, "k");
+    const char *a8[] = {"chyve", "k", "-s"}; /* last word: the default */
+    expect_port(N(a8), a8, no_env, 6677, "k");
+    const char *a9[] = {"chyve", "k"};
+    expect_port(N(a9), a9, no_env, 0, "k");
+    const char *env[] = {"HERMIT_GDB_PORT=7000", NULL};
+    expect_port(N(a9), a9, env, 7000, "k");
+    expect_port(N(a2), a2, env, 1234, "k"); /* the command line wins */
+    const char *bad_env[] = {"HERMIT_GDB_PORT=x", NULL};
+    expect_error(N(a9), a9, bad_env,
+                 "HERMIT_GDB_PORT: invalid port 'x': expected a number from 1 to 65535");
+    cli_teardown();
+    expect1_error("-s0", NULL, "invalid port '0': expected a number from 1 to 65535");
+    cli_teardown();
+    expect1_error("--gdb-port=65536", NULL,
+                  "invalid port '65536': expected a number from 1 to 65535");
+    cli_teardown();
+    expect1_error("--gdb-port=", NULL, "invalid port '': expected a number from 1 to 65535");
+    cli_teardown();
+    expect1_error("-s12x", NULL, "invalid port '12x': expected a number from 1 to 65535");
+}
+
 /* ---- refused options ------------------------------------------------------------------------ */
 
 Test(options, refused)
 {
-    expect1_error("--gdb-port", NULL,
-                  "option '--gdb-port' is not supported: chyve has no GDB stub");
-    expect1_error("--gdb-port=6677", NULL,
-                  "option '--gdb-port' is not supported: chyve has no GDB stub");
-    expect1_error("-s", NULL, "option '-s' is not supported: chyve has no GDB stub");
-    expect1_error("-vs", NULL, "option '-s' is not supported: chyve has no GDB stub");
     expect1_error("--trace-dir", NULL,
                   "option '--trace-dir' is not supported: chyve has no function tracing");
     expect1_error("--hermit-image-mode", "internal",

@@ -52,6 +52,9 @@ const char cli_usage[] =
     "                              (user-mode networking, no root needed)\n"
     "      --mac <MAC>             the guest's MAC address\n"
     "                              [default: the TAP's; user mode 02:c7:79:76:65:01]\n"
+    "  -s, --gdb-port [PORT]       wait for GDB on 127.0.0.1:PORT and [::1]:PORT\n"
+    "                              before the guest starts (`target remote :PORT`)\n"
+    "                              [env: HERMIT_GDB_PORT] [default: 6677]\n"
     "\n"
     "Memory options (configuration file section [memory]):\n"
     "  -m, --memory-size <SIZE>    guest memory, e.g. 64MiB, 1GiB, 2G; at least\n"
@@ -89,8 +92,7 @@ const char cli_usage[] =
     "  -V, --version               print the version\n"
     "\n"
     "The command line wins over the environment, which wins over the configuration\n"
-    "file. Refused with a reason: --gdb-port (no GDB stub), --trace-dir (no\n"
-    "tracing).\n";
+    "file. Refused with a reason: --trace-dir (no tracing).\n";
 
 /* The value of variable name in envp, or NULL. */
 static const char *env_get(const char *const *envp, const char *name)
@@ -146,6 +148,19 @@ static const char *unknown_hint(const struct cli *c)
                               : " (see chyve --help)";
 }
 
+/*
+ * -s/--gdb-port takes an optional value, as in uhyve: the next word if it is a number (consumed),
+ * else the default port.
+ */
+static const char *gdb_port_follows(int argc, const char *const *argv, int *i)
+{
+    const char *next = *i + 1 < argc ? argv[*i + 1] : NULL;
+    if (!next || !*next || strspn(next, "0123456789") != strlen(next))
+        return GDB_PORT_DEFAULT;
+    ++*i;
+    return next;
+}
+
 /* One --long[=value] option at argv[*i]; may consume argv[*i + 1]. */
 static int parse_long(struct cli *c, int argc, const char *const *argv, int *i)
 {
@@ -161,6 +176,8 @@ static int parse_long(struct cli *c, int argc, const char *const *argv, int *i)
     if (eq && !takes)
         return err_set("option '--%s' takes no value", d->long_name);
     const char *val = eq ? eq + 1 : NULL;
+    if (o == OPT_GDB_PORT && !val)
+        val = gdb_port_follows(argc, argv, i);
     if (takes && !val) {
         if (++*i >= argc)
             return err_set("option '--%s' needs a value", d->long_name);
@@ -188,6 +205,8 @@ static int parse_short(struct cli *c, int argc, const char *const *argv, int *i)
         const char *val;
         if (p[1])
             val = p + 1;
+        else if (o == OPT_GDB_PORT)
+            val = gdb_port_follows(argc, argv, i);
         else if (++*i < argc)
             val = argv[*i];
         else

@@ -13,6 +13,9 @@
 #include "config/strlist.h"
 #include "vm_config.h"
 
+/* The port -s/--gdb-port means without a value (uhyve's default). */
+#define GDB_PORT_DEFAULT "6677"
+
 /* Owns the storage a parsed vm_config points into. */
 struct cli {
     struct vm_config cfg;

@@ -26,8 +26,7 @@ const struct opt_def opt_defs[OPT_COUNT] = {
     [OPT_FILE_ISOLATION] = {0, "file-isolation", NULL, "uhyve", "file_isolation", OPT_VALUE,
                             .linux_only = true},
     [OPT_IO_MODE] = {0, "io-mode", NULL, "uhyve", "io_mode", OPT_VALUE, .linux_only = true},
-    [OPT_GDB_PORT] = {'s', "gdb-port", NULL, "uhyve", "gdb_port", OPT_VALUE,
-                      .refused = "chyve has no GDB stub"},
+    [OPT_GDB_PORT] = {'s', "gdb-port", NULL, "uhyve", "gdb_port", OPT_VALUE, false, NULL},
     [OPT_NET] = {'n', "net", NULL, "uhyve", "net", OPT_VALUE, false, NULL},
     [OPT_MAC] = {0, "mac", NULL, "uhyve", "mac", OPT_VALUE, false, NULL},
     [OPT_TRACE_DIR] = {0, "trace-dir", NULL, NULL, NULL, OPT_VALUE,
@@ -270,6 +269,19 @@ static int apply_list(struct cli *c, enum opt_id id, const char *value, enum opt
     }
 }
 
+/* A TCP port for the debugger: a decimal number from 1 to 65535. */
+static int parse_port(const char *s, unsigned *out)
+{
+    unsigned long v = 0;
+    const char *p = s;
+    for (; *p >= '0' && *p <= '9' && v <= 65535; p++)
+        v = v * 10 + (unsigned long)(*p - '0');
+    if (p == s || *p || v == 0 || v > 65535)
+        return err_set("invalid port '%s': expected a number from 1 to 65535", s);
+    *out = (unsigned)v;
+    return 0;
+}
+
 int opt_apply(struct cli *c, enum opt_id id, const char *value, enum opt_src src)
 {
     if (opt_defs[id].kind == OPT_FLAG)
@@ -326,6 +338,12 @@ int opt_apply(struct cli *c, enum opt_id id, const char *value, enum opt_src src
             memcpy(c->affinity, cpus, ncpus * sizeof(cpus[0]));
             c->naffinity = ncpus;
         }
+        return 0;
+    case OPT_GDB_PORT:
+        if (parse_port(value, &n) != 0)
+            return -1;
+        if (take(c, id, src))
+            c->cfg.gdb_port = (uint16_t)n;
         return 0;
     case OPT_IMAGE_MODE:
         if (check_image_mode(value) != 0)
