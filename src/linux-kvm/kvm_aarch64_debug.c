@@ -190,12 +190,16 @@ static bool exec_bp_at(const struct vcpu_debug *d, uint64_t pc)
 }
 
 /*
- * Gives KVM vCPU v's state d, stepping over a breakpoint at the PC the vCPU stopped at if d
- * still arms it. Records d as v->debug. Returns 0 or -1 with err_msg().
+ * Gives KVM vCPU v's state d, stepping over a breakpoint at the PC the vCPU stopped at if it is
+ * still there and d still arms it. Records d as v->debug. Returns 0 or -1 with err_msg().
  */
 static int install(struct backend_vcpu *v, const struct vcpu_debug *d)
 {
     struct kvm_a64_vcpu_debug *s = vdbg(v);
+    uint64_t pc;
+    if (s->at_bp && (get_one(v, REG_PC, &pc) != 0 || pc != s->bp_pc)) {
+        s->at_bp = false; /* it ran on (without debug exits) or its PC was set */
+    }
     bool skip_on = s->at_bp && exec_bp_at(d, s->bp_pc);
     struct kvm_guest_debug g;
     if (encode(v, d, skip_on, s->bp_pc, &g) != 0) {
@@ -343,7 +347,7 @@ int backend_vcpu_set_regs(struct backend_vcpu *v, const uint8_t *buf, size_t len
     if (len < A64_GDB_REGS_SIZE) {
         return err_set("register buffer of %zu bytes, need %d", len, A64_GDB_REGS_SIZE);
     }
-    uint64_t old_pstate, pc;
+    uint64_t old_pstate;
     if (get_one(v, REG_PSTATE, &old_pstate) != 0) {
         return err_set("cannot read PSTATE of vCPU %u: %s", v->id, strerror(errno));
     }
@@ -366,12 +370,6 @@ int backend_vcpu_set_regs(struct backend_vcpu *v, const uint8_t *buf, size_t len
             return err_set("cannot set GDB register %u of vCPU %u: %s", n, v->id, strerror(errno));
         }
     }
-    memcpy(&pc, buf + A64_GDB_OFF_PC, sizeof(pc));
-    struct kvm_a64_vcpu_debug *s = vdbg(v);
-    if (s->at_bp && pc != s->bp_pc) {
-        /* Moved away from the breakpoint: no step-over, arm it again. */
-        s->at_bp = false;
-        return install(v, &v->debug);
-    }
-    return 0;
+    /* A PC moved away from a breakpoint being stepped over: arm it again instead. */
+    return vdbg(v)->at_bp ? install(v, &v->debug) : 0;
 }

@@ -279,4 +279,14 @@ Test(debug, stops)
     for (unsigned i = 0; i < 16; i++) {
         cr_assert_eq(regs[A64_GDB_OFF_V(7) + i], 0xA0 + i, "v7 byte %u", i);
     }
+
+    /* Back before the breakpoint: stepped over once, it is armed again and stops again. */
+    set64(regs, A64_GDB_OFF_PC, ENTRY + 0x04);
+    set_regs(regs);
+    d = (struct vcpu_debug){.nbp = 1, .bp = {{ENTRY + 0x08, 4, DEBUG_BP_EXEC}}};
+    set_debug(&d);
+    run_to(DEBUG_STOP_HW_BREAKPOINT, 0x08, "hw breakpoint, second time");
+    set64(regs, A64_GDB_OFF_PC, ENTRY + 0x04);
+    set_regs(regs);
+    run_to(DEBUG_STOP_HW_BREAKPOINT, 0x08, "hw breakpoint after a PC change");
 }
