@@ -2,7 +2,8 @@
  * cases_debug.c: the arm64 driver's debugging cases: the KVM backend's debug calls
  * (backend_debug_probe, backend_vcpu_set_debug, backend_vcpu_get/set_regs and the VCPU_EXIT_DEBUG
  * stops) driven directly, without the GDB stub, on a vCPU that runs a few hand-assembled
- * instructions in chyve's own aarch64 boot state (translation tables, EL1h, MMU on).
+ * instructions in chyve's own aarch64 boot state (translation tables, EL1h, MMU on); and the
+ * GDB register file of gdb_aarch64.c (debug_arch).
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
@@ -289,4 +290,35 @@ Test(debug, stops)
     set64(regs, A64_GDB_OFF_PC, ENTRY + 0x04);
     set_regs(regs);
     run_to(DEBUG_STOP_HW_BREAKPOINT, 0x08, "hw breakpoint after a PC change");
+}
+
+/* arch_gdb (gdb_aarch64.c): GDB's numbering, packed sizes, brk #0 and the watch rule. */
+Test(debug_arch, register_file)
+{
+    cr_assert_eq(arch_gdb.nregs, 68);
+    cr_assert_eq(arch_gdb.regs_size, 788);
+    size_t off = 0;
+    for (unsigned n = 0; n < arch_gdb.nregs; n++) {
+        cr_assert_eq(arch_gdb.reg_off[n], off, "register %u at %u, want %zu", n,
+                     arch_gdb.reg_off[n], off);
+        unsigned want = n <= 32 ? 8 : n == 33 || n >= 66 ? 4 : 16;
+        cr_assert_eq(arch_gdb.reg_size[n], want, "register %u size", n);
+        off += arch_gdb.reg_size[n];
+    }
+    cr_assert_eq(off, arch_gdb.regs_size);
+    cr_assert_eq(arch_gdb.pc_regnum, 32);
+    cr_assert_eq(arch_gdb.sp_regnum, 31);
+    uint32_t insn;
+    memcpy(&insn, arch_gdb.bp_insn, sizeof(insn));
+    cr_assert_eq(insn, 0xd4200000u);
+    cr_assert_eq(arch_gdb.bp_len, 4);
+    cr_assert_not_null(strstr(arch_gdb.target_xml, "<architecture>aarch64</architecture>"));
+    cr_assert_not_null(strstr(arch_gdb.target_xml, "\"org.gnu.gdb.aarch64.core\""));
+    cr_assert_not_null(strstr(arch_gdb.target_xml, "\"org.gnu.gdb.aarch64.fpu\""));
+    cr_assert_not_null(strstr(arch_gdb.target_xml, "<reg name=\"v31\" bitsize=\"128\""));
+    cr_assert(arch_gdb_watch_ok(0x1000, 8) && arch_gdb_watch_ok(0x1007, 1));
+    cr_assert(arch_gdb_watch_ok(0x1002, 6) && arch_gdb_watch_ok(0x1004, 3));
+    cr_assert_not(arch_gdb_watch_ok(0x1000, 0) || arch_gdb_watch_ok(0x1000, 9));
+    cr_assert_not(arch_gdb_watch_ok(0x1004, 5) || arch_gdb_watch_ok(0x1007, 2));
+    cr_assert_not(arch_gdb_watch_ok(UINT64_MAX, 1ull << 63));
 }
