@@ -20,12 +20,6 @@
 /* No PCI host bridge is described in the FDT, so there is no bus to probe. */
 const bool backend_has_pci = false;
 
-/* Per-VM arm64 state. */
-struct kvm_a64_vm {
-    int gic_fd;     /* the vGICv3 device */
-    uint64_t mmfr0; /* ID_AA64MMFR0_EL1 as the vCPUs see it */
-};
-
 /* ONE_REG ids of the registers chyve sets or reads. */
 #define CORE_REG(name)                                                                             \
     (KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | KVM_REG_ARM_CORE_REG(name))
@@ -42,11 +36,6 @@ struct kvm_a64_vm {
 #define REG_TCR_EL1 ARM64_SYS_REG(3, 0, 2, 0, 2)
 #define REG_MDSCR_EL1 ARM64_SYS_REG(2, 0, 0, 2, 2)
 #define REG_MAIR_EL1 ARM64_SYS_REG(3, 0, 10, 2, 0)
-
-static struct kvm_a64_vm *a64(const struct backend_vm *vm)
-{
-    return vm->arch;
-}
 
 uint64_t kvm_aarch64_trap_window(void)
 {
@@ -76,6 +65,10 @@ int kvm_arch_vm_init(struct backend_vm *vm)
     }
     a->gic_fd = -1;
     vm->arch = a;
+    a->dbg = calloc(vm->ncpus, sizeof(*a->dbg));
+    if (a->dbg == NULL) {
+        return err_set("out of memory creating the VM");
+    }
     if (vm->ncpus * A64_GICR_STRIDE > A64_GICR_SIZE) {
         return err_set("%u vCPUs do not fit the GICv3 redistributor range", vm->ncpus);
     }
@@ -107,7 +100,7 @@ static int create_vgic(struct backend_vm *vm)
         return err_set("KVM cannot create an in-kernel GICv3 (%s); chyve needs a GICv3 host",
                        strerror(errno));
     }
-    a64(vm)->gic_fd = (int)cd.fd;
+    kvm_a64(vm)->gic_fd = (int)cd.fd;
     uint64_t dist = A64_GICD_BASE, redist = A64_GICR_BASE;
     uint32_t nirqs = A64_GIC_NR_IRQS;
     if (set_attr((int)cd.fd, KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_V3_ADDR_TYPE_DIST, &dist,
@@ -165,7 +158,7 @@ int kvm_arch_vm_ready(struct backend_vm *vm)
     if (init_vcpus(vm, &pmu) != 0 || create_vgic(vm) != 0 || (pmu && init_pmu(vm) != 0)) {
         return -1;
     }
-    struct kvm_a64_vm *a = a64(vm);
+    struct kvm_a64_vm *a = kvm_a64(vm);
     if (get_reg(&vm->vcpus[0], REG_ID_AA64MMFR0_EL1, &a->mmfr0) != 0) {
         return err_set("cannot read ID_AA64MMFR0_EL1: %s", strerror(errno));
     }
@@ -180,11 +173,12 @@ int kvm_arch_vm_ready(struct backend_vm *vm)
 
 void kvm_arch_vm_free(struct backend_vm *vm)
 {
-    struct kvm_a64_vm *a = a64(vm);
+    struct kvm_a64_vm *a = kvm_a64(vm);
     if (a != NULL) {
         if (a->gic_fd >= 0) {
             close(a->gic_fd);
         }
+        free(a->dbg);
         free(a);
         vm->arch = NULL;
     }
@@ -203,7 +197,7 @@ int kvm_arch_vcpu_init(struct backend_vcpu *v, const struct layout *l)
         return err_set("cannot read CPACR_EL1 of vCPU %u: %s", v->id, strerror(errno));
     }
     struct aarch64_boot_regs r;
-    aarch64_boot_regs(l, v->id, A64_MMFR0_PARANGE(a64(v->vm)->mmfr0), cpacr, &r);
+    aarch64_boot_regs(l, v->id, A64_MMFR0_PARANGE(kvm_a64(v->vm)->mmfr0), cpacr, &r);
     const struct {
         uint64_t id;
         uint64_t val;
@@ -318,6 +312,8 @@ enum kvm_exit_action kvm_arch_handle_exit(struct backend_vcpu *v, struct vcpu_ex
         return handle_mmio(v, exit);
     case KVM_EXIT_SYSTEM_EVENT:
         return handle_system_event(v);
+    case KVM_EXIT_DEBUG:
+        return kvm_arch_debug_exit(v, exit);
     case KVM_EXIT_ARM_NISV:
         return err_set("guest accessed guest-physical address 0x%llx at pc 0x%llx with an "
                        "instruction KVM cannot forward (load/store pair or writeback; ISS 0x%llx)",

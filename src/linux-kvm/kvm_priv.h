@@ -87,6 +87,29 @@ enum kvm_exit_action kvm_arch_debug_exit(struct backend_vcpu *v, struct vcpu_exi
  */
 uint64_t kvm_aarch64_trap_window(void);
 #define KVM_TRAP_WINDOW() kvm_aarch64_trap_window()
+
+/*
+ * Per-vCPU state of kvm_aarch64_debug.c. A hardware breakpoint stops before its instruction, and
+ * an armed one would stop there again at once: the next run steps over it with that breakpoint
+ * off, then arms it again.
+ */
+struct kvm_a64_vcpu_debug {
+    uint64_t bp_pc;     /* where the vCPU stopped at a hardware breakpoint */
+    bool at_bp;         /* it is still there (not run or moved since) */
+    bool stepping_over; /* KVM has the step-over state, not `debug` as set */
+};
+
+/* Per-VM arm64 state (vm->arch), owned by kvm_aarch64.c. */
+struct kvm_a64_vm {
+    int gic_fd;                     /* the vGICv3 device */
+    uint64_t mmfr0;                 /* ID_AA64MMFR0_EL1 as the vCPUs see it */
+    struct kvm_a64_vcpu_debug *dbg; /* ncpus entries */
+};
+
+static inline struct kvm_a64_vm *kvm_a64(const struct backend_vm *vm)
+{
+    return vm->arch;
+}
 #else
 #define KVM_TRAP_WINDOW() 0ull /* x86_64 hypercalls are port I/O: all of RAM is one slot */
 #endif
