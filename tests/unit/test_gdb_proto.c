@@ -194,7 +194,7 @@ Test(gdb_proto, stop_reason_and_threads)
 
 Test(gdb_proto, registers)
 {
-    char *want = malloc(2 * arch_gdb.regs_size + 1);
+    char *want = calloc(1, 2 * arch_gdb.regs_size + 1);
     hex_of(T.regs[0], arch_gdb.regs_size, want);
     expect("g", want);
     expect("Hg3", "OK");
@@ -203,7 +203,7 @@ Test(gdb_proto, registers)
     expect("gx", "E16");
 
     /* G writes the whole file of the selected thread; a short or non-hex one changes nothing. */
-    char *pkt = malloc(2 * arch_gdb.regs_size + 2);
+    char *pkt = calloc(1, 2 * arch_gdb.regs_size + 2);
     pkt[0] = 'G';
     memset(pkt + 1, 'a', 2 * arch_gdb.regs_size);
     pkt[1 + 2 * arch_gdb.regs_size] = 0;
@@ -369,7 +369,7 @@ Test(gdb_proto, queries)
     expect("qXfer:features:read:target.xml:0", "E16");
     /* The target description read in small chunks reassembles to arch_gdb.target_xml. */
     size_t total = strlen(arch_gdb.target_xml), got = 0;
-    char *xml = malloc(total + 1);
+    char *xml = calloc(1, total + 1);
     for (;;) {
         char pkt[64];
         snprintf(pkt, sizeof(pkt), "qXfer:features:read:target.xml:%zx,%x", got, 0x155);
