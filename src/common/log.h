@@ -34,8 +34,8 @@ int log_set_rust_log(const char *filter);
  * and log_limit_flush() reports them. Safe from several vCPU threads at once (atomics, no lock).
  */
 #define LOG_LIMIT_BURST 10
-#define LOG_LIMIT_SNIPPET 128 /* bytes of the first message kept to name the kind in the summary   \
-                               */
+/* Bytes of the first message kept to name the kind in the summary. */
+#define LOG_LIMIT_SNIPPET 128
 
 struct log_limit {
     atomic_ullong seen;       /* messages at this site */
