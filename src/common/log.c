@@ -1,8 +1,11 @@
 /* log.c: leveled diagnostics on stderr (see log.h). */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "err.h"
 #include "log.h"
@@ -54,15 +57,85 @@ int log_set_rust_log(const char *filter)
     return 0;
 }
 
+/* One fprintf per line so that concurrent vCPU threads do not interleave within a line. */
+static void log_vmsg(enum log_level level, const char *fmt, va_list ap)
+{
+    char line[1024];
+    vsnprintf(line, sizeof(line), fmt, ap);
+    fprintf(stderr, "chyve: %s: %s\n", level_names[level], line);
+}
+
 void log_msg(enum log_level level, const char *fmt, ...)
 {
     if (level > log_threshold)
         return;
-    /* One fprintf per line so that concurrent vCPU threads do not interleave within a line. */
-    char line[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
+    log_vmsg(level, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "chyve: %s: %s\n", level_names[level], line);
+}
+
+/* Sites that have dropped a message, newest first (pushed once each, never removed). */
+static _Atomic(struct log_limit *) limited_sites;
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+        return 0;
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Puts l on the flush list the first time it drops a message. */
+static void limit_list(struct log_limit *l)
+{
+    bool no = false;
+    if (!atomic_compare_exchange_strong(&l->listed, &no, true))
+        return;
+    static atomic_bool exit_hook;
+    bool unset = false;
+    if (atomic_compare_exchange_strong(&exit_hook, &unset, true))
+        atexit(log_limit_flush); /* for runs that end by exit() rather than through main() */
+    struct log_limit *head = atomic_load(&limited_sites);
+    do
+        l->next = head;
+    while (!atomic_compare_exchange_weak(&limited_sites, &head, l));
+}
+
+void log_msg_limited(struct log_limit *l, enum log_level level, const char *fmt, ...)
+{
+    if (level > log_threshold)
+        return;
+    unsigned long long n = atomic_fetch_add(&l->seen, 1);
+    bool print = n < LOG_LIMIT_BURST;
+    long long now = print ? 0 : now_ms();
+    if (n == LOG_LIMIT_BURST - 1)
+        atomic_store(&l->last_ms, now_ms()); /* the second starts at the burst's last line */
+    if (!print) {
+        /* One thread wins the slot of each second; the others count. */
+        long long last = atomic_load(&l->last_ms);
+        print = now - last >= 1000 && atomic_compare_exchange_strong(&l->last_ms, &last, now);
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    if (n == 0)
+        vsnprintf(l->first, sizeof(l->first), fmt, ap);
+    va_end(ap);
+    if (!print) {
+        atomic_fetch_add(&l->suppressed, 1);
+        limit_list(l);
+        return;
+    }
+    va_start(ap, fmt);
+    log_vmsg(level, fmt, ap);
+    va_end(ap);
+}
+
+void log_limit_flush(void)
+{
+    for (struct log_limit *l = atomic_load(&limited_sites); l; l = l->next) {
+        unsigned long long n = atomic_exchange(&l->suppressed, 0);
+        if (n > 0)
+            log_msg(LOG_WARN, "%llu similar warnings suppressed (first: %s)", n, l->first);
+    }
 }

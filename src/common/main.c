@@ -6,6 +6,7 @@
 #include "chyve_config.h"
 #include "config/cli.h"
 #include "err.h"
+#include "log.h"
 #include "vm.h"
 
 extern char **environ;
@@ -39,7 +40,9 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     int code = 0, status;
-    switch (vm_run(cli_config(c), &code)) {
+    enum vm_result result = vm_run(cli_config(c), &code);
+    log_limit_flush(); /* the warnings the guest made too many of, before the final error */
+    switch (result) {
     case VM_EXITED:
         status = code & 0xFF; /* as uhyve: exit(-1) becomes 255 */
         break;

@@ -404,6 +404,63 @@ Test(hostile, v2)
     free(g);
 }
 
+/* Lines of s that start with prefix. */
+static size_t lines_starting(const char *s, const char *prefix)
+{
+    size_t n = 0;
+    for (const char *l = s; *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : l + strlen(l))
+        n += strncmp(l, prefix, strlen(prefix)) == 0;
+    return n;
+}
+
+/* The N of "chyve: warning: N similar warnings suppressed (first: <kind>..." in s, or 0. */
+static unsigned long suppressed_count(const char *s, const char *kind)
+{
+    static const char head[] = "chyve: warning: ";
+    for (const char *l = strstr(s, head); l; l = strstr(l + 1, head)) {
+        unsigned long n;
+        int at = 0;
+        if (sscanf(l + strlen(head), "%lu similar warnings suppressed (first: %n", &n, &at) == 1 &&
+            at > 0 && !strncmp(l + strlen(head) + at, kind, strlen(kind)))
+            return n;
+    }
+    return 0;
+}
+
+/*
+ * 20 000 + 3 000 bad SerialWriteBuffer calls (issue 12: one warning line each flooded stderr):
+ * a few warnings of each kind, then one summary per kind whose count makes up the rest.
+ */
+Test(hostile, warning_flood_is_rate_limited)
+{
+    static const char blk[] = "SerialWriteBuffer hypercall: parameter block at 0xfffff000";
+    static const char buf[] = "SerialWriteBuffer hypercall: buffer 0xfff";
+    struct run r;
+    char *g = guest_path("warnflood");
+    boot(&r, (const char *[]){g, NULL});
+    ASSERT_RUN(&r, r.status == 0, "exit status %d, want 0", r.status);
+    ASSERT_RUN(&r,
+               !strcmp(r.out, "warnflood: 20000 bad blocks, 3000 bad buffers\nwarnflood: done\n"),
+               "stdout differs");
+    ASSERT_RUN(&r, count_lines(r.err) < 30, "%zu lines on stderr, want fewer than 30",
+               count_lines(r.err));
+    char want[128];
+    snprintf(want, sizeof(want), "chyve: warning: %s", blk);
+    size_t printed_blk = lines_starting(r.err, want);
+    snprintf(want, sizeof(want), "chyve: warning: %s", buf);
+    size_t printed_buf = lines_starting(r.err, want);
+    ASSERT_RUN(&r, printed_blk >= 10 && printed_buf >= 10, "want the first 10 of each kind");
+    unsigned long sup_blk = suppressed_count(r.err, blk), sup_buf = suppressed_count(r.err, buf);
+    ASSERT_RUN(&r, printed_blk + sup_blk == 20000, "%zu printed + %lu suppressed bad blocks",
+               printed_blk, sup_blk);
+    ASSERT_RUN(&r, printed_buf + sup_buf == 3000, "%zu printed + %lu suppressed bad buffers",
+               printed_buf, sup_buf);
+    ASSERT_RUN(&r, count_lines(r.err) == printed_blk + printed_buf + 2,
+               "stderr has lines besides the warnings and the two summaries");
+    run_free(&r);
+    free(g);
+}
+
 /* A VM failure: status 3, stdout as given, one line on stderr containing `needle`. */
 static void check_vm_failure(const char *guest, const char *want_out, const char *needle)
 {

@@ -140,8 +140,8 @@ void virtio_fail(struct virtio_device *d, const char *fmt, ...)
     vsnprintf(why, sizeof(why), fmt, ap);
     va_end(ap);
     if ((d->status & VIRTIO_STATUS_NEEDS_RESET) == 0) {
-        log_warn("virtio device %04x: %s; stopped until the guest resets it",
-                 le16_get(d->pci.cfg + PCI_DEVICE_ID), why);
+        log_warn_limited("virtio device %04x: %s; stopped until the guest resets it",
+                         le16_get(d->pci.cfg + PCI_DEVICE_ID), why);
     }
     d->status |= VIRTIO_STATUS_NEEDS_RESET;
     d->isr |= VIRTIO_ISR_CONFIG; /* a configuration change tells the driver to look at the status */

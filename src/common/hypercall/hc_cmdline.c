@@ -48,7 +48,8 @@ static void cmdval_put(struct vm *vm, const char *what, uint64_t array, size_t i
     uint64_t slot;
     if (guest_mem_read(&vm->mem, array + 8 * i, &slot, sizeof(slot)) != 0 ||
         guest_mem_write(&vm->mem, slot, s, strlen(s) + 1) != 0)
-        log_warn("Cmdval hypercall: %s[%zu] buffer is outside guest memory; skipped", what, i);
+        log_warn_limited("Cmdval hypercall: %s[%zu] buffer is outside guest memory; skipped", what,
+                         i);
 }
 
 /* Cmdval: every string into the buffers the guest's two address arrays name. */

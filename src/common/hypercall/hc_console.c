@@ -34,9 +34,9 @@ static enum hc_status serial_buffer(const struct hc_call *c, uint64_t buf, uint6
 {
     const void *p = guest_mem_ptr(&c->vm->mem, buf, len);
     if (!p) {
-        log_warn("SerialWriteBuffer hypercall: buffer 0x%" PRIx64 "+0x%" PRIx64
-                 " is outside guest memory; ignored",
-                 buf, len);
+        log_warn_limited("SerialWriteBuffer hypercall: buffer 0x%" PRIx64 "+0x%" PRIx64
+                         " is outside guest memory; ignored",
+                         buf, len);
         return HC_CONTINUE;
     }
     vm_console_write(c->vm, p, (size_t)len);
@@ -62,9 +62,9 @@ enum hc_status hc_serial_read(const struct hc_call *c)
     void *buf = guest_mem_ptr(&c->vm->mem, p->buf, p->maxlen);
     ssize_t n = 0;
     if (!buf)
-        log_warn("SerialReadBuffer hypercall: buffer 0x%" PRIx64 "+0x%" PRIx64
-                 " is outside guest memory",
-                 p->buf, p->maxlen);
+        log_warn_limited("SerialReadBuffer hypercall: buffer 0x%" PRIx64 "+0x%" PRIx64
+                         " is outside guest memory",
+                         p->buf, p->maxlen);
     else if (p->maxlen > 0)
         n = read(STDIN_FILENO, buf, (size_t)p->maxlen);
     HC_PUT(c, uhyve_serial_read, len, n > 0 ? (uint64_t)n : 0);

@@ -142,8 +142,8 @@ enum hc_status hc_write_v1(const struct hc_call *c)
     const struct uhyve_write_v1 *p = c->block;
     int64_t r = transfer(c->vm, c->vcpu, p->fd, p->buf, p->len, true, true);
     if (r < 0)
-        log_warn("FileWrite hypercall (fd %d) failed with errno %lld; dropped", p->fd,
-                 (long long)-r);
+        log_warn_limited("FileWrite hypercall (fd %d) failed with errno %lld; dropped", p->fd,
+                         (long long)-r);
     return HC_CONTINUE;
 }
 

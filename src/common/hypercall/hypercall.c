@@ -106,8 +106,9 @@ static enum hc_status block_outside(struct vm *vm, const struct hc_entry *e, uin
         vm_stop(vm, 0, msg);
         return HC_STOP;
     }
-    log_warn("%s hypercall: parameter block at 0x%" PRIx64 " is outside guest memory; ignored",
-             e->name, gpa);
+    log_warn_limited("%s hypercall: parameter block at 0x%" PRIx64
+                     " is outside guest memory; ignored",
+                     e->name, gpa);
     return HC_CONTINUE;
 }
 

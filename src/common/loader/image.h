@@ -13,7 +13,8 @@
 #include "loader/tar.h"
 #include "vm_config.h"
 
-#define IMAGE_MAX_SIZE (256ull << 20) /* decompressed archives larger than this are refused */
+#define IMAGE_MAX_SIZE (256ull << 20)    /* decompressed archives larger than this are refused */
+#define IMAGE_GUNZIP_HINT_MAX (1u << 20) /* the gzip trailer's size sizes at most this first */
 #define IMAGE_CONFIG "hermit.toml"
 
 /* hermit.toml, version "1" (hermit-entry's schema). */

@@ -41,6 +41,9 @@ static int parse_array(struct parser *ps, struct toml_value *v)
         }
         if (v->n == TOML_MAX_ITEMS)
             return scan_fail(ps, "array with more than %d items", TOML_MAX_ITEMS);
+        if (ps->nvalues == TOML_MAX_VALUES)
+            return scan_fail(ps, "more than %d array items in the document", TOML_MAX_VALUES);
+        ps->nvalues++;
         if (v->n == cap) {
             cap = cap * 2 + 8;
             struct toml_value *items = realloc(v->items, cap * sizeof(*items));
@@ -111,11 +114,16 @@ static int parse_simple_key(struct parser *ps, char **out)
     }
     if (ps->p == s)
         return scan_fail(ps, "expected a key");
+    if ((size_t)(ps->p - s) > TOML_MAX_KEY_PATH)
+        return scan_fail(ps, "key longer than %d bytes", TOML_MAX_KEY_PATH);
     *out = strndup(s, (size_t)(ps->p - s));
     return *out ? 0 : scan_fail(ps, "out of memory");
 }
 
-/* A dotted key `a.b."c"` (blanks around the dots allowed), appended to prefix with '.'. */
+/*
+ * A dotted key `a.b."c"` (blanks around the dots allowed), appended to prefix with '.'. The whole
+ * path is at most TOML_MAX_KEY_PATH bytes and counts against TOML_MAX_STRING_TOTAL.
+ */
 static int parse_key(struct parser *ps, const char *prefix, char **out)
 {
     char *path = strdup(prefix);
@@ -136,17 +144,25 @@ static int parse_key(struct parser *ps, const char *prefix, char **out)
         free(k);
         free(path);
         path = joined;
+        if (strlen(path) > TOML_MAX_KEY_PATH) {
+            free(path);
+            return scan_fail(ps, "key path longer than %d bytes", TOML_MAX_KEY_PATH);
+        }
         scan_blanks(ps);
         if (scan_peek(ps, 0) != '.')
             break;
         ps->p++;
         scan_blanks(ps);
     }
+    if (scan_charge(ps, strlen(path) + 1) != 0) {
+        free(path);
+        return -1;
+    }
     *out = path;
     return 0;
 }
 
-/* `[name]` or `[a.b]`: starts a table (each at most once). */
+/* `[name]` or `[a.b]`: starts a table (each at most once, at most TOML_MAX_TABLES). */
 static int parse_table(struct parser *ps)
 {
     ps->p++;
@@ -163,6 +179,10 @@ static int parse_table(struct parser *ps)
         return scan_fail(ps, "%s", why);
     }
     ps->p++;
+    if (ps->ntables == TOML_MAX_TABLES) {
+        free(name);
+        return scan_fail(ps, "more than %d tables", TOML_MAX_TABLES);
+    }
     for (size_t i = 0; i < ps->ntables; i++) {
         if (!strcmp(ps->tables[i], name)) {
             int rc = scan_fail(ps, "table [%s] defined twice", name);

@@ -139,11 +139,37 @@ static bool line_continuation(struct parser *ps)
     return true;
 }
 
+int scan_charge(struct parser *ps, size_t n)
+{
+    if (n > TOML_MAX_STRING_TOTAL - ps->string_bytes)
+        return scan_fail(ps, "more than %u MiB of strings and keys in the document",
+                         TOML_MAX_STRING_TOTAL >> 20);
+    ps->string_bytes += n;
+    return 0;
+}
+
+/* Room for `more` bytes past len in *buf (capacity *cap), growing it by doubling; 0 or -1. */
+static int reserve(struct parser *ps, char **buf, size_t *cap, size_t len, size_t more)
+{
+    if (len + more <= *cap)
+        return 0;
+    size_t ncap = *cap;
+    while (ncap < len + more)
+        ncap *= 2;
+    char *nb = realloc(*buf, ncap);
+    if (!nb)
+        return scan_fail(ps, "out of memory");
+    *buf = nb;
+    *cap = ncap;
+    return 0;
+}
+
 /*
  * A basic ("...") or literal ('...') string, or a multi-line one (""\"...""\", '''...'''), at its
  * opening quote; *out is malloc'd. In a multi-line string a newline right after the opening is
  * dropped, a basic one's line-ending backslash continues the line, and up to two quotes may end the
- * content just before the closing three.
+ * content just before the closing three. The buffer grows with the string (a 64 KiB buffer per
+ * string let a small document take gigabytes) and is trimmed to it at the end.
  */
 int scan_string(struct parser *ps, char **out)
 {
@@ -152,10 +178,10 @@ int scan_string(struct parser *ps, char **out)
     ps->p += multi ? 3 : 1;
     if (multi)
         scan_newline(ps);
-    char *buf = malloc(TOML_MAX_STRING + 4); /* room for one escape or two quotes past the limit */
+    size_t cap = 16, len = 0;
+    char *buf = malloc(cap);
     if (!buf)
         return scan_fail(ps, "out of memory");
-    size_t len = 0;
     int rc = 0;
     for (;;) {
         int c = scan_peek(ps, 0);
@@ -165,6 +191,11 @@ int scan_string(struct parser *ps, char **out)
         }
         if (len >= TOML_MAX_STRING) {
             rc = scan_fail(ps, "string longer than %d bytes", TOML_MAX_STRING);
+            break;
+        }
+        /* room for the longest step: one escape (4 UTF-8 bytes) or two quotes, plus the NUL */
+        if (reserve(ps, &buf, &cap, len, 5) != 0) {
+            rc = -1;
             break;
         }
         if (c == quote && (!multi || (scan_peek(ps, 1) == quote && scan_peek(ps, 2) == quote))) {
@@ -194,12 +225,15 @@ int scan_string(struct parser *ps, char **out)
             break;
         }
     }
+    if (rc == 0)
+        rc = scan_charge(ps, len + 1);
     if (rc != 0) {
         free(buf);
         return rc;
     }
     buf[len] = '\0';
-    *out = buf;
+    char *fit = realloc(buf, len + 1);
+    *out = fit ? fit : buf;
     return 0;
 }
 
