@@ -129,9 +129,13 @@ int gdb_open(struct vm *vm, uint16_t port, struct gdb **out)
     if (e4 == EADDRINUSE || e6 == EADDRINUSE || g->nlisten == 0)
         return err_set("--gdb-port: cannot listen on %s:%u: %s", e4 ? "127.0.0.1" : "[::1]", port,
                        strerror(e4 ? e4 : e6));
-    fprintf(stderr, "chyve: gdb: waiting for the debugger on %s%s%s port %u\n",
-            g->listen[0] >= 0 && !e4 ? "127.0.0.1" : "", !e4 && !e6 ? " and " : "",
-            e6 ? "" : "[::1]", port);
+    char where[64] = "";
+    if (!e4)
+        snprintf(where, sizeof(where), "127.0.0.1:%u", port);
+    if (!e6)
+        snprintf(where + strlen(where), sizeof(where) - strlen(where), "%s[::1]:%u",
+                 e4 ? "" : " and ", port);
+    fprintf(stderr, "chyve: gdb: waiting for the debugger on %s\n", where);
     if (g->caps.missing)
         fprintf(stderr, "chyve: gdb: not on this host: %s\n", g->caps.missing);
     return 0;
