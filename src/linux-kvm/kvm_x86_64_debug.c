@@ -17,8 +17,23 @@
 
 /* GDB's x87 instruction opcode register holds the 11 low bits of the opcode. */
 #define X86_FOP_MASK 0x7FFu
-/* MXCSR bits above 15 are reserved: loading them faults (FXRSTOR #GP). */
-#define X86_MXCSR_VALID 0xFFFFu
+/*
+ * The x87/SSE state comes from KVM_GET_XSAVE, whose first 512 bytes have the FXSAVE layout
+ * (Intel SDM vol. 1, table 10-2): KVM_GET_FPU leaves MXCSR out (it reads 0 and writes are lost).
+ */
+#define FX_FCW 0
+#define FX_FSW 2
+#define FX_FTWX 4 /* abridged tag byte */
+#define FX_FOP 6
+#define FX_FIP 8  /* 64-bit instruction pointer */
+#define FX_FDP 16 /* 64-bit data pointer */
+#define FX_MXCSR 24
+#define FX_MXCSR_MASK 28 /* the MXCSR bits this CPU accepts (0: the default 0xFFBF) */
+#define FX_ST 32         /* ST(0)..ST(7), 16 bytes each */
+#define FX_XMM 160       /* XMM0..XMM15, 16 bytes each */
+#define MXCSR_MASK_DEFAULT 0xFFBFu
+#define XS_XSTATE_BV 512 /* XSAVE header: components present; x87 is bit 0, SSE bit 1 */
+#define XS_X87_SSE 0x3ull
 
 /* The KVM_GUESTDBG_* flags this KVM accepts (0 if it cannot say: then only the basic set). */
 static uint64_t guest_debug_flags(const struct backend_vm *vm)
@@ -27,17 +42,25 @@ static uint64_t guest_debug_flags(const struct backend_vm *vm)
     return r > 0 ? (uint64_t)r : 0;
 }
 
-int backend_vcpu_set_debug(struct backend_vcpu *v, const struct vcpu_debug *d)
+/*
+ * Loads debug state d into KVM, with hardware slot `skip` (if below d->nbp) disabled and
+ * single-stepping forced on when `step` (the step over a reported breakpoint).
+ */
+static int apply_debug(struct backend_vcpu *v, const struct vcpu_debug *d, unsigned skip, bool step)
 {
     uint64_t dr[X86_DR_SLOTS], dr7;
     if (kvm_x86_dr_encode(d, dr, &dr7) != 0) {
         return -1;
     }
+    if (skip < d->nbp) {
+        dr7 &= ~(X86_DR7_G(skip) | 0xFull << X86_DR7_RW_SHIFT(skip));
+    }
     struct kvm_guest_debug g;
     memset(&g, 0, sizeof(g));
-    if (d->step || d->sw_breakpoints || d->nbp != 0) {
+    step = step || d->step;
+    if (step || d->sw_breakpoints || d->nbp != 0) {
         g.control = KVM_GUESTDBG_ENABLE;
-        if (d->step) {
+        if (step) {
             g.control |= KVM_GUESTDBG_SINGLESTEP;
             /* Without BLOCKIRQ a step may land in a pending interrupt's handler. */
             if (guest_debug_flags(v->vm) & KVM_GUESTDBG_BLOCKIRQ) {
@@ -57,32 +80,49 @@ int backend_vcpu_set_debug(struct backend_vcpu *v, const struct vcpu_debug *d)
         return err_set("KVM_SET_GUEST_DEBUG (control 0x%x) failed on vCPU %u: %s", g.control, v->id,
                        strerror(errno));
     }
-    v->debug = *d;
     return 0;
 }
 
-/*
- * Sets RFLAGS.RF so that the next entry does not stop again on the execution breakpoint at RIP:
- * instruction breakpoints are faults, taken before the instruction runs; RF suppresses them for
- * one instruction and the CPU clears it afterwards.
- */
-static int set_resume_flag(struct backend_vcpu *v)
+int backend_vcpu_set_debug(struct backend_vcpu *v, const struct vcpu_debug *d)
 {
-    struct kvm_regs r;
-    if (kvm_ioctl(v->fd, KVM_GET_REGS, &r) != 0) {
-        return err_set("KVM_GET_REGS failed on vCPU %u: %s", v->id, strerror(errno));
+    if (apply_debug(v, d, X86_DR_SLOTS, false) != 0) {
+        return -1;
     }
-    r.rflags |= X86_RFLAGS_RF;
-    if (kvm_ioctl(v->fd, KVM_SET_REGS, &r) != 0) {
-        return err_set("KVM_SET_REGS failed on vCPU %u: %s", v->id, strerror(errno));
-    }
+    v->debug = *d;
+    /* A step over that was under way is cancelled; the breakpoint it started from is kept. */
+    v->resume.stepping = false;
     return 0;
+}
+
+/* Reports a debug stop; remembers it if it is an execution breakpoint (to step over it later). */
+static enum kvm_exit_action report(struct backend_vcpu *v, struct vcpu_exit *exit,
+                                   enum debug_stop why, int slot)
+{
+    exit->debug = why;
+    v->resume.armed = why == DEBUG_STOP_HW_BREAKPOINT;
+    v->resume.slot = slot < 0 ? 0 : (unsigned)slot;
+    v->resume.pc = exit->addr;
+    return KVM_ACTION_RETURN;
+}
+
+/* The slot of d whose condition caused this #DB, or -1; `off` (if a slot) is disabled in KVM. */
+static int hit_slot(const struct vcpu_debug *d, uint64_t dr6, unsigned off)
+{
+    uint64_t dr[X86_DR_SLOTS], dr7;
+    if (kvm_x86_dr_encode(d, dr, &dr7) != 0) {
+        return -1;
+    }
+    if (off < d->nbp) {
+        dr7 &= ~(X86_DR7_G(off) | 0xFull << X86_DR7_RW_SHIFT(off));
+    }
+    return kvm_x86_dr6_slot(dr6, dr7);
 }
 
 enum kvm_exit_action kvm_arch_debug_exit(struct backend_vcpu *v, struct vcpu_exit *exit)
 {
     const struct kvm_debug_exit_arch *a = &v->run->debug.arch;
     const struct vcpu_debug *d = &v->debug;
+    struct kvm_debug_resume *r = &v->resume;
     exit->kind = VCPU_EXIT_DEBUG;
     exit->addr = a->pc; /* KVM reports the linear RIP; chyve's guests have CS base 0 */
     exit->data = 0;
@@ -96,33 +136,45 @@ enum kvm_exit_action kvm_arch_debug_exit(struct backend_vcpu *v, struct vcpu_exi
                            "off",
                            v->id, (unsigned long long)a->pc);
         }
-        exit->debug = DEBUG_STOP_SW_BREAKPOINT;
-        return KVM_ACTION_RETURN;
+        return report(v, exit, DEBUG_STOP_SW_BREAKPOINT, -1);
     }
     if (a->exception != X86_VEC_DB) {
         return err_set("KVM_EXIT_DEBUG with unexpected vector %u on vCPU %u", a->exception, v->id);
     }
-    uint64_t dr[X86_DR_SLOTS], dr7;
-    int slot = -1;
-    if (kvm_x86_dr_encode(d, dr, &dr7) == 0) {
-        slot = kvm_x86_dr6_slot(a->dr6, dr7);
+    int slot = hit_slot(d, a->dr6, r->stepping ? r->slot : X86_DR_SLOTS);
+    if (r->stepping) {
+        /* The instruction under the breakpoint ran: re-arm everything as the stub set it. */
+        r->stepping = false;
+        r->armed = false;
+        if (apply_debug(v, d, X86_DR_SLOTS, false) != 0) {
+            return KVM_ACTION_FAIL;
+        }
+        if (slot < 0 && !d->step) {
+            return KVM_ACTION_RESUME;
+        }
+    } else if (slot >= 0 && r->armed && (unsigned)slot == r->slot && a->pc == r->pc &&
+               d->bp[slot].kind == DEBUG_BP_EXEC) {
+        /*
+         * Resumed on the breakpoint just reported: it faulted again before its instruction ran.
+         * Run that one instruction with the slot off. (RFLAGS.RF is meant for this, but nested
+         * software KVM does not honour it at VM entry; this works on every host.)
+         */
+        r->stepping = true;
+        return apply_debug(v, d, (unsigned)slot, true) == 0 ? KVM_ACTION_RESUME : KVM_ACTION_FAIL;
     }
     if (slot >= 0) {
         const struct debug_bp *b = &d->bp[slot];
         if (b->kind == DEBUG_BP_EXEC) {
-            exit->debug = DEBUG_STOP_HW_BREAKPOINT;
-            return set_resume_flag(v) == 0 ? KVM_ACTION_RETURN : KVM_ACTION_FAIL;
+            return report(v, exit, DEBUG_STOP_HW_BREAKPOINT, slot);
         }
-        exit->debug = DEBUG_STOP_WATCH;
         exit->data = b->addr;
-        return KVM_ACTION_RETURN;
+        return report(v, exit, DEBUG_STOP_WATCH, slot);
     }
     if ((a->dr6 & X86_DR6_BS) && d->step) {
-        exit->debug = DEBUG_STOP_STEP;
-        return KVM_ACTION_RETURN;
+        return report(v, exit, DEBUG_STOP_STEP, -1);
     }
-    /* A #DB nobody armed (stale state): go on, without stopping again on the same fault. */
-    return set_resume_flag(v) == 0 ? KVM_ACTION_RESUME : KVM_ACTION_FAIL;
+    /* A #DB nobody armed (a step trap of a state since replaced): go on. */
+    return KVM_ACTION_RESUME;
 }
 
 /* The GDB order of the general registers, as fields of struct kvm_regs. */
@@ -142,15 +194,15 @@ static struct kvm_segment *seg_field(struct kvm_sregs *s, unsigned gdb_index)
 
 /* Reads the three KVM register sets that make up the GDB register file. */
 static int read_all(struct backend_vcpu *v, struct kvm_regs *r, struct kvm_sregs *s,
-                    struct kvm_fpu *f)
+                    struct kvm_xsave *f)
 {
     const char *what = NULL;
     if (kvm_ioctl(v->fd, KVM_GET_REGS, r) != 0) {
         what = "KVM_GET_REGS";
     } else if (kvm_ioctl(v->fd, KVM_GET_SREGS, s) != 0) {
         what = "KVM_GET_SREGS";
-    } else if (kvm_ioctl(v->fd, KVM_GET_FPU, f) != 0) {
-        what = "KVM_GET_FPU";
+    } else if (kvm_ioctl(v->fd, KVM_GET_XSAVE, f) != 0) {
+        what = "KVM_GET_XSAVE";
     }
     if (what != NULL) {
         return err_set("%s failed on vCPU %u: %s", what, v->id, strerror(errno));
@@ -159,9 +211,10 @@ static int read_all(struct backend_vcpu *v, struct kvm_regs *r, struct kvm_sregs
 }
 
 /* Writes KVM's register sets into a GDB register file (X86_GDB_REGS_SIZE bytes). */
-static void regs_to_gdb(struct kvm_regs *r, struct kvm_sregs *s, const struct kvm_fpu *f,
+static void regs_to_gdb(struct kvm_regs *r, struct kvm_sregs *s, const struct kvm_xsave *xs,
                         uint8_t *buf)
 {
+    const uint8_t *fx = (const uint8_t *)xs->region;
     memset(buf, 0, X86_GDB_REGS_SIZE);
     for (unsigned i = 0; i < 16; i++) {
         le64_put(buf + X86_GDB_OFF_GPR(i), *gpr_field(r, i));
@@ -172,26 +225,26 @@ static void regs_to_gdb(struct kvm_regs *r, struct kvm_sregs *s, const struct kv
         le32_put(buf + X86_GDB_OFF_SEG(i), seg_field(s, i)->selector);
     }
     for (unsigned i = 0; i < 8; i++) {
-        memcpy(buf + X86_GDB_OFF_ST(i), f->fpr[i], 10);
+        memcpy(buf + X86_GDB_OFF_ST(i), fx + FX_ST + 16 * i, 10);
     }
     /* 64-bit FXSAVE layout: GDB's fiseg/foseg hold the upper halves of the 64-bit pointers. */
     uint32_t fp[8] = {
-        f->fcw,
-        f->fsw,
-        kvm_x86_ftw_expand(f->ftwx, f->fsw, f->fpr),
-        (uint32_t)(f->last_ip >> 32),
-        (uint32_t)f->last_ip,
-        (uint32_t)(f->last_dp >> 32),
-        (uint32_t)f->last_dp,
-        f->last_opcode & X86_FOP_MASK,
+        le16_get(fx + FX_FCW),
+        le16_get(fx + FX_FSW),
+        kvm_x86_ftw_expand(fx[FX_FTWX], le16_get(fx + FX_FSW), fx + FX_ST),
+        le32_get(fx + FX_FIP + 4),
+        le32_get(fx + FX_FIP),
+        le32_get(fx + FX_FDP + 4),
+        le32_get(fx + FX_FDP),
+        le16_get(fx + FX_FOP) & X86_FOP_MASK,
     };
     for (unsigned i = 0; i < 8; i++) {
         le32_put(buf + X86_GDB_OFF_FPCTL(i), fp[i]);
     }
     for (unsigned i = 0; i < 16; i++) {
-        memcpy(buf + X86_GDB_OFF_XMM(i), f->xmm[i], 16);
+        memcpy(buf + X86_GDB_OFF_XMM(i), fx + FX_XMM + 16 * i, 16);
     }
-    le32_put(buf + X86_GDB_OFF_MXCSR, f->mxcsr);
+    le32_put(buf + X86_GDB_OFF_MXCSR, le32_get(fx + FX_MXCSR));
     le64_put(buf + X86_GDB_OFF_FS_BASE, s->fs.base);
     le64_put(buf + X86_GDB_OFF_GS_BASE, s->gs.base);
 }
@@ -203,7 +256,7 @@ int backend_vcpu_get_regs(struct backend_vcpu *v, uint8_t *buf, size_t len)
     }
     struct kvm_regs r;
     struct kvm_sregs s;
-    struct kvm_fpu f;
+    struct kvm_xsave f;
     if (read_all(v, &r, &s, &f) != 0) {
         return -1;
     }
@@ -217,8 +270,9 @@ int backend_vcpu_get_regs(struct backend_vcpu *v, uint8_t *buf, size_t len)
  * a non-canonical RIP or segment base, reserved MXCSR bits. Reserved RFLAGS bits are dropped.
  */
 static int gdb_to_regs(const uint8_t *buf, struct kvm_regs *r, struct kvm_sregs *s,
-                       struct kvm_fpu *f)
+                       struct kvm_xsave *xs)
 {
+    uint8_t *fx = (uint8_t *)xs->region;
     for (unsigned i = 0; i < 16; i++) {
         *gpr_field(r, i) = le64_get(buf + X86_GDB_OFF_GPR(i));
     }
@@ -242,24 +296,30 @@ static int gdb_to_regs(const uint8_t *buf, struct kvm_regs *r, struct kvm_sregs 
     s->fs.base = fs_base;
     s->gs.base = gs_base;
     for (unsigned i = 0; i < 8; i++) {
-        memcpy(f->fpr[i], buf + X86_GDB_OFF_ST(i), 10); /* bytes 10..15 stay reserved */
+        memcpy(fx + FX_ST + 16 * i, buf + X86_GDB_OFF_ST(i), 10); /* 10..15 stay reserved */
     }
-    f->fcw = (uint16_t)le32_get(buf + X86_GDB_OFF_FPCTL(0));
-    f->fsw = (uint16_t)le32_get(buf + X86_GDB_OFF_FPCTL(1));
-    f->ftwx = kvm_x86_ftw_abridge((uint16_t)le32_get(buf + X86_GDB_OFF_FPCTL(2)));
-    f->last_ip =
-        (uint64_t)le32_get(buf + X86_GDB_OFF_FPCTL(3)) << 32 | le32_get(buf + X86_GDB_OFF_FPCTL(4));
-    f->last_dp =
-        (uint64_t)le32_get(buf + X86_GDB_OFF_FPCTL(5)) << 32 | le32_get(buf + X86_GDB_OFF_FPCTL(6));
-    f->last_opcode = (uint16_t)(le32_get(buf + X86_GDB_OFF_FPCTL(7)) & X86_FOP_MASK);
+    le16_put(fx + FX_FCW, (uint16_t)le32_get(buf + X86_GDB_OFF_FPCTL(0)));
+    le16_put(fx + FX_FSW, (uint16_t)le32_get(buf + X86_GDB_OFF_FPCTL(1)));
+    fx[FX_FTWX] = kvm_x86_ftw_abridge((uint16_t)le32_get(buf + X86_GDB_OFF_FPCTL(2)));
+    le32_put(fx + FX_FIP + 4, le32_get(buf + X86_GDB_OFF_FPCTL(3)));
+    le32_put(fx + FX_FIP, le32_get(buf + X86_GDB_OFF_FPCTL(4)));
+    le32_put(fx + FX_FDP + 4, le32_get(buf + X86_GDB_OFF_FPCTL(5)));
+    le32_put(fx + FX_FDP, le32_get(buf + X86_GDB_OFF_FPCTL(6)));
+    le16_put(fx + FX_FOP, (uint16_t)(le32_get(buf + X86_GDB_OFF_FPCTL(7)) & X86_FOP_MASK));
     for (unsigned i = 0; i < 16; i++) {
-        memcpy(f->xmm[i], buf + X86_GDB_OFF_XMM(i), 16);
+        memcpy(fx + FX_XMM + 16 * i, buf + X86_GDB_OFF_XMM(i), 16);
     }
     uint32_t mxcsr = le32_get(buf + X86_GDB_OFF_MXCSR);
-    if (mxcsr & ~X86_MXCSR_VALID) {
-        return err_set("mxcsr 0x%x sets reserved bits", mxcsr);
+    uint32_t mask = le32_get(fx + FX_MXCSR_MASK);
+    if (mask == 0) {
+        mask = MXCSR_MASK_DEFAULT;
     }
-    f->mxcsr = mxcsr;
+    if (mxcsr & ~mask) { /* KVM would refuse them; a CPU faults on them */
+        return err_set("mxcsr 0x%x sets bits this CPU does not have (mask 0x%x)", mxcsr, mask);
+    }
+    le32_put(fx + FX_MXCSR, mxcsr);
+    /* Components marked absent are loaded as their init state: mark both present. */
+    le64_put(fx + XS_XSTATE_BV, le64_get(fx + XS_XSTATE_BV) | XS_X87_SSE);
     return 0;
 }
 
@@ -270,7 +330,7 @@ int backend_vcpu_set_regs(struct backend_vcpu *v, const uint8_t *buf, size_t len
     }
     struct kvm_regs r, r0;
     struct kvm_sregs s, s0;
-    struct kvm_fpu f, f0;
+    struct kvm_xsave f, f0;
     if (read_all(v, &r0, &s0, &f0) != 0) {
         return -1;
     }
@@ -295,8 +355,8 @@ int backend_vcpu_set_regs(struct backend_vcpu *v, const uint8_t *buf, size_t len
     }
     if (memcmp(buf + X86_GDB_OFF_ST(0), cur + X86_GDB_OFF_ST(0),
                X86_GDB_OFF_FS_BASE - X86_GDB_OFF_ST(0)) != 0 &&
-        kvm_ioctl(v->fd, KVM_SET_FPU, &f) != 0) {
-        return err_set("KVM_SET_FPU failed on vCPU %u: %s", v->id, strerror(errno));
+        kvm_ioctl(v->fd, KVM_SET_XSAVE, &f) != 0) {
+        return err_set("KVM_SET_XSAVE failed on vCPU %u: %s", v->id, strerror(errno));
     }
     return 0;
 }

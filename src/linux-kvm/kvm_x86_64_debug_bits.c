@@ -108,14 +108,14 @@ static unsigned ext80_tag(const uint8_t *r)
     return (mant >> 63) ? 0 : 2; /* without the integer bit: unnormal */
 }
 
-uint16_t kvm_x86_ftw_expand(uint8_t ftwx, uint16_t fsw, const uint8_t st[8][16])
+uint16_t kvm_x86_ftw_expand(uint8_t ftwx, uint16_t fsw, const uint8_t *st)
 {
     unsigned top = (fsw >> 11) & 7;
     uint16_t ftw = 0;
     for (unsigned i = 0; i < 8; i++) {
         unsigned tag = 3;
         if (ftwx & (1u << i)) {
-            tag = ext80_tag(st[(i - top) & 7]);
+            tag = ext80_tag(st + 16 * ((i - top) & 7));
         }
         ftw |= (uint16_t)(tag << (2 * i));
     }

@@ -53,10 +53,10 @@ int kvm_x86_dr6_slot(uint64_t dr6, uint64_t dr7);
 /*
  * Expands the abridged FXSAVE tag byte (bit i: physical register i is not empty) into the x87
  * 16-bit tag word GDB shows (2 bits per register: 0 valid, 1 zero, 2 special, 3 empty), by
- * classifying each non-empty register's value. st[k] holds ST(k) in its first 10 bytes; physical
+ * classifying each non-empty register's value. ST(k) is the 10 bytes at st + 16 k; physical
  * register i is ST((i - TOP) mod 8) with TOP in fsw bits 13..11.
  */
-uint16_t kvm_x86_ftw_expand(uint8_t ftwx, uint16_t fsw, const uint8_t st[8][16]);
+uint16_t kvm_x86_ftw_expand(uint8_t ftwx, uint16_t fsw, const uint8_t *st);
 
 /* The abridged tag byte for a full tag word (a register is valid unless its tag is 3). */
 uint8_t kvm_x86_ftw_abridge(uint16_t ftw);

@@ -1,8 +1,9 @@
 /*
  * kvm_x86_64_debug_probe.c: finds out what KVM_SET_GUEST_DEBUG really delivers on this host by
  * running a throw-away real-mode VM (one page of RAM, no irqchip) through a single step, a
- * hardware execution breakpoint and its resume, a write watchpoint and an int3 (ABI §13: nested
- * software KVM steps and stops on execution breakpoints but drops watchpoints and fails int3).
+ * hardware execution breakpoint, a resume with RFLAGS.RF, a write watchpoint and an int3 (ABI §13:
+ * nested software KVM steps and stops on execution breakpoints but drops watchpoints and fails
+ * int3).
  */
 #include <string.h>
 #include <sys/mman.h>
@@ -194,21 +195,36 @@ static int probe_guest(struct probe *p, struct backend_debug_caps *caps)
     st = probe_run(p);
     bool hw_hit = is_db(&st, X86_DR6_B(0), AT_BP);
 
-    /* 3. Resume with RF: the breakpoint must not fire again; next the store, then hlt. */
-    bool resumed = false, watched = false;
+    /*
+     * 3. Resume with RFLAGS.RF set: real hardware runs on to the store; nested software KVM stops
+     * on the breakpoint again (the backend steps over it instead: kvm_x86_64_debug.c). Then the
+     * store under the watchpoint, which traps after it (pc at the hlt), and the hlt.
+     */
+    bool rf = false, watched = false, halted = false;
     if (hw_hit) {
         if (probe_set_ip(p, AT_BP, true) != 0) {
             return -1;
         }
         st = probe_run(p);
-        watched = is_db(&st, X86_DR6_B(1), AT_HLT);
+        rf = !is_db(&st, X86_DR6_B(0), AT_BP);
+        if (!rf) {
+            /* Without RF: only the watchpoint, now in slot 0, from the store on. */
+            d.nbp = 1;
+            d.bp[0] = d.bp[1];
+            if (probe_set_ip(p, AT_STORE, false) != 0 ||
+                probe_debug(p, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP, &d) != 0) {
+                return -1;
+            }
+            st = probe_run(p);
+        }
+        watched = is_db(&st, X86_DR6_B(rf ? 1 : 0), AT_HLT);
         if (watched) {
             st = probe_run(p);
         }
-        resumed = st.reason == KVM_EXIT_HLT;
+        halted = st.reason == KVM_EXIT_HLT;
     }
-    caps->hw_breakpoints = hw_hit && resumed ? X86_DR_SLOTS : 0;
-    caps->hw_watchpoints = watched && resumed ? X86_DR_SLOTS : 0;
+    caps->hw_breakpoints = hw_hit && halted ? X86_DR_SLOTS : 0;
+    caps->hw_watchpoints = watched && halted ? X86_DR_SLOTS : 0;
     caps->hw_shared = true;
 
     /* 4. An int3 with USE_SW_BP: KVM must report vector 3 with pc at the int3 itself. */
@@ -218,10 +234,10 @@ static int probe_guest(struct probe *p, struct backend_debug_caps *caps)
     }
     st = probe_run(p);
     caps->sw_breakpoints = st.reason == KVM_EXIT_DEBUG && st.vector == 3 && st.pc == AT_INT3;
-    log_debug("debug probe: step %d, hw breakpoint %d (resume with RF %d), watchpoint %d, int3 "
-              "%d (last exit %u, vector %u, pc 0x%llx)",
-              caps->single_step, hw_hit, resumed, watched, caps->sw_breakpoints, st.reason,
-              st.vector, (unsigned long long)st.pc);
+    log_debug("debug probe: step %d, hw breakpoint %d (RFLAGS.RF honoured %d), watchpoint %d, "
+              "int3 %d (last exit %u, vector %u, pc 0x%llx)",
+              caps->single_step, hw_hit, rf, watched, caps->sw_breakpoints, st.reason, st.vector,
+              (unsigned long long)st.pc);
     return 0;
 }
 
