@@ -344,9 +344,9 @@ Test(kvm_debug, hw_breakpoint_resumes_past_itself_once)
                                   {.addr = AT_LOOP, .len = 1, .kind = DEBUG_BP_EXEC}}};
     cr_assert_eq(backend_vcpu_set_debug(v, &d), 0, "%s", err_msg());
     expect_stop(DEBUG_STOP_HW_BREAKPOINT, ENTRY + 2);
-    /* Resuming must not stop at ENTRY + 2 again (RF); the store runs on the way. */
+    /* Resuming must not stop at ENTRY + 2 again (the backend steps over it); the store runs. */
     expect_stop(DEBUG_STOP_HW_BREAKPOINT, AT_LOOP);
-    /* RF lasts one instruction: jmp $ comes back to the breakpoint. */
+    /* The step over covers one instruction: jmp $ comes back to the breakpoint. */
     expect_stop(DEBUG_STOP_HW_BREAKPOINT, AT_LOOP);
     uint8_t buf[X86_GDB_REGS_SIZE];
     cr_assert_eq(backend_vcpu_get_regs(v, buf, sizeof(buf)), 0, "%s", err_msg());
