@@ -14,6 +14,18 @@
 #include "backend.h"
 #include "guest_mem.h"
 
+/*
+ * A hardware execution breakpoint reported at `pc` (slot `slot`) is a fault: resuming stops on it
+ * again before the instruction runs. The debug code then executes that one instruction with the
+ * slot disabled (`stepping`) and re-arms it.
+ */
+struct kvm_debug_resume {
+    bool armed; /* the last debug stop was the execution breakpoint below */
+    bool stepping;
+    unsigned slot;
+    uint64_t pc;
+};
+
 /* One vCPU. Lives inside its backend_vm, so a late kick never touches freed memory. */
 struct backend_vcpu {
     struct backend_vm *vm;
@@ -26,6 +38,7 @@ struct backend_vcpu {
     atomic_uint kickers;             /* kicks in flight; destroy waits for them to finish */
     uint64_t stats[VCPU_STAT_COUNT]; /* exits handled in the backend, by kind */
     struct vcpu_debug debug;         /* as last set by backend_vcpu_set_debug() */
+    struct kvm_debug_resume resume;  /* stepping over a reported breakpoint (kvm_<arch>_debug.c) */
 };
 
 /* One VM: the KVM fds, the guest RAM it maps, and its vCPUs. */

@@ -511,6 +511,8 @@ enum kvm_exit_action kvm_arch_handle_exit(struct backend_vcpu *v, struct vcpu_ex
         return handle_mmio(v);
     case KVM_EXIT_HLT:
         return KVM_ACTION_RESUME;
+    case KVM_EXIT_DEBUG:
+        return kvm_arch_debug_exit(v, exit);
     case KVM_EXIT_SHUTDOWN:
         describe_rip(v, where, sizeof(where));
         return err_set("guest triple fault (KVM shutdown) at %s", where);
