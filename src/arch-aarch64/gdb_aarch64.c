@@ -122,6 +122,7 @@ const struct arch_gdb arch_gdb = {
     .sp_regnum = A64_GDB_SP,
     .bp_insn = {0x00, 0x00, 0x20, 0xd4}, /* brk #0: 0xd4200000, little endian */
     .bp_len = 4,
+    .read_watch = true,
 };
 
 bool arch_gdb_watch_ok(uint64_t addr, uint64_t len)

@@ -193,6 +193,7 @@ const struct arch_gdb arch_gdb = {
     .sp_regnum = X86_GDB_RSP,
     .bp_insn = {0xCC}, /* int3 */
     .bp_len = 1,
+    .read_watch = false, /* DR7 RW: execute, write, I/O or read+write, never read alone */
 };
 
 bool arch_gdb_watch_ok(uint64_t addr, uint64_t len)

@@ -74,6 +74,7 @@ struct arch_gdb {
     unsigned sp_regnum;
     uint8_t bp_insn[4]; /* the software breakpoint instruction (x86 int3, aarch64 brk #0) */
     unsigned bp_len;    /* its length, which is also the Z0 kind GDB sends */
+    bool read_watch;    /* the hardware can watch reads alone (aarch64; x86 only writes or both) */
 };
 
 extern const struct arch_gdb arch_gdb;

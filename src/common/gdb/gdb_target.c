@@ -190,6 +190,8 @@ static int hw_breakpoint(struct gdb *g, int type, uint64_t addr, uint64_t len, b
     unsigned slots = exec ? g->caps.hw_breakpoints : g->caps.hw_watchpoints;
     if (slots == 0)
         return -ENOTSUP;
+    if (k == DEBUG_WATCH_READ && !arch_gdb.read_watch)
+        return -ENOTSUP; /* GDB then offers awatch; an access watchpoint is not what was asked */
     if (!exec && !arch_gdb_watch_ok(addr, len))
         return -EINVAL;
     if (i < d->nbp)
