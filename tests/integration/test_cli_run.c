@@ -4,11 +4,14 @@
  * settings reach the guest, host tuning flags, logging, and the one-line errors.
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -355,15 +358,42 @@ Test(cli_run, refused_options_are_one_line)
 {
     struct run r;
     char *g = guest_path("hello");
-    run_chyve(&r, (const char *[]){"--gdb-port", g, NULL}, NULL);
-    expect_usage_line(&r, "chyve: error: option '--gdb-port' is not supported: chyve has no GDB "
-                          "stub\n");
+    run_chyve(&r, (const char *[]){"--trace-dir", "t", g, NULL}, NULL);
+    expect_usage_line(&r, "chyve: error: option '--trace-dir' is not supported: chyve has no "
+                          "function tracing\n");
+    run_free(&r);
+    run_chyve(&r, (const char *[]){"--gdb-port=70000", g, NULL}, NULL);
+    expect_usage_line(&r, "chyve: error: invalid GDB port '70000': expected a number from 1 to "
+                          "65535\n");
     run_free(&r);
     run_chyve(&r, (const char *[]){"-a", "0-1", g, NULL}, NULL);
     expect_usage_line(&r, "chyve: error: affinity: 2 host CPUs for 1 vCPU: give exactly one per "
                           "vCPU\n");
     run_free(&r);
     free(g);
+}
+
+/* A debugger port someone else holds is one line and status 2, before the guest runs. */
+Test(cli_run, gdb_port_in_use)
+{
+    require_kvm();
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    cr_assert(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(fd, 1) == 0 &&
+              getsockname(fd, (struct sockaddr *)&a, &len) == 0);
+    char port[16], want[128];
+    snprintf(port, sizeof(port), "%u", ntohs(a.sin_port));
+    snprintf(want, sizeof(want),
+             "chyve: error: --gdb-port: cannot listen on 127.0.0.1:%s: Address already in use\n",
+             port);
+    struct run r;
+    char *g = guest_path("hello");
+    run_chyve(&r, (const char *[]){"-s", port, g, NULL}, NULL);
+    expect_usage_line(&r, want);
+    run_free(&r);
+    free(g);
+    close(fd);
 }
 
 /* Diagnostics go to stderr and never into the guest's output. */

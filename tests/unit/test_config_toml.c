@@ -153,7 +153,7 @@ Test(config_toml, errors_name_file_line_and_key)
     expect_load_error("[memory]\nno_aslr = [true]\n",
                       "2: key 'no_aslr': expected a single value, not a list");
     expect_load_error("[uhyve]\ngdb_port = 0\n",
-                      "2: key 'gdb_port': invalid port '0': expected a number from 1 to 65535");
+                      "2: key 'gdb_port': invalid GDB port '0': expected a number from 1 to 65535");
     expect_load_error("[uhyve]\nhermit_image_mode = 'internal'\n",
                       "2: key 'hermit_image_mode': image mode 'internal' is not supported: chyve "
                       "has only the external mode");

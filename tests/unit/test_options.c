@@ -221,16 +221,16 @@ Test(options, gdb_port)
     expect_port(N(a9), a9, empty, 0, "k"); /* set but empty: not asked for */
     const char *bad_env[] = {"HERMIT_GDB_PORT=x", NULL};
     expect_error(N(a9), a9, bad_env,
-                 "HERMIT_GDB_PORT: invalid port 'x': expected a number from 1 to 65535");
+                 "HERMIT_GDB_PORT: invalid GDB port 'x': expected a number from 1 to 65535");
     cli_teardown();
-    expect1_error("-s0", NULL, "invalid port '0': expected a number from 1 to 65535");
+    expect1_error("-s0", NULL, "invalid GDB port '0': expected a number from 1 to 65535");
     cli_teardown();
     expect1_error("--gdb-port=65536", NULL,
-                  "invalid port '65536': expected a number from 1 to 65535");
+                  "invalid GDB port '65536': expected a number from 1 to 65535");
     cli_teardown();
-    expect1_error("--gdb-port=", NULL, "invalid port '': expected a number from 1 to 65535");
+    expect1_error("--gdb-port=", NULL, "invalid GDB port '': expected a number from 1 to 65535");
     cli_teardown();
-    expect1_error("-s12x", NULL, "invalid port '12x': expected a number from 1 to 65535");
+    expect1_error("-s12x", NULL, "invalid GDB port '12x': expected a number from 1 to 65535");
 }
 
 /* ---- refused options ------------------------------------------------------------------------ */

@@ -277,7 +277,7 @@ static int parse_port(const char *s, unsigned *out)
     for (; *p >= '0' && *p <= '9' && v <= 65535; p++)
         v = v * 10 + (unsigned long)(*p - '0');
     if (p == s || *p || v == 0 || v > 65535)
-        return err_set("invalid port '%s': expected a number from 1 to 65535", s);
+        return err_set("invalid GDB port '%s': expected a number from 1 to 65535", s);
     *out = (unsigned)v;
     return 0;
 }
