@@ -3,13 +3,14 @@
  * breakpoint target gdb_checkpoint() GDB_ROUNDS times, each bumping gdb_counter and printing
  * "gdb_target: counter N", prints "gdb_target: done" and exits with gdb_exit_code (7 unless a
  * debugger changed it). Application argument "spin": first spins in gdb_spin() for at most
- * GDB_SPIN_SECONDS of TSC time, for the interrupt (Ctrl-C) cases. Every other CPU checks in and
- * parks; CPU 0 waits (bounded) for them before it starts, so all vCPUs exist for "info threads".
+ * GDB_SPIN_SECONDS of TSC time, for the interrupt (Ctrl-C) cases. CPU 0 first prints where it
+ * was loaded ("gdb_target: image 0x..."), then waits (bounded) until every other CPU has checked
+ * in and parked.
  */
 #include "rt.h"
 
 #define GDB_ROUNDS 3
-#define GDB_SPIN_SECONDS 20
+#define GDB_SPIN_SECONDS 10
 #define GDB_WAIT_SECONDS 60
 
 /* The symbols the debugger reads and writes: keep their names and types (tests/gdb). */
@@ -53,6 +54,8 @@ void guest_ap_main(unsigned cpu)
 int guest_main(void)
 {
     uint64_t ncpus = bi_u64(BI_NUM_CPUS);
+    /* the suite checks qOffsets against this: the load offset of a relocatable build */
+    rt_printf("gdb_target: image 0x%lx\n", (unsigned long)(uintptr_t)__image_start);
     uint64_t khz = rt_tick_khz();
     __atomic_add_fetch(&online, 1, __ATOMIC_SEQ_CST);
     uint64_t deadline = rt_rdtsc() + khz * 1000 * GDB_WAIT_SECONDS;
