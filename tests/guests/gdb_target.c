@@ -4,8 +4,8 @@
  * "gdb_target: counter N", prints "gdb_target: done" and exits with gdb_exit_code (7 unless a
  * debugger changed it). Application argument "spin": first spins in gdb_spin() for at most
  * GDB_SPIN_SECONDS of TSC time, for the interrupt (Ctrl-C) cases. CPU 0 first prints where it
- * was loaded ("gdb_target: image 0x..."), then waits (bounded) until every other CPU has checked
- * in and parked.
+ * was loaded ("gdb_target: image 0x... pattern 0xde"), then waits (bounded) until every other CPU
+ * has checked in and parked.
  */
 #include "rt.h"
 
@@ -55,7 +55,8 @@ int guest_main(void)
 {
     uint64_t ncpus = bi_u64(BI_NUM_CPUS);
     /* the suite checks qOffsets against this: the load offset of a relocatable build */
-    rt_printf("gdb_target: image 0x%lx\n", (unsigned long)(uintptr_t)__image_start);
+    rt_printf("gdb_target: image 0x%lx pattern 0x%x\n", (unsigned long)(uintptr_t)__image_start,
+              gdb_pattern[0]);
     uint64_t khz = rt_tick_khz();
     __atomic_add_fetch(&online, 1, __ATOMIC_SEQ_CST);
     uint64_t deadline = rt_rdtsc() + khz * 1000 * GDB_WAIT_SECONDS;
