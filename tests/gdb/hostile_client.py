@@ -6,6 +6,7 @@ crash (exit by a signal), never a hang.
 Usage: hostile_client.py [GROUP...]  (env: CHYVE, GUEST_DIR). Exits 0, 1 or 77 (skip)."""
 
 import os
+import re
 import select
 import socket
 import struct
@@ -38,8 +39,9 @@ class Target:
         h.check(got.startswith(STOP_AT_ENTRY), "after %s, ? answered %r" % (what, got[:80]),
                 self.c.describe())
 
-    def drain(self, what):
-        """Reads what arrives within 0.3 s: only acknowledgements may be there."""
+    def drain(self, what, replies=False):
+        """Reads what arrives within 0.3 s: only acknowledgements (and with replies, whole
+        packets) may be there."""
         end = time.monotonic() + 0.3
         while time.monotonic() < end:
             r, _, _ = select.select([self.r.sock], [], [], end - time.monotonic())
@@ -48,7 +50,8 @@ class Target:
             chunk = self.r.sock.recv(65536)
             h.check(chunk, "the stub closed the connection after " + what, self.c.describe())
             self.r.buf += chunk
-        h.check(self.r.buf.strip(b"+-") == b"", "after %s the stub sent %r" % (what, self.r.buf[:80]))
+        ok = re.fullmatch(rb"([+-]|\$[^$#]*#[0-9a-f]{2})*" if replies else rb"[+-]*", self.r.buf)
+        h.check(ok, "after %s the stub sent %r" % (what, self.r.buf[:80]), self.c.describe())
         self.r.buf = b""
 
     def finish(self, detach=True):
@@ -110,10 +113,19 @@ def framing(t):
     t.r.send(b"$g#zz")
     h.check(t.r.read_ack() == "-", "a non-hex checksum was not answered '-'")
     t.alive("a non-hex checksum")
-    t.r.send(bytes(range(256)).replace(b"$", b"").replace(b"\x03", b"") * 4)
+    # noise between packets ('$' would start a packet, 0x03 is Ctrl-C, '-' asks for a resend)
+    t.r.send(bytes(range(256)).translate(None, b"$\x03-") * 4)
     t.alive("binary garbage outside a packet")
-    t.r.send(b"##++--}}**")
+    t.r.send(b"##++}}**")
     t.alive("stray framing characters")
+    t.r.send(b"-")  # a NACK: the last reply (the stop at entry) comes again, unchanged
+    got = t.r.read_packet()
+    h.check(got.startswith(STOP_AT_ENTRY), "a '-' got %r, not the last reply again" % got[:80])
+    t.alive("a resend request")
+    t.r.send(b"$m0,4$?#3f")  # a '$' inside a packet starts a new one
+    h.check(t.r.read_ack() == "+", "the packet after a dropped partial one was not acknowledged")
+    got = t.r.read_packet()
+    h.check(got.startswith(STOP_AT_ENTRY), "a restarted packet got %r" % got[:80])
     big = b"X" * (100 * 1024)
     t.r.send(h.frame(big))
     h.check(t.r.read_ack() == "-", "a 100 KB packet was not answered '-'")
@@ -125,7 +137,11 @@ def framing(t):
     t.alive("a packet just over the limit")
     expect(t, "vFooBarUnknown", "", "an unknown packet")
     expect(t, "", "", "an empty packet")
-    expect(t, "*", "", "a lone run-length marker")
+    # runs with nothing to repeat, a dangling escape (it eats the '#'; the next '$' restarts)
+    for bad in (b"*", b"**", b"m}", b"g*\x7f"):
+        t.r.send(b"$" + bad + b"#%02x" % h.checksum(bad))
+        t.drain("the packet %r" % bad, replies=True)
+    t.alive("bad run-length encodings and escapes")
 
 
 @group
