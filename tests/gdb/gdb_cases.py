@@ -42,7 +42,7 @@ def full_output(out, counter_from=1, cpus=1):
 
 def exited_with(gdb_out, code):
     """Fails unless gdb saw the inferior exit with code (gdb prints it in octal)."""
-    want = "exited with code %02o]" % code
+    want = "exited with code 0%o]" % code  # gdb prints it as 0 plus octal digits
     h.check(want in gdb_out, "gdb did not report '%s'" % want, gdb_out)
 
 
