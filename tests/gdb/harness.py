@@ -195,6 +195,7 @@ class Rsp:
         fam = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.sock = socket.socket(fam, socket.SOCK_STREAM)
         self.sock.settimeout(timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # one packet per send
         self.sock.connect((host, port))
         self.buf = b""
         self.timeout = timeout

@@ -52,6 +52,7 @@ class Target:
             self.r.buf += chunk
         ok = re.fullmatch(rb"([+-]|\$[^$#]*#[0-9a-f]{2})*" if replies else rb"[+-]*", self.r.buf)
         h.check(ok, "after %s the stub sent %r" % (what, self.r.buf[:80]), self.c.describe())
+        self.r.send(b"+" * self.r.buf.count(b"$"))  # acknowledge the replies
         self.r.buf = b""
 
     def finish(self, detach=True):
@@ -94,6 +95,12 @@ def thread_ids(s):
 
 def is_qc1(reply):
     return reply[:2] == "QC" and thread_ids(reply[2:]) == [1]
+
+
+def cut_read(reply, head):
+    """True if reply is hex data starting with head and no longer than a packet."""
+    return (reply.startswith(head) and 0 < len(reply) <= MAX_PACKET and len(reply) % 2 == 0
+            and all(c in "0123456789abcdef" for c in reply))
 
 
 def expect(t, packet, want, what=None):
@@ -154,8 +161,7 @@ def memory(t):
     # lengths running past 2^64: an error, or (a stub may cut a read to its packet size) the
     # bytes that are there, no more than fit a packet
     for p, head in (("m0,ffffffffffffffff", ""), ("m%x,ffffffffffffffff" % pat, "deadbeef")):
-        expect(t, p, lambda r: r.startswith("E") or (r.startswith(head) and 0 < len(r) <= MAX_PACKET
-                                                     and all(c in "0123456789abcdef" for c in r)), p)
+        expect(t, p, lambda r: r.startswith("E") or cut_read(r, head), p)
     for p in ("m", "m,", "m%x" % pat, "m%x," % pat, "mzz,4", "m-1,4", "m1,-4",
               "m1ffffffffffffffff,4", "m1,1ffffffffffffffff"):
         expect(t, p, lambda r: r.startswith("E"), "bad m syntax " + p)
@@ -177,8 +183,10 @@ def registers(t):
     g = t.r.ask("g")
     h.check(len(g) >= 2 * 8 * 17 and all(c in "0123456789abcdefx" for c in g),
             "g answered %r" % g[:80])
-    for p in ("G", "G00", "G" + g[:-2], "G" + g + "00", "G" + "zz" * (len(g) // 2)):
-        expect(t, p, lambda r: r.startswith("E"), "G of %d hex digits" % (len(p) - 1))
+    for p in ("G", "G00", "G" + g[:-2], "G" + "zz" * (len(g) // 2)):
+        expect(t, p, lambda r: r.startswith("E"), "G of %d digits" % (len(p) - 1))
+    # longer than g: an error, or the extra digits ignored (g is unchanged either way)
+    expect(t, "G" + g + "00", lambda r: r.startswith("E") or r == "OK", "a long G")
     expect(t, "g", g, "g after the bad G")
     for p in ("p3e8", "pffffffffffffffff", "p", "pzz", "P3e8=00", "P10", "P10=12",
               "Pffffffff=0000000000000000"):
@@ -206,10 +214,11 @@ def threads(t):
     """vCont, H and T with bad thread ids, and bad vCont actions."""
     for p in ("Hg0", "Hc-1", "Hg1"):
         expect(t, p, "OK")
-    for p in ("Hg2", "Hgffffffffffffffff", "Hg-2", "Hgzz", "Tffffffff", "T0", "T2"):
+    for p in ("Hg2", "Hgffffffffffffffff", "Hg-2", "Hgzz", "Tffffffff", "T2", "Tzz"):
         expect(t, p, lambda r: r.startswith("E"), p)
     expect(t, "T1", "OK")
-    for p in ("vCont;c:ffffffff", "vCont;s:0", "vCont;s:2", "vCont;q", "vCont;", "vCont;c:",
+    # each must be refused whole: a stub that acted on a valid first action would resume the guest
+    for p in ("vCont;c:ffffffff", "vCont;s:2", "vCont;s:-2", "vCont;q", "vCont;", "vCont;c:",
               "vCont;s:1;s:1;s:1;s:1;s:1;s:1;s:1;s:1;c:zz", "vCont;c:1;" + "s:zz;" * 2000):
         expect(t, p, lambda r: r.startswith("E") or r == "", p)
     expect(t, "qfThreadInfo", lambda r: r[:1] == "m" and thread_ids(r[1:]) == [1], "qfThreadInfo")
