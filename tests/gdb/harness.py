@@ -8,6 +8,7 @@ import signal
 import socket
 import struct
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -278,6 +279,9 @@ def main(cases, argv):
     """Runs the cases named in argv[1:] (all if none) and exits 0, 1 (a failure) or 77 (all
     skipped). Every case function takes no argument and raises Skip or Fail."""
     names = argv[1:] or list(cases)
+    # meson's timeout sends SIGTERM: unwind so that every case's finally kills its chyve (which
+    # runs in its own session, out of reach of a signal to our process group)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("killed by SIGTERM (timeout?)"))
     failed, skipped = 0, 0
     for n in names:
         if n not in cases:
