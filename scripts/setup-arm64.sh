@@ -17,7 +17,8 @@ if ! dpkg --print-foreign-architectures | grep -qx arm64; then
     need_update=1
 fi
 packages=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-system-arm cpio
-          zlib1g-dev:arm64 libinih-dev:arm64 libyaml-dev:arm64)
+          zlib1g-dev:arm64 libinih-dev:arm64 libyaml-dev:arm64
+          gdb-multiarch) # gdb-multiarch: debugging the aarch64 guests (tests/gdb/README.md)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||

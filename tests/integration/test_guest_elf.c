@@ -20,13 +20,14 @@ struct guest_shape {
 };
 
 static const struct guest_shape shapes[] = {
-    {"hello", ET_DYN, true, 0},    {"hello_exec", ET_EXEC, true, 0},
-    {"exitcode", ET_DYN, true, 0}, {"args_fdt", ET_DYN, true, 0},
-    {"args_v1", ET_DYN, false, 0}, {"v2", ET_DYN, true, 3},
-    {"smp", ET_DYN, true, 0},      {"filewrite_virt", ET_DYN, true, 0},
-    {"hostile", ET_DYN, false, 0}, {"hostile_v2", ET_DYN, true, 3},
-    {"badport", ET_DYN, true, 0},  {"triplefault", ET_DYN, true, 0},
-    {"xsave", ET_DYN, true, 0},    {"bench_hypercalls", ET_DYN, true, 0},
+    {"hello", ET_DYN, true, 0},       {"hello_exec", ET_EXEC, true, 0},
+    {"exitcode", ET_DYN, true, 0},    {"args_fdt", ET_DYN, true, 0},
+    {"args_v1", ET_DYN, false, 0},    {"v2", ET_DYN, true, 3},
+    {"smp", ET_DYN, true, 0},         {"filewrite_virt", ET_DYN, true, 0},
+    {"hostile", ET_DYN, false, 0},    {"hostile_v2", ET_DYN, true, 3},
+    {"badport", ET_DYN, true, 0},     {"triplefault", ET_DYN, true, 0},
+    {"xsave", ET_DYN, true, 0},       {"bench_hypercalls", ET_DYN, true, 0},
+    {"gdb_target", ET_EXEC, true, 0}, {"gdb_target_dyn", ET_DYN, true, 0},
 };
 
 static unsigned char *slurp(const char *path, size_t *len)
