@@ -184,6 +184,23 @@ def checksum(payload):
     return sum(payload) & 0xFF
 
 
+def decode(payload):
+    """A packet's payload with its escapes ('}' x^0x20) and run lengths ('*' N-29) undone."""
+    out, i = bytearray(), 0
+    while i < len(payload):
+        c = payload[i]
+        if c == 0x7D and i + 1 < len(payload):
+            out.append(payload[i + 1] ^ 0x20)
+            i += 2
+        elif c == 0x2A and out and i + 1 < len(payload):
+            out += bytes([out[-1]]) * (payload[i + 1] - 29)
+            i += 2
+        else:
+            out.append(c)
+            i += 1
+    return bytes(out)
+
+
 def frame(payload):
     """$payload#cs for a bytes payload."""
     return b"$" + payload + b"#%02x" % checksum(payload)
@@ -246,7 +263,7 @@ class Rsp:
                 check(cs == checksum(payload), "bad checksum from the stub on %r" % payload)
                 if ack:
                     self.send(b"+")
-                return payload.decode("latin-1")
+                return decode(payload).decode("latin-1")
             self._fill(deadline)
 
     def ask(self, payload):

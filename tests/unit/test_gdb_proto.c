@@ -172,9 +172,9 @@ Test(gdb_proto, supported_and_noack)
 
 Test(gdb_proto, stop_reason_and_threads)
 {
-    expect("?", "T05thread:1;");
-    expect("qC", "QC1");
-    expect("qfThreadInfo", "m1,3");
+    expect("?", "T05thread:01;");
+    expect("qC", "QC01");
+    expect("qfThreadInfo", "m01,03");
     expect("qsThreadInfo", "l");
     expect("qAttached", "1");
     expect("T3", "OK");
@@ -406,20 +406,20 @@ Test(gdb_proto, stop_and_exit_replies)
 {
     S.swbreak = true;
     gdb_proto_stop_reply(&S, &(struct gdb_stop){3, 5, GDB_WHY_SWBREAK, 0});
-    cr_assert_str_eq(S.out, "T05thread:3;swbreak:;");
-    expect("qC", "QC3");
+    cr_assert_str_eq(S.out, "T05thread:03;swbreak:;");
+    expect("qC", "QC03");
     gdb_proto_stop_reply(&S, &(struct gdb_stop){1, 5, GDB_WHY_HWBREAK, 0});
-    cr_assert_str_eq(S.out, "T05thread:1;hwbreak:;");
+    cr_assert_str_eq(S.out, "T05thread:01;hwbreak:;");
     S.swbreak = false;
     gdb_proto_stop_reply(&S, &(struct gdb_stop){1, 5, GDB_WHY_SWBREAK, 0});
-    cr_assert_str_eq(S.out, "T05thread:1;");
+    cr_assert_str_eq(S.out, "T05thread:01;");
     gdb_proto_stop_reply(&S, &(struct gdb_stop){1, 5, GDB_WHY_WATCH, 0x1234});
-    cr_assert_str_eq(S.out, "T05thread:1;watch:1234;");
+    cr_assert_str_eq(S.out, "T05thread:01;watch:1234;");
     gdb_proto_stop_reply(&S, &(struct gdb_stop){1, 5, GDB_WHY_RWATCH, 0xffff});
-    cr_assert_str_eq(S.out, "T05thread:1;rwatch:ffff;");
+    cr_assert_str_eq(S.out, "T05thread:01;rwatch:ffff;");
     gdb_proto_stop_reply(&S, &(struct gdb_stop){3, 2, GDB_WHY_AWATCH, 0x10});
-    cr_assert_str_eq(S.out, "T02thread:3;awatch:10;");
-    expect("?", "T02thread:3;awatch:10;");
+    cr_assert_str_eq(S.out, "T02thread:03;awatch:10;");
+    expect("?", "T02thread:03;awatch:10;");
     gdb_proto_exit_reply(&S, true, 7);
     cr_assert_str_eq(S.out, "W07");
     gdb_proto_exit_reply(&S, true, -1);

@@ -82,7 +82,7 @@ static int parse_tid(struct gdb_target *t, const char **p, bool allow_any, int64
 
 static void stop_text(struct gdb_session *s, const struct gdb_stop *st)
 {
-    replyf(s, "T%02xthread:%x;", st->signal & 0xff, st->tid);
+    replyf(s, "T%02xthread:%02x;", st->signal & 0xff, st->tid);
     const char *tag = NULL;
     switch (st->why) {
     case GDB_WHY_WATCH:
@@ -364,7 +364,7 @@ static void thread_info(struct gdb_session *s, struct gdb_target *t)
     for (unsigned i = 1; i <= n && s->len < GDB_PACKET_MAX - 16; i++) {
         if (!gdb_target_alive(t, i))
             continue;
-        size_t k = (size_t)snprintf(s->out + s->len, sizeof(s->out) - s->len, "%s%x",
+        size_t k = (size_t)snprintf(s->out + s->len, sizeof(s->out) - s->len, "%s%02x",
                                     s->out[s->len - 1] == 'm' ? "" : ",", i);
         s->len += k;
     }
@@ -379,7 +379,7 @@ static enum gdb_verdict query(struct gdb_session *s, struct gdb_target *t, const
     else if (!strcmp(p, "qAttached") || !strncmp(p, "qAttached:", 10))
         reply(s, "1");
     else if (!strcmp(p, "qC"))
-        replyf(s, "QC%x", pick(t, s, 0));
+        replyf(s, "QC%02x", pick(t, s, 0));
     else if (!strcmp(p, "qfThreadInfo"))
         thread_info(s, t);
     else if (!strcmp(p, "qsThreadInfo"))

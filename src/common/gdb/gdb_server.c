@@ -331,6 +331,9 @@ static void on_vcpus(struct server *sv)
     }
     if (sv->st == S_IDLE || sv->st == S_STOPPED || !gdb_all_parked(g, &ev))
         return;
+    /* vm_stop() comes before a vCPU leaves: all "parked" because gone is the end, not a stop. */
+    if (gdb_ending(g))
+        return;
     gdb_sw_unpatch(g);
     struct gdb_stop st;
     switch (sv->st) {
