@@ -408,6 +408,13 @@ Test(gdb_proto, stop_and_exit_replies)
     gdb_proto_stop_reply(&S, &(struct gdb_stop){3, 5, GDB_WHY_SWBREAK, 0});
     cr_assert_str_eq(S.out, "T05thread:03;swbreak:;");
     expect("qC", "QC03");
+    /* The stopped thread is the current one for g/m, whatever Hg said before. */
+    expect("Hg1", "OK");
+    gdb_proto_stop_reply(&S, &(struct gdb_stop){3, 5, GDB_WHY_STEP, 0});
+    char *want = calloc(1, 2 * arch_gdb.regs_size + 1);
+    hex_of(T.regs[2], arch_gdb.regs_size, want);
+    expect("g", want);
+    free(want);
     gdb_proto_stop_reply(&S, &(struct gdb_stop){1, 5, GDB_WHY_HWBREAK, 0});
     cr_assert_str_eq(S.out, "T05thread:01;hwbreak:;");
     S.swbreak = false;

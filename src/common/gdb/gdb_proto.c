@@ -118,6 +118,7 @@ static void stop_text(struct gdb_session *s, const struct gdb_stop *st)
 void gdb_proto_stop_reply(struct gdb_session *s, const struct gdb_stop *st)
 {
     s->last = *st;
+    s->g_tid = st->tid; /* GDB takes the stopped thread as the stub's current one (no Hg) */
     stop_text(s, st);
 }
 
