@@ -199,12 +199,18 @@ def threads(make):
     """-c 2: two threads, each vCPU with its own entry registers (RSI = CPU number)."""
     s = make(extra=["-c", "2"])
     out = s.run(["info threads", "thread 2", pv("RSI2", "$rsi"), pv("PC2", "$pc"), "thread 1",
-                 pv("RSI1", "$rsi"), "continue"])
+                 pv("RSI1", "$rsi"), "stepi", pv("PS", "$pc"), "thread 2", pv("PC2B", "$pc"),
+                 "continue"])
     rows = re.findall(r"^\*?\s+(\d+)\s+Thread ", out, re.M)
     h.check(rows == ["1", "2"], "info threads shows %s, want threads 1 and 2" % rows, s.detail())
     h.check(value(out, "RSI1") == 0 and value(out, "RSI2") == 1,
             "RSI of thread 1/2 is not 0/1", s.detail())
     h.check(value(out, "PC2") == s.sym("_start"), "thread 2 is not at _start", s.detail())
+    # After switching threads, stepi steps thread 1 only, and its registers are the ones shown.
+    h.check(value(out, "PS") == s.sym("_start") + 1, "stepi in thread 1 did not move its pc",
+            s.detail())
+    h.check(value(out, "PC2B") == s.sym("_start"), "thread 2 moved while thread 1 stepped",
+            s.detail())
     exited_with(out, 7)
     s.status(7)
     out = s.c.out()
