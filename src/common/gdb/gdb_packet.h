@@ -30,9 +30,9 @@ struct gdb_rx {
     int state;   /* private */
     uint8_t sum; /* private: running checksum */
     uint8_t sent_sum;
-    bool error;  /* private: overflow or encoding error seen in this packet */
+    bool error; /* private: overflow or encoding error seen in this packet */
     bool overflow;
-    size_t len;                     /* decoded payload bytes so far / of the packet */
+    size_t len;                      /* decoded payload bytes so far / of the packet */
     uint8_t buf[GDB_PACKET_MAX + 1]; /* decoded payload (escapes and runs expanded), NUL after it */
 };
 
