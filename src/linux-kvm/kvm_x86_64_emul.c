@@ -8,32 +8,22 @@
 #include <sys/ioctl.h>
 
 #include "err.h"
-#include "guest_virt.h"
 #include "kvm_priv.h"
 #include "log.h"
+#include "x86_walk.h"
+#include "xsave_area.h"
 
 #define CR0_TS (1ull << 3)
 #define CR4_OSXSAVE (1ull << 18)
 #define EFER_LMA (1ull << 10)
 
-/* The standard (non-compacted) XSAVE format, SDM vol. 1 §13.4. */
-#define XS_FCW 0
-#define XS_FSW 2
-#define XS_FTW 4
-#define XS_MXCSR 24
-#define XS_MXCSR_MASK 28
-#define XS_X87_END 24 /* x87 part: bytes 0-23 and 32-159 */
-#define XS_ST0 32
-#define XS_XMM0 160
-#define XS_XMM_END 416
-#define XS_HEADER 512 /* XSTATE_BV (8), XCOMP_BV (8), reserved (48) */
-#define XS_MIN 576
+#define CR0_WP (1ull << 16)
+#define CR4_SMAP (1ull << 21)
+#define RFLAGS_AC (1ull << 18)
+
+#define XS_MXCSR_MASK 28 /* in the standard format (xsave_area.h has the rest) */
 #define XCOMP_BV_COMPACT (1ull << 63)
 #define MXCSR_DEFAULT_MASK 0xFFBFu
-
-#define XF_X87 1ull
-#define XF_SSE 2ull
-#define XF_AVX 4ull
 
 enum xop { OP_XGETBV, OP_XSAVE, OP_XRSTOR };
 
@@ -207,97 +197,106 @@ static uint8_t *get_xsave(struct backend_vcpu *v, size_t *size)
 }
 
 /*
- * Offset and size of XSAVE state component i (i >= 2) in the standard format, from the CPUID
- * table the guest sees (leaf 0xD, sub-leaf i). 0, or -1 if the component is unknown.
+ * The standard-format layout of the components in `mask` (i >= 2) from the CPUID table the guest
+ * sees (leaf 0xD, sub-leaf i: EAX size, EBX offset); components it does not describe get size 0.
  */
-static int xsave_layout(const struct backend_vm *vm, unsigned i, uint32_t *offset, uint32_t *size)
+static void get_layout(const struct backend_vm *vm, uint64_t mask, struct xsave_layout *lay)
 {
     const struct kvm_cpuid2 *c = kvm_x86(vm)->cpuid;
-    int k = kvm_x86_cpuid_index(c, 0xD, i);
-    if (k < 0 || c->entries[k].eax == 0) {
-        return -1;
+    memset(lay, 0, sizeof(*lay));
+    for (unsigned i = 2; i < 63; i++) {
+        int k = (mask & (1ull << i)) ? kvm_x86_cpuid_index(c, 0xD, i) : -1;
+        if (k >= 0) {
+            lay->size[i] = c->entries[k].eax;
+            lay->off[i] = c->entries[k].ebx;
+        }
     }
-    *size = c->entries[k].eax;
-    *offset = c->entries[k].ebx;
+}
+
+/* How the vCPU's data accesses are checked: CPL, CR0.WP, CR4.SMAP with RFLAGS.AC. */
+static unsigned access_of(const struct kvm_regs *r, const struct kvm_sregs *s, bool write)
+{
+    unsigned acc = write ? X86_ACC_WRITE : 0;
+    if ((s->cs.selector & 3) == 3) {
+        acc |= X86_ACC_USER;
+    } else if ((s->cr4 & CR4_SMAP) && !(r->rflags & RFLAGS_AC)) {
+        acc |= X86_ACC_SMAP;
+    }
+    if (s->cr0 & CR0_WP) {
+        acc |= X86_ACC_WP;
+    }
+    return acc;
+}
+
+/*
+ * Checks that ranges r[0, n) of the area at ea allow access `acc`. 0, 1 with *f (the first
+ * faulting range's address), or -1 with err_msg().
+ */
+static int check_ranges(struct backend_vcpu *v, const struct kvm_sregs *s, uint64_t ea,
+                        const struct xsave_range *r, int n, unsigned acc, struct x86_fault *f)
+{
+    for (int i = 0; i < n; i++) {
+        int rc = x86_walk_copy(v->vm->mem, s->cr3, ea + r[i].off, NULL, r[i].len, acc, f);
+        if (rc != 0) {
+            return rc;
+        }
+    }
     return 0;
 }
 
 /*
- * Bytes of the standard-format area that components `mask` occupy (at least legacy + header),
- * checking each component i >= 2 against the CPUID layout and KVM's buffer size.
+ * XSAVE (SDM vol. 1 §13.7): stores exactly the fields of the components in RFBM and XSTATE_BV,
+ * field by field, so bytes the CPU leaves alone (416-511, the rest of the header, components
+ * outside RFBM) keep whatever another vCPU writes there meanwhile. 0, 1 with *f, or -1.
  */
-static int area_extent(struct backend_vcpu *v, uint64_t mask, size_t kvm_size, size_t *extent)
+static int emulate_xsave(struct backend_vcpu *v, const struct kvm_regs *regs,
+                         const struct kvm_sregs *s, uint64_t ea, uint64_t rfbm, uint8_t *k,
+                         size_t ksize, struct x86_fault *f)
 {
-    size_t end = XS_MIN;
-    for (unsigned i = 2; i < 63; i++) {
-        if (!(mask & (1ull << i))) {
+    struct xsave_layout lay;
+    struct xsave_range r[XSAVE_MAX_RANGES];
+    get_layout(v->vm, rfbm, &lay);
+    int n = xsave_ranges(rfbm, true, &lay, (uint32_t)ksize, r);
+    if (n < 0) {
+        return -1;
+    }
+    unsigned acc = access_of(regs, s, true);
+    int rc = check_ranges(v, s, ea, r, n, acc, f);
+    for (int i = 0; rc == 0 && i < n; i++) {
+        if (r[i].off != XSAVE_HEADER) {
+            rc = x86_walk_copy(v->vm->mem, s->cr3, ea + r[i].off, k + r[i].off, r[i].len, acc, f);
             continue;
         }
-        uint32_t off, size;
-        if (xsave_layout(v->vm, i, &off, &size) != 0 || off < XS_MIN ||
-            (uint64_t)off + size > kvm_size) {
-            return err_set("XSAVE state component %u has no usable layout on this host", i);
-        }
-        if (off + size > end) {
-            end = off + size;
+        uint8_t b[8];
+        rc = x86_walk_copy(v->vm->mem, s->cr3, ea + XSAVE_HEADER, b, 8, acc & ~X86_ACC_WRITE, f);
+        if (rc == 0) {
+            put64(b, (get64(b) & ~rfbm) | (get64(k + XSAVE_HEADER) & rfbm));
+            rc = x86_walk_copy(v->vm->mem, s->cr3, ea + XSAVE_HEADER, b, 8, acc, f);
         }
     }
-    *extent = end;
-    return 0;
+    return rc;
 }
 
-/* XSAVE: the vCPU's components in RFBM go to the guest area (SDM vol. 1 §13.7). */
-static int emulate_xsave(struct backend_vcpu *v, const struct kvm_sregs *s, uint64_t ea,
-                         uint64_t rfbm, const uint8_t *k, size_t ksize)
+/*
+ * XRSTOR (standard form, SDM vol. 1 §13.8): components in RFBM come from the guest area (only
+ * the bytes they own are read, each checked as a read) or their initial state. 0, 1 with *f, -1.
+ */
+static int emulate_xrstor(struct backend_vcpu *v, const struct kvm_regs *regs,
+                          const struct kvm_sregs *s, uint64_t ea, uint64_t rfbm, uint64_t xcr0,
+                          uint8_t *k, size_t ksize, struct x86_fault *f)
 {
-    size_t ext;
-    if (area_extent(v, rfbm, ksize, &ext) != 0) {
-        return -1;
+    unsigned acc = access_of(regs, s, false);
+    uint8_t hdr[XSAVE_MIN - XSAVE_HEADER];
+    int rc = x86_walk_copy(v->vm->mem, s->cr3, ea + XSAVE_HEADER, hdr, sizeof(hdr), acc, f);
+    if (rc != 0) {
+        return rc;
     }
-    uint8_t *area = malloc(ext);
-    if (area == NULL) {
-        return err_set("out of memory for the XSAVE area");
-    }
-    int r = guest_virt_copy(v->vm->mem, s->cr3, ea, area, ext, false);
-    if (r == 0) {
-        if (rfbm & XF_X87) {
-            memcpy(area, k, XS_X87_END);
-            memcpy(area + XS_ST0, k + XS_ST0, XS_XMM0 - XS_ST0);
-        }
-        if (rfbm & (XF_SSE | XF_AVX)) {
-            memcpy(area + XS_MXCSR, k + XS_MXCSR, 8); /* MXCSR and MXCSR_MASK */
-        }
-        if (rfbm & XF_SSE) {
-            memcpy(area + XS_XMM0, k + XS_XMM0, XS_XMM_END - XS_XMM0);
-        }
-        for (unsigned i = 2; i < 63; i++) {
-            uint32_t off, size;
-            if ((rfbm & (1ull << i)) && xsave_layout(v->vm, i, &off, &size) == 0) {
-                memcpy(area + off, k + off, size);
-            }
-        }
-        uint64_t bv = get64(area + XS_HEADER);
-        put64(area + XS_HEADER, (bv & ~rfbm) | (get64(k + XS_HEADER) & rfbm));
-        r = guest_virt_copy(v->vm->mem, s->cr3, ea, area, ext, true);
-    }
-    free(area);
-    return r;
-}
-
-/* XRSTOR (standard form): components in RFBM come from the guest area or their initial state. */
-static int emulate_xrstor(struct backend_vcpu *v, const struct kvm_sregs *s, uint64_t ea,
-                          uint64_t rfbm, uint64_t xcr0, uint8_t *k, size_t ksize)
-{
-    uint8_t hdr[XS_MIN];
-    if (guest_virt_copy(v->vm->mem, s->cr3, ea, hdr, sizeof(hdr), false) != 0) {
-        return -1;
-    }
-    uint64_t bv = get64(hdr + XS_HEADER), comp = get64(hdr + XS_HEADER + 8);
+    uint64_t bv = get64(hdr), comp = get64(hdr + 8);
     if (comp & XCOMP_BV_COMPACT) {
         return err_set("guest XRSTOR of a compacted XSAVE area at 0x%llx is not emulated by chyve",
                        (unsigned long long)ea);
     }
-    if (comp != 0 || get64(hdr + XS_HEADER + 16) != 0) {
+    if (comp != 0 || get64(hdr + 16) != 0) {
         return err_set("guest XRSTOR area at 0x%llx has reserved header bytes set (the CPU would "
                        "raise #GP)",
                        (unsigned long long)ea);
@@ -307,20 +306,31 @@ static int emulate_xrstor(struct backend_vcpu *v, const struct kvm_sregs *s, uin
                        "CPU would raise #GP)",
                        (unsigned long long)ea, (unsigned long long)bv, (unsigned long long)xcr0);
     }
-    size_t ext;
-    if (area_extent(v, rfbm & bv, ksize, &ext) != 0) {
+    struct xsave_layout lay;
+    struct xsave_range r[XSAVE_MAX_RANGES + 1];
+    get_layout(v->vm, rfbm & bv, &lay);
+    int n = xsave_ranges(rfbm & bv, false, &lay, (uint32_t)ksize, r);
+    if (n < 0) {
         return -1;
     }
-    uint8_t *area = malloc(ext);
+    if ((rfbm & (XSAVE_SSE | XSAVE_AVX)) && !(rfbm & bv & (XSAVE_SSE | XSAVE_AVX))) {
+        r[n++] = (struct xsave_range){XSAVE_MXCSR, 8}; /* loaded whatever XSTATE_BV says */
+    }
+    uint32_t ext = xsave_ranges_end(r, n);
+    uint8_t *area = calloc(1, ext);
     if (area == NULL) {
         return err_set("out of memory for the XSAVE area");
     }
-    if (guest_virt_copy(v->vm->mem, s->cr3, ea, area, ext, false) != 0) {
-        free(area);
-        return -1;
+    rc = check_ranges(v, s, ea, r, n, acc, f);
+    for (int i = 0; rc == 0 && i < n; i++) {
+        rc = x86_walk_copy(v->vm->mem, s->cr3, ea + r[i].off, area + r[i].off, r[i].len, acc, f);
     }
-    if (rfbm & (XF_SSE | XF_AVX)) {
-        uint32_t mask = get32(k + XS_MXCSR_MASK), mxcsr = get32(area + XS_MXCSR);
+    if (rc != 0) {
+        free(area);
+        return rc;
+    }
+    if (rfbm & (XSAVE_SSE | XSAVE_AVX)) {
+        uint32_t mask = get32(k + XS_MXCSR_MASK), mxcsr = get32(area + XSAVE_MXCSR);
         if (mask == 0) {
             mask = MXCSR_DEFAULT_MASK;
         }
@@ -330,30 +340,30 @@ static int emulate_xrstor(struct backend_vcpu *v, const struct kvm_sregs *s, uin
                            "raise #GP)",
                            mxcsr);
         }
-        memcpy(k + XS_MXCSR, &mxcsr, 4); /* loaded whatever XSTATE_BV[2:1] say */
+        memcpy(k + XSAVE_MXCSR, &mxcsr, 4);
     }
-    if (rfbm & XF_X87) {
-        if (bv & XF_X87) {
-            memcpy(k, area, XS_X87_END);
-            memcpy(k + XS_ST0, area + XS_ST0, XS_XMM0 - XS_ST0);
+    if (rfbm & XSAVE_X87) {
+        if (bv & XSAVE_X87) {
+            memcpy(k, area, XSAVE_X87_END);
+            memcpy(k + XSAVE_ST0, area + XSAVE_ST0, XSAVE_XMM0 - XSAVE_ST0);
         } else { /* initial x87 state: FCW 0x037F, everything else 0 (FTW 0 = all empty) */
-            memset(k, 0, XS_X87_END);
-            memset(k + XS_ST0, 0, XS_XMM0 - XS_ST0);
-            k[XS_FCW] = 0x7F;
-            k[XS_FCW + 1] = 0x03;
+            memset(k, 0, XSAVE_X87_END);
+            memset(k + XSAVE_ST0, 0, XSAVE_XMM0 - XSAVE_ST0);
+            k[XSAVE_FCW] = 0x7F;
+            k[XSAVE_FCW + 1] = 0x03;
         }
     }
-    if (rfbm & XF_SSE) {
-        if (bv & XF_SSE) {
-            memcpy(k + XS_XMM0, area + XS_XMM0, XS_XMM_END - XS_XMM0);
+    if (rfbm & XSAVE_SSE) {
+        if (bv & XSAVE_SSE) {
+            memcpy(k + XSAVE_XMM0, area + XSAVE_XMM0, XSAVE_XMM_END - XSAVE_XMM0);
         } else {
-            memset(k + XS_XMM0, 0, XS_XMM_END - XS_XMM0);
+            memset(k + XSAVE_XMM0, 0, XSAVE_XMM_END - XSAVE_XMM0);
         }
     }
+    get_layout(v->vm, rfbm, &lay);
     for (unsigned i = 2; i < 63; i++) {
-        uint32_t off, size;
-        if (!(rfbm & (1ull << i)) || xsave_layout(v->vm, i, &off, &size) != 0 ||
-            (uint64_t)off + size > ksize) {
+        uint32_t off = lay.off[i], size = lay.size[i];
+        if (!(rfbm & (1ull << i)) || size == 0 || off < XSAVE_MIN || (uint64_t)off + size > ksize) {
             continue;
         }
         if (bv & (1ull << i)) {
@@ -363,12 +373,12 @@ static int emulate_xrstor(struct backend_vcpu *v, const struct kvm_sregs *s, uin
         }
     }
     free(area);
-    uint64_t kbv = (get64(k + XS_HEADER) & ~rfbm) | (bv & rfbm);
+    uint64_t kbv = (get64(k + XSAVE_HEADER) & ~rfbm) | (bv & rfbm);
     /* KVM takes MXCSR only with SSE or AVX marked present; zeroed XMMs equal the SSE init state. */
-    if (rfbm & (XF_SSE | XF_AVX)) {
-        kbv |= XF_SSE;
+    if (rfbm & (XSAVE_SSE | XSAVE_AVX)) {
+        kbv |= XSAVE_SSE;
     }
-    put64(k + XS_HEADER, kbv);
+    put64(k + XSAVE_HEADER, kbv);
     if (kvm_ioctl(v->fd, KVM_SET_XSAVE, k) != 0) {
         return err_set("cannot load the FPU state of vCPU %u (KVM_SET_XSAVE: %s)", v->id,
                        strerror(errno));
@@ -376,7 +386,47 @@ static int emulate_xrstor(struct backend_vcpu *v, const struct kvm_sregs *s, uin
     return 0;
 }
 
-/* XSAVE / XRSTOR: checks what the CPU checks first, then moves the state. */
+/*
+ * Raises #PF with f's error code and CR2 in the vCPU, at the instruction (RIP not advanced), as
+ * the CPU would: through KVM_SET_SREGS (CR2) and KVM_SET_VCPU_EVENTS (exception 14).
+ */
+static int inject_pf(struct backend_vcpu *v, const struct kvm_sregs *sregs, const char *name,
+                     const struct x86_fault *f)
+{
+    struct kvm_vcpu_events ev;
+    memset(&ev, 0, sizeof(ev));
+    if (kvm_ioctl(v->fd, KVM_GET_VCPU_EVENTS, &ev) != 0) {
+        return err_set("cannot read the events of vCPU %u (KVM_GET_VCPU_EVENTS: %s)", v->id,
+                       strerror(errno));
+    }
+    if (ev.exception.injected || ev.exception.pending) {
+        return err_set("guest %s faults at 0x%llx while exception %u is being delivered (a "
+                       "double fault chyve does not emulate)",
+                       name, (unsigned long long)f->addr, ev.exception.nr);
+    }
+    struct kvm_sregs s = *sregs;
+    s.cr2 = f->addr;
+    if (kvm_ioctl(v->fd, KVM_SET_SREGS, &s) != 0) {
+        return err_set("KVM_SET_SREGS failed on vCPU %u: %s", v->id, strerror(errno));
+    }
+    ev.flags = 0; /* only the exception, interrupt and NMI state, as read */
+    ev.exception.injected = 1;
+    ev.exception.nr = 14;
+    ev.exception.has_error_code = 1;
+    ev.exception.error_code = f->code;
+    if (kvm_ioctl(v->fd, KVM_SET_VCPU_EVENTS, &ev) != 0) {
+        return err_set("cannot raise #PF in vCPU %u (KVM_SET_VCPU_EVENTS: %s)", v->id,
+                       strerror(errno));
+    }
+    log_debug("vCPU %u: emulated %s raised #PF at 0x%llx (error code 0x%x)", v->id, name,
+              (unsigned long long)f->addr, f->code);
+    return 0;
+}
+
+/*
+ * XSAVE / XRSTOR: checks what the CPU checks first, then moves the state. 0; 1 if the access
+ * raised #PF in the guest instead (RIP stays); -1 with err_msg().
+ */
 static int emulate_xsave_family(struct backend_vcpu *v, const struct kvm_regs *r,
                                 const struct kvm_sregs *s, const struct xinsn *x)
 {
@@ -408,9 +458,13 @@ static int emulate_xsave_family(struct backend_vcpu *v, const struct kvm_regs *r
      * The x87 bytes are copied in KVM's 64-bit layout even for the non-REX.W forms (which would
      * store FCS/FDS in bytes 12-13 and 20-21): a save/restore pair still round-trips exactly.
      */
-    int rc = x->op == OP_XSAVE ? emulate_xsave(v, s, x->ea, rfbm, k, ksize)
-                               : emulate_xrstor(v, s, x->ea, rfbm, xcr0, k, ksize);
+    struct x86_fault f;
+    int rc = x->op == OP_XSAVE ? emulate_xsave(v, r, s, x->ea, rfbm, k, ksize, &f)
+                               : emulate_xrstor(v, r, s, x->ea, rfbm, xcr0, k, ksize, &f);
     free(k);
+    if (rc == 1) {
+        return inject_pf(v, s, name, &f) == 0 ? 1 : -1;
+    }
     if (rc == 0) {
         log_debug("vCPU %u: emulated %s at rip 0x%llx (area 0x%llx, RFBM 0x%llx)", v->id, name,
                   (unsigned long long)r->rip, (unsigned long long)x->ea, (unsigned long long)rfbm);
@@ -439,8 +493,11 @@ int kvm_x86_emulate(struct backend_vcpu *v, struct kvm_regs *regs, const struct 
         log_debug("vCPU %u: emulated XGETBV at rip 0x%llx (XCR0 0x%llx)", v->id,
                   (unsigned long long)regs->rip,
                   (unsigned long long)((regs->rdx << 32) | (uint32_t)regs->rax));
-    } else if (emulate_xsave_family(v, regs, sregs, &x) != 0) {
-        return -1;
+    } else {
+        int rc = emulate_xsave_family(v, regs, sregs, &x);
+        if (rc != 0) {
+            return rc > 0 ? 1 : -1; /* a fault leaves RIP at the instruction */
+        }
     }
     regs->rip += x.len;
     if (kvm_ioctl(v->fd, KVM_SET_REGS, regs) != 0) {
