@@ -3,26 +3,38 @@
 # are built in) with apt-get and unpacks it into CACHE_DIR (default
 # ${XDG_CACHE_HOME:-~/.cache}/chyve/arm64). Of the modules only tun.ko is kept (TAP devices for
 # the network cases; it depends on no other module), in CACHE_DIR/kernel/modules, where
-# run-qemu.sh looks for it. Prints the path of the kernel image. Needs the arm64 architecture in
-# dpkg (scripts/setup-arm64.sh adds it); does not need root.
+# run-qemu.sh looks for it, and the virtio-mmio network driver with what it needs (NET_MODULES),
+# in CACHE_DIR/kernel/netmodules, for qemu's user network of the arm64_gdb test (run-qemu.sh
+# --hostfwd). Prints the path of the kernel image. Needs the arm64 architecture in dpkg
+# (scripts/setup-arm64.sh adds it); does not need root.
 set -eu
 cache=${1:-${XDG_CACHE_HOME:-$HOME/.cache}/chyve/arm64}
 mkdir -p "$cache/debs" "$cache/kernel"
-# Moves the tun module (tun.ko, or compressed) of the unpacked tree $1 into kernel/modules.
+NET_MODULES="drivers/virtio/virtio.ko drivers/virtio/virtio_ring.ko drivers/virtio/virtio_mmio.ko
+    net/core/failover.ko drivers/net/net_failover.ko drivers/net/virtio_net.ko"
+# Moves the tun module (tun.ko, or compressed) of the unpacked tree $1 into kernel/modules and
+# the NET_MODULES into kernel/netmodules.
 keep_tun() {
-    mkdir -p "$cache/kernel/modules"
+    mkdir -p "$cache/kernel/modules" "$cache/kernel/netmodules"
     for f in "$1"/lib/modules/*/kernel/drivers/net/tun.ko*; do
         if [ -f "$f" ]; then mv "$f" "$cache/kernel/modules/"; fi
+    done
+    for m in $NET_MODULES; do
+        for f in "$1"/lib/modules/*/kernel/"$m"*; do
+            if [ -f "$f" ]; then mv "$f" "$cache/kernel/netmodules/"; fi
+        done
     done
 }
 existing=$(ls "$cache"/kernel/boot/vmlinuz-* 2>/dev/null | sort -V | tail -1 || true)
 deb=$(ls "$cache"/debs/linux-image-*-cloud-arm64-unsigned_*_arm64.deb 2>/dev/null | sort -V |
       tail -1 || true)
-if [ -n "$existing" ] && ! ls "$cache"/kernel/modules/tun.ko* >/dev/null 2>&1 && [ -n "$deb" ]; then
-    # a cache from before the tun module was kept: take it from the package again
+if [ -n "$existing" ] && [ -n "$deb" ] && { ! ls "$cache"/kernel/modules/tun.ko* >/dev/null 2>&1 ||
+        ! ls "$cache"/kernel/netmodules/virtio_net.ko* >/dev/null 2>&1; }; then
+    # a cache from before these modules were kept: take them from the package again
     tmp=$(mktemp -d "$cache/tun.XXXXXX")
-    dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tmp" --wildcards './lib/modules/*/tun.ko*' ||
-        echo "fetch-kernel: no tun module in $deb (the network cases will skip)" >&2
+    dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tmp" --wildcards './lib/modules/*/tun.ko*' \
+        './lib/modules/*/virtio*.ko*' './lib/modules/*/*failover.ko*' ||
+        echo "fetch-kernel: modules missing in $deb (the network or gdb cases will skip)" >&2
     keep_tun "$tmp"
     rm -rf "$tmp"
 fi

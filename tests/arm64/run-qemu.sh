@@ -5,20 +5,22 @@
 # for KVM, GICv3, 4 CPUs) and exits with the driver's status.
 #
 # Usage: run-qemu.sh --init INIT --driver DRIVER --chyve CHYVE --guests DIR [--kernel IMAGE]
-#                    [--busybox BUSYBOX] [--append KERNEL_ARGS] [--extra SRC:DST]... [-v]
-#                    [-- DRIVER_ARGS...]
+#                    [--busybox BUSYBOX] [--append KERNEL_ARGS] [--extra SRC:DST]...
+#                    [--hostfwd HOSTPORT:GUESTPORT]... [-v] [-- DRIVER_ARGS...]
 #   DRIVER_ARGS default to "/chyve /guests"; INIT runs /driver with them. --kernel and --busybox
 #   default to what fetch-kernel.sh and fetch-deb.sh (busybox-static) download. --append adds
 #   kernel command-line words (e.g. lsm=yama: no Landlock). --extra copies more files into the
 #   initramfs (e.g. a Hermit kernel to run by hand with a driver of your own). The kernel's
 #   modules (fetch-kernel.sh keeps tun.ko in ../modules next to the image's boot/) go to
-#   /lib/modules, which INIT loads.
+#   /lib/modules, which INIT loads. --hostfwd gives the machine a virtio-mmio network card on
+#   qemu's user network (the machine is 10.0.2.15) with host 127.0.0.1:HOSTPORT forwarded to its
+#   GUESTPORT; the card's modules (../netmodules) go to /lib/gdb-net, for the driver to load.
 # Environment: CHYVE_ARM64_SMP (4), CHYVE_ARM64_MEM (1G), CHYVE_ARM64_TIMEOUT (900 s),
 #   CHYVE_ARM64_CPU (max,pauth-impdef=on,lpa2=off), CI (true: missing tools fail, not skip).
 # Exit: the driver's status; 77 = tools missing (skip); 124 = timeout; 125 = no result marker.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-init= driver= chyve= guests= kernel= busybox= kargs= extras= verbose=0
+init= driver= chyve= guests= kernel= busybox= kargs= extras= fwds= verbose=0
 while [ $# -gt 0 ]; do
     case $1 in
     --init) init=$2; shift 2 ;;
@@ -29,6 +31,7 @@ while [ $# -gt 0 ]; do
     --busybox) busybox=$2; shift 2 ;;
     --append) kargs="$kargs $2"; shift 2 ;;
     --extra) extras="$extras $2"; shift 2 ;;
+    --hostfwd) fwds="$fwds,hostfwd=tcp:127.0.0.1:${2%%:*}-:${2#*:}"; shift 2 ;;
     -v) verbose=1; shift ;;
     --) shift; break ;;
     *) echo "run-qemu: unknown argument $1" >&2; exit 2 ;;
@@ -85,6 +88,14 @@ mkdir -p "$root/lib/modules"
 for m in "$(dirname "$kernel")"/../modules/*.ko*; do
     [ -f "$m" ] && cp "$m" "$root/lib/modules/"
 done
+net=
+if [ -n "$fwds" ]; then
+    mkdir -p "$root/lib/gdb-net"
+    for m in "$(dirname "$kernel")"/../netmodules/*.ko*; do
+        [ -f "$m" ] && cp "$m" "$root/lib/gdb-net/"
+    done
+    net="-netdev user,id=n0,restrict=on$fwds -device virtio-net-device,netdev=n0"
+fi
 for pair in $extras; do
     mkdir -p "$root/$(dirname "${pair#*:}")" && cp "${pair%%:*}" "$root/${pair#*:}" ||
         { echo "run-qemu: --extra $pair failed" >&2; exit 125; }
@@ -100,7 +111,7 @@ timeout --foreground -k 5 "${CHYVE_ARM64_TIMEOUT:-900}" qemu-system-aarch64 \
     -cpu "${CHYVE_ARM64_CPU:-max,pauth-impdef=on,lpa2=off}" \
     -smp "${CHYVE_ARM64_SMP:-4}" -m "${CHYVE_ARM64_MEM:-1G}" \
     -nographic -nodefaults -serial stdio -monitor none -no-reboot \
-    -kernel "$kernel" -initrd "$work/initrd.gz" \
+    -kernel "$kernel" -initrd "$work/initrd.gz" $net \
     -append "console=ttyAMA0 panic=-1 loglevel=3$kargs -- $*" </dev/null >"$log" 2>&1
 qrc=$?
 tr -d '\r' <"$log" >"$log.txt"

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """gdb_cases.py: Debian's gdb in batch mode against `chyve -s PORT gdb_target`, one case per
 function; each asserts what gdb shows, chyve's exit status and the guest's output.
-Usage: gdb_cases.py [CASE...]  (env: CHYVE, GUEST_DIR, optional GDB). Exits 0, 1 or 77 (skip)."""
+Usage: gdb_cases.py [CASE...]  (env: CHYVE, GUEST_DIR, optional GDB). Exits 0, 1 or 77 (skip).
+tests/arm64/arm64_gdb.py runs the same cases on the aarch64 guests (ARCH "aarch64")."""
 
 import os
 import re
@@ -17,6 +18,26 @@ GDB_TIMEOUT = 120
 ROUNDS = 3
 SW_BREAK_WORDS = ("software breakpoint", "int3", "breakpoint instruction")
 WATCH_WORDS = ("watchpoint",)
+
+# What the cases name per guest architecture: the pc's name in gdb, a scratch register (on
+# aarch64 the first argument: the guest then prints the value written as gdb_checkpoint's round),
+# the register holding the CPU number at entry, the sizes of the first two instructions at
+# _start, the register lines target.xml's floating-point feature brings, the pc's number in `p`.
+# tests/arm64/arm64_gdb.py sets ARCH to the aarch64 entry.
+ARCHES = {
+    "x86_64": {"pc": "rip", "scratch": "rax", "cpu": "rsi", "steps": (1, 1),
+               "fp": ("info registers st0", r"^st0\s+\S", "info registers xmm0", r"^xmm0\s+\{",
+                      "info registers mxcsr", r"^mxcsr\s+0x[0-9a-f]+",
+                      "info registers fctrl", r"^fctrl\s+0x[0-9a-f]+"),
+               "pc_regnum": 16},
+    "aarch64": {"pc": "pc", "scratch": "x0", "scratch_is_arg": True, "cpu": "x1",
+                "steps": (4, 4),
+                "fp": ("info registers v0", r"^v0\s+\{", "info registers d0", r"^d0\s+\{",
+                       "info registers fpsr", r"^fpsr\s+0x[0-9a-f]+",
+                       "info registers fpcr", r"^fpcr\s+0x[0-9a-f]+"),
+                "pc_regnum": 32},
+}
+ARCH = ARCHES["x86_64"]
 
 
 def gdb_path():
@@ -134,19 +155,25 @@ def hbreak_registers(make):
     s = make()
     fn = s.sym("gdb_checkpoint")
     out = s.run(["hbreak gdb_checkpoint", "continue", pv("PC", "$pc"),
-                 pv("FN", "gdb_checkpoint"), "info registers rip", pv("C1", "gdb_counter"),
-                 "continue", pv("C2", "gdb_counter"), "set var $rax = 0x1234abcd",
-                 pv("RAX", "$rax"), "delete", "continue"])
+                 pv("FN", "gdb_checkpoint"), "info registers " + ARCH["pc"],
+                 pv("C1", "gdb_counter"), "continue", pv("C2", "gdb_counter"),
+                 "set var $%s = 0x1234abcd" % ARCH["scratch"], pv("RAX", "$" + ARCH["scratch"]),
+                 "delete", "continue"])
     h.check(value(out, "FN") == fn, "gdb relocated the symbols of an ET_EXEC guest", s.detail())
     h.check(value(out, "PC") == fn, "pc is not gdb_checkpoint (0x%x)" % fn, s.detail())
-    h.check(re.search(r"^rip\s+0x%x\s+0x%x <gdb_checkpoint>" % (fn, fn), out, re.M),
-            "info registers rip does not show gdb_checkpoint", s.detail())
+    h.check(re.search(r"^%s\s+0x%x\s+0x%x <gdb_checkpoint>" % (ARCH["pc"], fn, fn), out, re.M),
+            "info registers %s does not show gdb_checkpoint" % ARCH["pc"], s.detail())
     h.check(value(out, "C1") == 0 and value(out, "C2") == 1,
             "gdb_counter is not 0 then 1 at the two stops", s.detail())
-    h.check(value(out, "RAX") == 0x1234ABCD, "rax was not written", s.detail())
+    h.check(value(out, "RAX") == 0x1234ABCD, ARCH["scratch"] + " was not written", s.detail())
     exited_with(out, 7)
     s.status(7)
-    full_output(s.c.out())
+    out = s.c.out()
+    if ARCH.get("scratch_is_arg"):
+        line = "gdb_target: counter 2 (round %d)\n" % 0x1234ABCD
+        h.check(line in out, "the guest did not see %s written" % ARCH["scratch"], s.detail())
+        out = out.replace(line, "gdb_target: counter 2 (round 2)\n")
+    full_output(out)
 
 
 @case
@@ -180,14 +207,16 @@ def memory(make):
 
 @case
 def stepi(make):
-    """stepi from _start moves pc over cli (1 byte) then cld (1 byte)."""
+    """stepi from _start moves pc over cli (1 byte) then cld (1 byte) (aarch64: two 4-byte
+    msr)."""
     s = make()
     out = s.run([pv("P0", "$pc"), "stepi", pv("P1", "$pc"), "stepi", pv("P2", "$pc"),
                  "continue"])
     st = s.sym("_start")
+    a, b = ARCH["steps"]
     got = (value(out, "P0"), value(out, "P1"), value(out, "P2"))
-    h.check(got == (st, st + 1, st + 2),
-            "pc after 0, 1, 2 stepi is %s, want _start+0/1/2" % [hex(x) for x in got],
+    h.check(got == (st, st + a, st + a + b),
+            "pc after 0, 1, 2 stepi is %s, want _start+0/%d/%d" % ([hex(x) for x in got], a, a + b),
             s.detail())
     exited_with(out, 7)
     s.status(7)
@@ -196,18 +225,20 @@ def stepi(make):
 
 @case
 def threads(make):
-    """-c 2: two threads, each vCPU with its own entry registers (RSI = CPU number)."""
+    """-c 2: two threads, each vCPU with its own entry registers (RSI / X1 = CPU number)."""
     s = make(extra=["-c", "2"])
-    out = s.run(["info threads", "thread 2", pv("RSI2", "$rsi"), pv("PC2", "$pc"), "thread 1",
-                 pv("RSI1", "$rsi"), "stepi", pv("PS", "$pc"), "thread 2", pv("PC2B", "$pc"),
+    cpu = "$" + ARCH["cpu"]
+    out = s.run(["info threads", "thread 2", pv("RSI2", cpu), pv("PC2", "$pc"), "thread 1",
+                 pv("RSI1", cpu), "stepi", pv("PS", "$pc"), "thread 2", pv("PC2B", "$pc"),
                  "continue"])
     rows = re.findall(r"^\*?\s+(\d+)\s+Thread ", out, re.M)
     h.check(rows == ["1", "2"], "info threads shows %s, want threads 1 and 2" % rows, s.detail())
     h.check(value(out, "RSI1") == 0 and value(out, "RSI2") == 1,
-            "RSI of thread 1/2 is not 0/1", s.detail())
+            "%s of thread 1/2 is not 0/1" % ARCH["cpu"], s.detail())
     h.check(value(out, "PC2") == s.sym("_start"), "thread 2 is not at _start", s.detail())
     # After switching threads, stepi steps thread 1 only, and its registers are the ones shown.
-    h.check(value(out, "PS") == s.sym("_start") + 1, "stepi in thread 1 did not move its pc",
+    h.check(value(out, "PS") == s.sym("_start") + ARCH["steps"][0],
+            "stepi in thread 1 did not move its pc",
             s.detail())
     h.check(value(out, "PC2B") == s.sym("_start"), "thread 2 moved while thread 1 stepped",
             s.detail())
@@ -241,11 +272,12 @@ def kill(make):
 
 @case
 def fp_registers(make):
-    """target.xml brings the x87 and SSE registers: st0, xmm0, mxcsr are shown."""
+    """target.xml brings the x87 and SSE registers: st0, xmm0, mxcsr are shown (aarch64: the
+    fpu feature's v0, its d0 view, fpsr, fpcr)."""
     s = make()
-    out = s.run(["info registers st0", "info registers xmm0", "info registers mxcsr",
-                 "info registers fctrl", "continue"])
-    for pat in (r"^st0\s+\S", r"^xmm0\s+\{", r"^mxcsr\s+0x[0-9a-f]+", r"^fctrl\s+0x[0-9a-f]+"):
+    fp = ARCH["fp"]
+    out = s.run(list(fp[0::2]) + ["continue"])
+    for pat in fp[1::2]:
         h.check(re.search(pat, out, re.M), "no register line /%s/" % pat, s.detail())
     h.check("Invalid register" not in out, "gdb does not know a register", s.detail())
     exited_with(out, 7)
@@ -347,7 +379,7 @@ def interrupt(make):
         r.send(b"\x03")
         stop = r.read_packet()
         h.check(re.match(r"T02thread:0*[12];", stop), "Ctrl-C answered %r, want T02" % stop)
-        pc = h.le_hex(r.ask("p10"))  # rip: register 16 of the x86-64 description
+        pc = h.le_hex(r.ask("p%x" % ARCH["pc_regnum"]))  # rip 16 (x86-64), pc 32 (aarch64)
         h.check(lo <= pc < lo + size, "stopped at 0x%x, not in gdb_spin" % pc, s.detail())
         a = h.le_hex(r.ask("m%x,8" % spins))
         time.sleep(0.5)

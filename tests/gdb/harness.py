@@ -31,13 +31,21 @@ def check(cond, what, detail=""):
         raise Fail(what + ("\n--- detail ---\n" + detail if detail else ""))
 
 
+# An Agent when chyve runs inside the emulated arm64 machine (tests/arm64/arm64_gdb.py): then
+# start_stub starts it there and the debugger reaches the stub through the agent's relay port.
+REMOTE = None
+
+
 def env_paths():
-    """CHYVE and GUEST_DIR from the environment (meson sets them); skips without /dev/kvm."""
+    """CHYVE and GUEST_DIR from the environment (meson sets them); skips without /dev/kvm.
+    With REMOTE, CHYVE is the agent's and GUEST_DIR holds the host's copies of the guests."""
     chyve = os.environ.get("CHYVE")
     guests = os.environ.get("GUEST_DIR")
+    if REMOTE is not None:
+        chyve = REMOTE.chyve
     if not chyve or not guests:
         raise Fail("CHYVE and GUEST_DIR must be set (meson test sets them)")
-    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+    if REMOTE is None and not os.access("/dev/kvm", os.R_OK | os.W_OK):
         raise Skip("no usable /dev/kvm")
     return chyve, guests
 
@@ -136,11 +144,108 @@ class Chyve:
         self.dir.cleanup()
 
 
+class Agent:
+    """The control connection to tests/arm64/gdb_agent.c inside the emulated arm64 machine:
+    starts chyve there (one at a time) and relays the debugger's connections to its stub."""
+
+    chyve = "/chyve"
+    guest_dir = "/guests"
+
+    def __init__(self, sock, relay_port, timeout=60):
+        self.sock = sock
+        self.sock.settimeout(timeout)
+        self.relay_port = relay_port
+        self.buf = b""
+        self.next_port = 6000
+
+    def _line(self):
+        while b"\n" not in self.buf:
+            try:
+                chunk = self.sock.recv(65536)
+            except socket.timeout:
+                raise Fail("the arm64 agent did not answer in time")
+            if not chunk:
+                raise Fail("the arm64 agent closed the control connection")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line.decode("latin-1")
+
+    def ask(self, request):
+        """Sends one request line, returns the reply line."""
+        check("\n" not in request, "a newline in an agent request")
+        self.sock.sendall(request.encode("latin-1") + b"\n")
+        return self._line()
+
+    def data(self, request):
+        """The bytes of a "data LEN" reply (out, err) as str."""
+        head = self.ask(request)
+        check(head.startswith("data "), "the agent answered %r to %s" % (head, request))
+        n = int(head[5:])
+        while len(self.buf) < n:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise Fail("the arm64 agent closed the control connection")
+            self.buf += chunk
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out.decode("utf-8", errors="replace")
+
+    def port(self):
+        """A fresh port for the stub inside the machine (nothing else listens there)."""
+        self.next_port += 1
+        return self.next_port
+
+
+class RemoteChyve(Chyve):
+    """Chyve's interface for one chyve run by the Agent inside the emulated machine."""
+
+    def __init__(self, agent, args, env=None):  # pylint: disable=super-init-not-called
+        self.agent = agent
+        self.argv = [agent.chyve] + args
+        self.status = None
+        self.proc = self  # describe() and the cases call proc.poll()
+        for k, v in (env or {}).items():
+            check(agent.ask("env %s=%s" % (k, v)) == "ok", "the agent refused env " + k)
+        for a in args:
+            check(agent.ask("arg " + a) == "ok", "the agent refused arg " + a)
+
+    def start(self, port):
+        r = self.agent.ask("start %d" % port)
+        check(r == "ok", "the agent did not start chyve: " + r)
+
+    def out(self):
+        return self.agent.data("out")
+
+    def err(self):
+        return self.agent.data("err")
+
+    def poll(self):
+        if self.status is None:
+            r = self.agent.ask("poll").split()
+            if r[0] == "exit":
+                self.status = int(r[1])
+            elif r[0] == "signal":
+                self.status = -int(r[1])
+        return self.status
+
+    def wait(self, timeout=60):
+        end = time.monotonic() + timeout
+        while self.poll() is None:
+            if time.monotonic() > end:
+                raise Fail("chyve still runs %d s later (hangs)" % timeout, self.describe())
+            time.sleep(0.1)
+        return self.status
+
+    def stop(self):
+        check(self.agent.ask("kill") == "ok", "the agent did not kill chyve")
+
+
 def start_stub(chyve, guest_path, extra=None, env=None, how="-s"):
     """Starts chyve on guest_path with the stub on a free port; returns (Chyve, port). how: '-s',
     '--gdb-port' or 'env' (HERMIT_GDB_PORT). extra: chyve options before the kernel, and
     application arguments after it ('--', '--', ...)."""
-    port = free_port()
+    port = free_port() if REMOTE is None else REMOTE.port()
+    if REMOTE is not None:
+        guest_path = REMOTE.guest_dir + "/" + os.path.basename(guest_path)
     pre, post = [], []
     for a in extra or []:
         (post if post or a == "--" else pre).append(a)
@@ -150,13 +255,17 @@ def start_stub(chyve, guest_path, extra=None, env=None, how="-s"):
         args = pre + [guest_path] + post
     else:
         args = pre + [how, str(port), guest_path] + post
-    c = Chyve(chyve, args, env)
+    if REMOTE is None:
+        c = Chyve(chyve, args, env)
+    else:
+        c = RemoteChyve(REMOTE, args, env)
+        c.start(port)
     try:
         c.wait_listening(port)
     except BaseException:
         c.stop()
         raise
-    return c, port
+    return c, (port if REMOTE is None else REMOTE.relay_port)
 
 
 def elf_symbols(path):
