@@ -1,0 +1,95 @@
+/*
+ * test_files_limits.c: what a guest can leave on the host or cost it (issue 12): the run
+ * directory is removed whatever its depth and however few fds chyve may open.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "files/tempdir.h"
+#include "fixture.h"
+
+static char tmp[256];
+
+static void setup(void)
+{
+    snprintf(tmp, sizeof(tmp), "/tmp/chyve-limits-XXXXXX");
+    cr_assert_not_null(mkdtemp(tmp));
+}
+
+static void teardown(void)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
+    cr_assert_eq(system(cmd), 0);
+}
+
+/* Builds a chain of `depth` directories below dir fd, with a file and a sibling at each level. */
+static int make_deep(int dir, int depth)
+{
+    int cur = dup(dir);
+    for (int i = 0; i < depth && cur >= 0; i++) {
+        int fd = openat(cur, "file", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0 || write(fd, "x", 1) != 1 || mkdirat(cur, "sib", 0700) != 0 ||
+            mkdirat(cur, "d", 0700) != 0)
+            return -1;
+        close(fd);
+        int next = openat(cur, "d", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        close(cur);
+        cur = next;
+    }
+    if (cur < 0)
+        return -1;
+    close(cur);
+    return 0;
+}
+
+TestSuite(tempdir, .init = setup, .fini = teardown);
+
+Test(tempdir, a_deep_tree_is_removed_with_few_fds)
+{
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        struct rlimit rl = {64, 64};
+        struct tempdir t;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || tempdir_create(&t, tmp) != 0)
+            _exit(10);
+        if (make_deep(t.fd, 2000) != 0)
+            _exit(11);
+        tempdir_remove(&t);
+        _exit(fixture_dir_entries(tmp) == 0 ? 0 : 12);
+    }
+    int status;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status));
+    cr_assert_eq(WEXITSTATUS(status), 0, "child status %d (12: something was left)",
+                 WEXITSTATUS(status));
+    cr_assert_eq(fixture_dir_entries(tmp), 0);
+}
+
+Test(tempdir, wide_directories_are_removed)
+{
+    struct tempdir t;
+    cr_assert_eq(tempdir_create(&t, tmp), 0, "%s", err_msg());
+    for (int i = 0; i < 300; i++) {
+        char n[32];
+        snprintf(n, sizeof(n), "w%d", i);
+        cr_assert_eq(mkdirat(t.fd, n, 0700), 0);
+        int d = openat(t.fd, n, O_RDONLY | O_DIRECTORY);
+        cr_assert_eq(make_deep(d, 3), 0);
+        close(d);
+    }
+    tempdir_remove(&t);
+    cr_assert_eq(fixture_dir_entries(tmp), 0);
+}
