@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "files/files.h"
 #include "files/tempdir.h"
 #include "fixture.h"
 
@@ -92,4 +93,59 @@ Test(tempdir, wide_directories_are_removed)
     }
     tempdir_remove(&t);
     cr_assert_eq(fixture_dir_entries(tmp), 0);
+}
+
+/* ---- the guest's file operations --------------------------------------------------------- */
+
+static struct vm_config cfg;
+static struct files *f;
+
+static void files_setup(void)
+{
+    setup();
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.tempdir = tmp;
+    cfg.isolation = VM_ISOLATION_NONE;
+    cr_assert_eq(files_create(&cfg, &f), 0, "%s", err_msg());
+}
+
+static void files_teardown(void)
+{
+    files_destroy(f);
+    cr_assert_eq(fixture_dir_entries(tmp), 0, "the run directory was left behind");
+    teardown();
+}
+
+/* Open fds of this process. */
+static int open_fds(void)
+{
+    return fixture_dir_entries("/proc/self/fd") - 1; /* the listing's own fd */
+}
+
+TestSuite(runfiles, .init = files_setup, .fini = files_teardown);
+
+Test(runfiles, directories_the_guest_makes_pin_no_host_fds)
+{
+    int before = open_fds();
+    char p[64];
+    for (int i = 0; i < 5000; i++) {
+        snprintf(p, sizeof(p), "/t/d%d", i);
+        cr_assert_eq(files_mkdir(f, p), 0, "%s", p);
+    }
+    cr_assert_leq(open_fds() - before, 2, "%d host fds for 5000 directories", open_fds() - before);
+    /* and they still work as directories */
+    cr_assert_eq(files_mkdir(f, "/t/d4999/inner"), 0);
+    int32_t fd = files_open(f, "/t/d4999/inner/x", 0x41, 0600);
+    cr_assert_geq(fd, 3);
+    cr_assert_eq(files_close(f, fd), 0);
+    cr_assert_eq(files_mkdir(f, "/t/d7"), -H_EEXIST);
+    cr_assert_eq(files_unlink(f, "/t/d7"), -H_EISDIR);
+    uint8_t attr[FILE_ATTR_SIZE];
+    cr_assert_eq(files_stat(f, "/t/d4999/inner/x", true, attr), 0);
+    fd = files_open(f, "/t/d3", 0x10000, 0);
+    cr_assert_geq(fd, 3);
+    uint8_t buf[256];
+    uint64_t n = 0;
+    cr_assert_eq(files_getdents(f, fd, buf, sizeof(buf), &n), 1); /* "." and ".." */
+    cr_assert_eq(files_close(f, fd), 0);
 }

@@ -15,7 +15,7 @@ static uint8_t node_dtype(const struct fm_node *n)
 {
     if (n->kind != FM_HOST)
         return n->kind == FM_DIR ? H_DT_DIR : H_DT_REG;
-    if (n->dirfd >= 0)
+    if (fm_host_dir(n))
         return H_DT_DIR;
     struct stat st;
     if (fstatat(n->parentfd, n->base, &st, AT_SYMLINK_NOFOLLOW) != 0)

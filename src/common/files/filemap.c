@@ -165,7 +165,7 @@ void filemap_lookup(struct filemap *m, const char *clean, struct fm_where *w)
 /* True if nodes may be added below n: a virtual directory, or a host path that is a directory. */
 static bool holds_children(const struct fm_node *n)
 {
-    return n->kind == FM_DIR || (n->kind == FM_HOST && n->dirfd >= 0);
+    return n->kind == FM_DIR || fm_host_dir(n);
 }
 
 /* Links a new virtual-directory child `name` into n's children and the hash table. */
@@ -454,7 +454,7 @@ static int cmp_str(const void *a, const void *b)
 
 static void mount_visit(struct fm_node *n, void *ctx)
 {
-    if (n->kind == FM_HOST && n->dirfd >= 0)
+    if (fm_host_dir(n))
         add_mount(ctx, n);
     else if ((n->kind == FM_HOST && !n->temp) || n->kind == FM_VIRT)
         add_mount(ctx, n->parent);

@@ -33,6 +33,7 @@ struct fm_node {
     char *base;   /* the host path's name inside parentfd */
     char *host;   /* the absolute host path (messages, sandbox) */
     bool temp;    /* in the run's temporary directory (parentfd is not owned) */
+    bool dir;     /* a directory the guest made there: opened when used, so it pins no fd */
     /* FM_VIRT */
     const uint8_t *data;
     uint64_t size;
@@ -51,6 +52,12 @@ struct fm_where {
     struct fm_node *node;
     const char *rest; /* "" if the path names node itself, else "a/b" (points into path) */
 };
+
+/* True if n is a host directory (a mapped one, or one the guest made in the run directory). */
+static inline bool fm_host_dir(const struct fm_node *n)
+{
+    return n->kind == FM_HOST && (n->dirfd >= 0 || n->dir);
+}
 
 void filemap_init(struct filemap *m);
 

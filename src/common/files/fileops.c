@@ -407,7 +407,7 @@ static int32_t unlink_at(struct files *f, const struct fm_where *w, void *ctx)
     case FM_HOST:
         break;
     }
-    if (n->dirfd >= 0)
+    if (fm_host_dir(n))
         return -H_EISDIR;
     if (unlinkat(n->parentfd, n->base, 0) != 0)
         return files_herr(-errno);
@@ -428,24 +428,20 @@ static int32_t mkdir_temp(struct files *f, struct fm_node *from, const char *res
     tempdir_name(&f->tmp, 'd', name);
     if (mkdirat(f->tmp.fd, name, 0700) != 0)
         return files_herr(-errno);
-    int err = 0, fd = openat(f->tmp.fd, name, BASE_DIR_FLAGS);
-    struct fm_node *n = fd < 0 ? NULL : filemap_add_path(&f->map, from, rest, &err);
-    if (fd < 0)
-        err = files_herr(-errno);
-    else if (n && !(n->base = strdup(name)))
+    int err = 0;
+    struct fm_node *n = filemap_add_path(&f->map, from, rest, &err);
+    if (n && !(n->base = strdup(name)))
         err = -H_ENOMEM;
     if (!n || err) {
         if (n)
             filemap_remove(&f->map, n);
-        if (fd >= 0)
-            close(fd);
         unlinkat(f->tmp.fd, name, AT_REMOVEDIR);
         return err;
     }
+    /* No fd is kept: below_host() opens it for each use, so directories cost no host fds. */
     n->kind = FM_HOST;
-    n->dirfd = fd;
     n->parentfd = f->tmp.fd;
-    n->temp = true;
+    n->temp = n->dir = true;
     return 0;
 }
 
@@ -462,7 +458,7 @@ static int32_t mkdir_at(struct files *f, const struct fm_where *w, void *ctx)
         int rc = below_host(n, w->rest, BELOW_MKDIR, 0, 0777, NULL);
         return rc < 0 ? files_herr(rc) : 0;
     }
-    if (n->kind != FM_HOST || n->dirfd >= 0)
+    if (n->kind != FM_HOST || fm_host_dir(n))
         return -H_EEXIST;
     return mkdirat(n->parentfd, n->base, 0777) == 0 ? 0 : files_herr(-errno);
 }
