@@ -17,8 +17,10 @@
 
 #include "err.h"
 #include "files/files.h"
+#include "files/files_priv.h"
 #include "files/tempdir.h"
 #include "fixture.h"
+#include "le.h"
 
 static char tmp[256];
 
@@ -148,4 +150,88 @@ Test(runfiles, directories_the_guest_makes_pin_no_host_fds)
     uint64_t n = 0;
     cr_assert_eq(files_getdents(f, fd, buf, sizeof(buf), &n), 1); /* "." and ".." */
     cr_assert_eq(files_close(f, fd), 0);
+}
+
+/* Creates files /big/n0 ... /big/n<count-1> (in the run directory). */
+static void make_big_dir(int count)
+{
+    char p[64];
+    for (int i = 0; i < count; i++) {
+        snprintf(p, sizeof(p), "/big/n%d", i);
+        int32_t fd = files_open(f, p, 0x41, 0600);
+        cr_assert_geq(fd, 3, "%s: %d", p, fd);
+        cr_assert_eq(files_close(f, fd), 0);
+    }
+}
+
+/* Reads directory fd to its end with a buffer of len bytes: the number of records. */
+static int read_all(int32_t fd, uint64_t len)
+{
+    uint8_t buf[4096];
+    int records = 0;
+    for (;;) {
+        uint64_t n = 0;
+        int32_t rc = files_getdents(f, fd, buf, len, &n);
+        cr_assert_geq(rc, 0);
+        if (rc == 0)
+            return records;
+        for (uint64_t at = 0; at < n; at += le16_get(buf + at + 16))
+            records++;
+    }
+}
+
+Test(runfiles, opens_of_a_directory_share_one_listing)
+{
+    enum { N = 3000, OPENS = 128 };
+    make_big_dir(N);
+    uint64_t built = files_listings_built;
+    int32_t fds[OPENS];
+    for (int i = 0; i < OPENS; i++)
+        cr_assert_geq(fds[i] = files_open(f, "/big", 0x10000, 0), 3);
+    cr_assert_eq(files_listings_built - built, 1, "%llu listings built for %d opens",
+                 (unsigned long long)(files_listings_built - built), OPENS);
+    uint64_t one = f->map.listing_bytes;
+    cr_assert_gt(one, (uint64_t)N * 24);
+    /* a new child: the next open sees it, the fds opened before keep what they had */
+    make_big_dir(N + 1);
+    int32_t fresh = files_open(f, "/big", 0x10000, 0);
+    cr_assert_eq(files_listings_built - built, 2);
+    cr_assert_eq(read_all(fresh, sizeof(uint8_t[4096])), N + 1);
+    cr_assert_eq(read_all(fds[0], 4096), N);
+    for (int i = 0; i < OPENS; i++)
+        cr_assert_eq(files_close(f, fds[i]), 0);
+    cr_assert_eq(files_close(f, fresh), 0);
+    cr_assert_eq(f->map.listing_bytes, one + 32, "only the map's current listing is alive");
+}
+
+Test(runfiles, getdents_keeps_a_cursor)
+{
+    enum { N = 3000 };
+    make_big_dir(N);
+    int32_t fd = files_open(f, "/big", 0x10000, 0);
+    cr_assert_geq(fd, 3);
+    uint64_t scanned = files_records_scanned;
+    cr_assert_eq(read_all(fd, 32), N); /* one record per call */
+    cr_assert_leq(files_records_scanned - scanned, 2 * N, "%llu records stepped over",
+                  (unsigned long long)(files_records_scanned - scanned));
+    /* seeking still works: back to the start, then forward to a boundary */
+    cr_assert_eq(files_lseek(f, fd, 0, 0), 0);
+    cr_assert_eq(read_all(fd, 4096), N);
+    cr_assert_eq(files_close(f, fd), 0);
+}
+
+Test(runfiles, listings_alive_are_capped)
+{
+    make_big_dir(100);
+    uint64_t cap = files_listing_cap;
+    files_listing_cap = 100 * 24 + 10 * 8; /* "n0".."n99": 24 bytes each; room for one */
+    int32_t a = files_open(f, "/big", 0x10000, 0);
+    cr_assert_geq(a, 3);
+    make_big_dir(101); /* the map drops its listing; fd a keeps the old one alive */
+    cr_assert_eq(files_open(f, "/big", 0x10000, 0), -H_ENOMEM);
+    cr_assert_eq(files_close(f, a), 0);
+    int32_t b = files_open(f, "/big", 0x10000, 0);
+    files_listing_cap = cap;
+    cr_assert_geq(b, 3);
+    cr_assert_eq(files_close(f, b), 0);
 }

@@ -74,10 +74,10 @@ void fd_entry_release(struct fd_entry *e)
         close(e->host);
     if (e->dir)
         closedir(e->dir);
-    free(e->records);
+    fm_listing_put(e->listing);
     e->host = -1;
     e->dir = NULL;
-    e->records = NULL;
+    e->listing = NULL;
 }
 
 int fdtab_close(struct fdtab *t, int32_t fd)

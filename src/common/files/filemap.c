@@ -26,8 +26,24 @@ void filemap_init(struct filemap *m)
     m->root.dirfd = m->root.parentfd = -1;
 }
 
+void fm_listing_put(struct fm_listing *l)
+{
+    if (l && --l->refs == 0) {
+        *l->total -= l->size;
+        free(l);
+    }
+}
+
+/* The children of n changed: its listing no longer shows them. */
+static void drop_listing(struct fm_node *n)
+{
+    fm_listing_put(n->listing);
+    n->listing = NULL;
+}
+
 static void node_free(struct fm_node *n)
 {
+    drop_listing(n);
     while (n->child) {
         struct fm_node *c = n->child;
         n->child = c->next;
@@ -50,6 +66,7 @@ void filemap_fini(struct filemap *m)
         m->root.child = c->next;
         node_free(c);
     }
+    drop_listing(&m->root);
     free(m->buckets);
     if (m->mounts) {
         for (char **p = m->mounts; *p; p++)
@@ -191,6 +208,7 @@ static struct fm_node *add_child(struct filemap *m, struct fm_node *n, const cha
         *err = -H_ENOMEM;
         return NULL;
     }
+    drop_listing(n);
     c->next = n->child;
     if (n->child)
         n->child->prev = c;
@@ -228,6 +246,7 @@ void filemap_remove(struct filemap *m, struct fm_node *n)
 {
     if (n == &m->root || n->child)
         return;
+    drop_listing(n->parent);
     if (n->prev)
         n->prev->next = n->next;
     else

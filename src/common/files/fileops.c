@@ -134,7 +134,7 @@ static int32_t open_at(struct files *f, const struct fm_where *w, int hf, unsign
             return -H_EEXIST;
         if (!rdonly || (hf & O_CREAT))
             return -H_EISDIR;
-        return files_virt_dir(n, e);
+        return files_virt_dir(&f->map, n, e);
     case FM_VIRT:
         if (excl)
             return -H_EEXIST;
