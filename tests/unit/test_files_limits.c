@@ -235,3 +235,138 @@ Test(runfiles, listings_alive_are_capped)
     cr_assert_geq(b, 3);
     cr_assert_eq(files_close(f, b), 0);
 }
+
+/* ---- run directory limits ---------------------------------------------------------------- */
+
+/* A fresh file state with the given limits (the default fixture's is destroyed first). */
+static void limits(uint64_t bytes, uint32_t entries, uint32_t depth)
+{
+    files_destroy(f);
+    cfg.tempdir_max_size = bytes;
+    cfg.tempdir_max_files = entries;
+    cfg.tempdir_max_depth = depth;
+    cr_assert_eq(files_create(&cfg, &f), 0, "%s", err_msg());
+}
+
+/* Sum of the sizes of the regular files below host directory path (recursively). */
+static long long host_bytes(const char *path)
+{
+    char cmd[400];
+    snprintf(cmd, sizeof(cmd), "find '%s' -type f -printf '%%s\\n' | awk '{s+=$1} END {print s+0}'",
+             path);
+    FILE *p = popen(cmd, "r");
+    long long n = -1;
+    cr_assert_eq(fscanf(p, "%lld", &n), 1);
+    pclose(p);
+    return n;
+}
+
+Test(runfiles, bytes_are_limited)
+{
+    limits(64 << 10, 0, 0);
+    static uint8_t chunk[10000];
+    int32_t fd = files_open(f, "/w/a", 0x41, 0600);
+    cr_assert_geq(fd, 3);
+    int64_t total = 0, n;
+    while ((n = files_write(f, fd, chunk, sizeof(chunk))) > 0 && total < (1 << 20))
+        total += n; /* bounded, so that without the limit the test fails instead of the disk */
+    cr_assert_eq(n, -H_EDQUOT);
+    cr_assert_eq(total, 64 << 10, "wrote %lld", (long long)total); /* the last write cut short */
+    /* a write inside the file still works; a hole far out counts as its size */
+    cr_assert_eq(files_lseek(f, fd, 0, 0), 0);
+    cr_assert_eq(files_write(f, fd, chunk, 100), 100);
+    cr_assert_eq(files_lseek(f, fd, 1ll << 40, 0), 1ll << 40);
+    cr_assert_eq(files_write(f, fd, chunk, 1), -H_EDQUOT);
+    /* another file, below a directory the guest made: the same budget */
+    cr_assert_eq(files_mkdir(f, "/w/d"), 0);
+    int32_t fd2 = files_open(f, "/w/d/b", 0x441, 0600); /* O_APPEND */
+    cr_assert_geq(fd2, 3);
+    cr_assert_eq(files_write(f, fd2, chunk, 1), -H_EDQUOT);
+    cr_assert_leq(host_bytes(tmp), 64 << 10);
+    /* unlinking an open file frees its bytes only when it is closed */
+    cr_assert_eq(files_unlink(f, "/w/a"), 0);
+    cr_assert_eq(files_write(f, fd2, chunk, 1), -H_EDQUOT);
+    cr_assert_eq(files_close(f, fd), 0);
+    cr_assert_eq(files_write(f, fd2, chunk, sizeof(chunk)), sizeof(chunk));
+    /* O_TRUNC gives bytes back */
+    cr_assert_eq(files_close(f, fd2), 0);
+    fd = files_open(f, "/w/c", 0x41, 0600);
+    for (int i = 0; i < 100 && files_write(f, fd, chunk, sizeof(chunk)) > 0; i++)
+        ;
+    cr_assert_eq(files_close(f, fd), 0);
+    fd = files_open(f, "/w/c", 0x241, 0600);
+    cr_assert_geq(fd, 3);
+    cr_assert_eq(files_write(f, fd, chunk, sizeof(chunk)), sizeof(chunk));
+    cr_assert_eq(files_close(f, fd), 0);
+    cr_assert_leq(host_bytes(tmp), 64 << 10);
+}
+
+Test(runfiles, entries_are_limited)
+{
+    limits(0, 10, 0);
+    char p[64];
+    int made = 0;
+    for (int i = 0; i < 5; i++) { /* flat files, directories, and entries inside those */
+        snprintf(p, sizeof(p), "/e/f%d", i);
+        int32_t fd = files_open(f, p, 0x41, 0600);
+        if (fd >= 0) {
+            made++;
+            files_close(f, fd);
+        } else {
+            cr_assert_eq(fd, -H_EDQUOT);
+        }
+    }
+    cr_assert_eq(files_mkdir(f, "/e/d"), 0);
+    made++;
+    for (int i = 0; made < 10; i++, made++) {
+        snprintf(p, sizeof(p), i % 2 ? "/e/d/s%d" : "/e/d/g%d", i);
+        if (i % 2) {
+            cr_assert_eq(files_mkdir(f, p), 0, "%s", p);
+        } else {
+            int32_t fd = files_open(f, p, 0x41, 0600);
+            cr_assert_geq(fd, 3, "%s", p);
+            files_close(f, fd);
+        }
+    }
+    cr_assert_eq(files_open(f, "/e/more", 0x41, 0600), -H_EDQUOT);
+    cr_assert_eq(files_open(f, "/e/d/more", 0x41, 0600), -H_EDQUOT);
+    cr_assert_eq(files_mkdir(f, "/e/dd"), -H_EDQUOT);
+    cr_assert_eq(files_mkdir(f, "/e/d/dd"), -H_EDQUOT);
+    /* opening what exists is no new entry; removing one makes room */
+    int32_t fd = files_open(f, "/e/f0", 0x41, 0600);
+    cr_assert_geq(fd, 3);
+    files_close(f, fd);
+    cr_assert_eq(files_unlink(f, "/e/d/g0"), 0);
+    fd = files_open(f, "/e/d/again", 0x41, 0600);
+    cr_assert_geq(fd, 3);
+    files_close(f, fd);
+    cr_assert_eq(files_open(f, "/e/d/again2", 0x41, 0600), -H_EDQUOT);
+}
+
+Test(runfiles, depth_is_limited)
+{
+    limits(0, 0, 4);
+    cr_assert_eq(files_mkdir(f, "/x/1"), 0);
+    cr_assert_eq(files_mkdir(f, "/x/1/2"), 0);
+    cr_assert_eq(files_mkdir(f, "/x/1/2/3"), 0);
+    cr_assert_eq(files_mkdir(f, "/x/1/2/3/4"), 0);
+    cr_assert_eq(files_mkdir(f, "/x/1/2/3/4/5"), -H_ENAMETOOLONG);
+    int32_t fd = files_open(f, "/x/1/2/3/4/file", 0x41, 0600); /* files still fit at the bottom */
+    cr_assert_geq(fd, 3);
+    files_close(f, fd);
+}
+
+Test(runfiles, the_default_depth_holds_a_guest_deep_tree)
+{
+    /* 2000 levels are what a 4096-byte guest path allows; the default stops at 64 */
+    char p[4096] = "/deep";
+    int ok = 0;
+    for (int i = 0; i < 2000; i++) {
+        strcat(p, "/d");
+        if (files_mkdir(f, p) == 0)
+            ok++;
+        else
+            break;
+    }
+    cr_assert_eq(ok, 64);
+}

@@ -99,6 +99,14 @@ int fdtab_close(struct fdtab *t, int32_t fd)
     return err;
 }
 
+unsigned fdtab_count_temp(const struct fdtab *t, uint64_t dev, uint64_t ino)
+{
+    unsigned n = 0;
+    for (unsigned s = 0; s < FDTAB_MAX_OPEN; s++)
+        n += t->slot[s] && t->slot[s]->temp && t->slot[s]->dev == dev && t->slot[s]->ino == ino;
+    return n;
+}
+
 unsigned fdtab_count(const struct fdtab *t)
 {
     return t->count;

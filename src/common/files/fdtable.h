@@ -32,6 +32,9 @@ struct fd_entry {
     uint64_t size;              /* bytes in data or the listing */
     uint64_t pos;               /* file offset, or directory byte cursor */
     uint64_t rec_at;            /* FD_VIRT_DIR: a record boundary <= pos, where a scan starts */
+    /* FD_HOST_FILE: a file in the run directory, counted against its limits (tempquota.h) */
+    bool temp;
+    uint64_t dev, ino;
     /* FD_HOST_DIR: an entry read from the stream that did not fit the last Getdents buffer */
     bool pending;
     uint64_t pending_ino;
@@ -58,6 +61,9 @@ struct fd_entry *fdtab_get(struct fdtab *t, int32_t fd);
  * positive host errno of a failing close(2) (the fd is gone either way).
  */
 int fdtab_close(struct fdtab *t, int32_t fd);
+
+/* Number of open run-directory files (fd_entry.temp) that are inode ino of device dev. */
+unsigned fdtab_count_temp(const struct fdtab *t, uint64_t dev, uint64_t ino);
 
 /* Number of open guest fds. */
 unsigned fdtab_count(const struct fdtab *t);

@@ -9,6 +9,7 @@
 #include "files/filemap.h"
 #include "files/files.h"
 #include "files/tempdir.h"
+#include "files/tempquota.h"
 #include "loader/image.h"
 
 struct files {
@@ -16,8 +17,9 @@ struct files {
     struct filemap map;
     struct fdtab *fds;
     struct tempdir tmp;
-    struct image *img; /* the Hermit image whose files the map shows, or NULL */
-    int create_flags;  /* O_DIRECT / O_SYNC for files created in the temporary directory */
+    struct image *img;      /* the Hermit image whose files the map shows, or NULL */
+    int create_flags;       /* O_DIRECT / O_SYNC for files created in the temporary directory */
+    struct tempquota quota; /* what the guest holds in the temporary directory, and its limits */
 };
 
 /* A negative host errno as a negative Hermit errno; leaving a mapping (EXDEV) is EACCES. */
