@@ -9,6 +9,13 @@
 #define VM_MAX_CPUS 64
 #define VM_MAX_ARGS 128 /* Cmdsize carries at most 128 argv and 128 env entries (ABI §6.2) */
 
+/* Run directory limits (docs/decisions.md "Run directory limits"): defaults and bounds. */
+#define VM_TEMPDIR_MAX_SIZE (1ull << 30) /* bytes of the guest's files in it */
+#define VM_TEMPDIR_MAX_FILES 65536u      /* files and directories in it */
+#define VM_TEMPDIR_MAX_DEPTH 64u         /* directories nested in it */
+#define VM_TEMPDIR_FILES_LIMIT 100000000u
+#define VM_TEMPDIR_DEPTH_LIMIT 2048u /* a 4096-byte guest path has no more components */
+
 /* What to run and how; filled by cli.c, read-only afterwards. */
 struct vm_config {
     const char *kernel_path;
@@ -27,6 +34,9 @@ struct vm_config {
     const char *tempdir; /* parent of the per-run temporary directory; NULL = default */
     enum vm_isolation { VM_ISOLATION_NORMAL = 0, VM_ISOLATION_NONE, VM_ISOLATION_STRICT } isolation;
     bool io_direct, io_sync; /* --io-mode host=direct / host=sync for files created by the guest */
+    /* Limits of the run directory; 0 means the VM_TEMPDIR_* default. */
+    uint64_t tempdir_max_size;
+    uint32_t tempdir_max_files, tempdir_max_depth;
 
     /* Networking: the --net value ("tap:NAME", "user,...") or NULL for none; --mac or NULL. */
     const char *net;

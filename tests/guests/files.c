@@ -392,6 +392,46 @@ static int image(const char *path)
     return 0;
 }
 
+/*
+ * Fills the run directory below top (a path the guest creates): nested directories until mkdir
+ * fails, files until open fails, bytes until write fails; prints how far each got and its errno.
+ */
+static int fill(const char *top)
+{
+    static char p[4096];
+    size_t len = strlen(top);
+    memcpy(p, top, len + 1);
+    int32_t rc = hf_mkdir(p);
+    int depth = 0;
+    while (rc == 0 && len + 3 < sizeof(p)) {
+        memcpy(p + len, "/d", 3);
+        len += 2;
+        if ((rc = hf_mkdir(p)) == 0)
+            depth++;
+    }
+    SAY("nested directories: %d, then %d\n", depth, rc);
+    int files = 0;
+    int32_t fd = 0;
+    for (;;) {
+        char q[64];
+        rt_snprintf(q, sizeof(q), "%s/f%d", top, files);
+        if ((fd = hf_open(q, O_WRONLY | O_CREAT, 0600)) < 0)
+            break;
+        hf_close(fd);
+        files++;
+    }
+    SAY("files: %d, then %d\n", files, fd);
+    rt_snprintf(p, 64, "%s/f0", top);
+    fd = hf_open(p, O_WRONLY | O_APPEND, 0);
+    static char chunk[4096];
+    int64_t total = 0, n = 0;
+    while ((n = hf_write(fd, chunk, sizeof(chunk))) > 0 && total < (64 << 20))
+        total += n;
+    SAY("bytes: %ld, then %ld\n", (long)total, (long)n);
+    hf_close(fd);
+    return 0;
+}
+
 int guest_main(void)
 {
 #ifndef FILES_V1
@@ -428,6 +468,8 @@ int guest_main(void)
         return late(p1);
     if (!strcmp(m, "image"))
         return image(p1);
+    if (!strcmp(m, "fill"))
+        return fill(p1);
     SAY("FAIL: unknown mode '%s'\n", m);
     return 100;
 }

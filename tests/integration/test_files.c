@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -233,6 +234,23 @@ Test(files, unmapped_files_vanish_after_the_run)
            "content 'temporary'\nstat /scratch/t/new.txt: mode 0x8180 size 9 nlink 1\n"
            "mkdir /newdir: 0\ncreate in it: ok\n/newdir: ./4 ../4 inside.txt/8\n"
            "O_EXCL on it: -17\n");
+    cr_assert_eq(fixture_dir_entries(at("temps")), 0, "the run left files in --tempdir");
+    run_free(&r);
+}
+
+Test(files, a_guest_filling_the_run_directory_meets_its_limits_and_leaves_nothing)
+{
+    /* few fds for chyve: the old removal needed two per level of a deep tree */
+    struct rlimit rl = {256, 256};
+    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    struct run r;
+    run_files(&r, false,
+              (const char *[]){"--tempdir", at("temps"), "--tempdir-max-depth", "1500",
+                               "--tempdir-max-files", "1700", "--tempdir-max-size", "1MiB", NULL},
+              (const char *[]){"fill", "/fill", NULL});
+    expect(&r, 0,
+           "nested directories: 1499, then -36\nfiles: 200, then -122\n"
+           "bytes: 1048576, then -122\n");
     cr_assert_eq(fixture_dir_entries(at("temps")), 0, "the run left files in --tempdir");
     run_free(&r);
 }

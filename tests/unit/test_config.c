@@ -86,6 +86,9 @@ static void check_every_key(unsigned cpu)
     cr_assert_eq(c->cfg.isolation, VM_ISOLATION_STRICT);
     cr_assert_eq(c->cfg.gdb_port, 1234);
     cr_assert(c->cfg.io_direct && c->cfg.io_sync);
+    cr_assert_eq(c->cfg.tempdir_max_size, 2 * GIB);
+    cr_assert_eq(c->cfg.tempdir_max_files, 100);
+    cr_assert_eq(c->cfg.tempdir_max_depth, 8);
     cr_assert_eq(c->cfg.mem_size, GIB);
     cr_assert_not(c->cfg.aslr);
     cr_assert(c->cfg.thp && c->cfg.ksm && c->cfg.cpu_pm && c->cfg.pit);
@@ -122,6 +125,7 @@ Test(config, every_key_ini)
         "[uhyve]\noutput = guest.txt\nstats = true\nstats_file = stats.yaml\n"
         "file_mapping = ./data:/data\nfile_mapping = notes.txt:/root/notes.txt\n"
         "tempdir = /var/tmp\nfile_isolation = strict\nio_mode = host=direct,sync\n"
+        "tempdir_max_size = 2GiB\ntempdir_max_files = 100\ntempdir_max_depth = 8\n"
         "net = tap:tap3\nmac = 02:00:00:00:00:07\n"
         "hermit_image_mode = external\ngdb_port = 1234\n"
         "[memory]\nmemory_size = 1GiB\nno_aslr = yes\nthp = on\nksm = 1\n"
@@ -136,6 +140,8 @@ Test(config, every_key_yaml)
         "every.yaml", "uhyve:\n  output: guest.txt\n  stats: true\n  stats_file: 'stats.yaml'\n"
                       "  file_mapping:\n    - ./data:/data\n    - notes.txt:/root/notes.txt\n"
                       "  tempdir: /var/tmp\n  file_isolation: strict\n  io_mode: host=direct,sync\n"
+                      "  tempdir_max_size: 2GiB\n  tempdir_max_files: 100\n"
+                      "  tempdir_max_depth: 8\n"
                       "  net: tap:tap3\n  mac: 02:00:00:00:00:07\n"
                       "  hermit_image_mode: EXTERNAL\n  gdb_port: 1234\n"
                       "memory: {memory_size: 1GiB, no_aslr: yes, thp: on, ksm: 1}\n"

@@ -146,6 +146,37 @@ Test(options, io_mode)
                   "'hostdirectsync' as default)");
 }
 
+Test(options, run_directory_limits)
+{
+    cr_assert_eq(parse1("--io-mode", "default"), 0, "%s", err_msg());
+    cr_assert_eq(c->cfg.tempdir_max_size, VM_TEMPDIR_MAX_SIZE); /* the defaults */
+    cr_assert_eq(c->cfg.tempdir_max_files, VM_TEMPDIR_MAX_FILES);
+    cr_assert_eq(c->cfg.tempdir_max_depth, VM_TEMPDIR_MAX_DEPTH);
+    const char *argv[] = {"chyve",
+                          "--tempdir-max-size",
+                          "10MiB",
+                          "--tempdir-max-files=7",
+                          "--tempdir-max-depth",
+                          "2048",
+                          "k"};
+    expect_ok(N(argv), argv, no_env);
+    cr_assert_eq(c->cfg.tempdir_max_size, 10 << 20);
+    cr_assert_eq(c->cfg.tempdir_max_files, 7);
+    cr_assert_eq(c->cfg.tempdir_max_depth, 2048);
+    expect1_error("--tempdir-max-size", "1KiB",
+                  "invalid --tempdir-max-size '1KiB': expected a size of at least 4KiB, such as "
+                  "1GiB");
+    expect1_error("--tempdir-max-size", "lots",
+                  "invalid --tempdir-max-size 'lots': expected a size of at least 4KiB, such as "
+                  "1GiB");
+    expect1_error("--tempdir-max-files", "0",
+                  "invalid --tempdir-max-files '0': expected a number from 1 to 100000000");
+    expect1_error("--tempdir-max-files", "-1",
+                  "invalid --tempdir-max-files '-1': expected a number from 1 to 100000000");
+    expect1_error("--tempdir-max-depth", "2049",
+                  "invalid --tempdir-max-depth '2049': expected a number from 1 to 2048");
+}
+
 /* ---- networking ----------------------------------------------------------------------------- */
 
 Test(options, net)

@@ -38,6 +38,14 @@ const char cli_usage[] =
     "                              the guest at GUEST (repeatable)\n"
     "      --tempdir <DIR>         where the directory for files the guest creates\n"
     "                              goes [default: ${TMPDIR:-/tmp}/chyve-<uid>]\n"
+    "      --tempdir-max-size <SIZE>\n"
+    "                              most bytes the guest's files there may hold\n"
+    "                              [default: 1GiB]\n"
+    "      --tempdir-max-files <N>\n"
+    "                              most files and directories there\n"
+    "                              [default: 65536]\n"
+    "      --tempdir-max-depth <N>\n"
+    "                              most directories nested there [default: 64]\n"
     "      --file-isolation <MODE>\n"
     "                              restrict chyve's own file access with Landlock:\n"
     "                              normal, none or strict [default: normal]\n"
@@ -367,6 +375,9 @@ int cli_parse(struct cli **out, int argc, const char *const *argv, const char *c
         return err_set("out of memory");
     c->cfg.mem_size = 64ull << 20;
     c->cfg.ncpus = 1;
+    c->cfg.tempdir_max_size = VM_TEMPDIR_MAX_SIZE;
+    c->cfg.tempdir_max_files = VM_TEMPDIR_MAX_FILES;
+    c->cfg.tempdir_max_depth = VM_TEMPDIR_MAX_DEPTH;
     c->cfg.aslr = true;
     c->cfg.out_fd = STDOUT_FILENO;
     c->action = CLI_RUN;

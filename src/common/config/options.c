@@ -26,6 +26,12 @@ const struct opt_def opt_defs[OPT_COUNT] = {
     [OPT_FILE_ISOLATION] = {0, "file-isolation", NULL, "uhyve", "file_isolation", OPT_VALUE,
                             .linux_only = true},
     [OPT_IO_MODE] = {0, "io-mode", NULL, "uhyve", "io_mode", OPT_VALUE, .linux_only = true},
+    [OPT_TEMPDIR_MAX_SIZE] = {0, "tempdir-max-size", NULL, "uhyve", "tempdir_max_size", OPT_VALUE,
+                              false, NULL},
+    [OPT_TEMPDIR_MAX_FILES] = {0, "tempdir-max-files", NULL, "uhyve", "tempdir_max_files",
+                               OPT_VALUE, false, NULL},
+    [OPT_TEMPDIR_MAX_DEPTH] = {0, "tempdir-max-depth", NULL, "uhyve", "tempdir_max_depth",
+                               OPT_VALUE, false, NULL},
     [OPT_GDB_PORT] = {'s', "gdb-port", NULL, "uhyve", "gdb_port", OPT_VALUE, false, NULL},
     [OPT_NET] = {'n', "net", NULL, "uhyve", "net", OPT_VALUE, false, NULL},
     [OPT_MAC] = {0, "mac", NULL, "uhyve", "mac", OPT_VALUE, false, NULL},
@@ -122,6 +128,28 @@ static int parse_cpus(const char *s, unsigned *out)
     if (!isdigit((unsigned char)*s) || *end != '\0' || errno != 0 || v == 0 || v > VM_MAX_CPUS)
         return err_set("invalid cpu count '%s': expected a number from 1 to %d", s, VM_MAX_CPUS);
     *out = (unsigned)v;
+    return 0;
+}
+
+/* A whole number from 1 to max for option `what`. */
+static int parse_count(const char *s, const char *what, unsigned long max, uint32_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (!isdigit((unsigned char)*s) || *end != '\0' || errno != 0 || v == 0 || v > max)
+        return err_set("invalid %s '%s': expected a number from 1 to %lu", what, s, max);
+    *out = (uint32_t)v;
+    return 0;
+}
+
+/* --tempdir-max-size: a size of at least 4KiB. */
+static int parse_tempdir_size(const char *s, uint64_t *out)
+{
+    if (size_parse(s, out) != 0 || *out < 4096)
+        return err_set("invalid --tempdir-max-size '%s': expected a size of at least 4KiB, "
+                       "such as 1GiB",
+                       s);
     return 0;
 }
 
@@ -290,6 +318,7 @@ int opt_apply(struct cli *c, enum opt_id id, const char *value, enum opt_src src
         return apply_list(c, id, value, src);
     uint64_t mem = 0;
     unsigned n = 0;
+    uint32_t count = 0;
     enum vm_isolation iso = VM_ISOLATION_NORMAL;
     bool direct = false, sync = false;
     unsigned cpus[VM_MAX_CPUS];
@@ -339,6 +368,22 @@ int opt_apply(struct cli *c, enum opt_id id, const char *value, enum opt_src src
             c->naffinity = ncpus;
         }
         return 0;
+    case OPT_TEMPDIR_MAX_SIZE:
+        if (parse_tempdir_size(value, &mem) != 0)
+            return -1;
+        if (take(c, id, src))
+            c->cfg.tempdir_max_size = mem;
+        return 0;
+    case OPT_TEMPDIR_MAX_FILES:
+    case OPT_TEMPDIR_MAX_DEPTH: {
+        bool files = id == OPT_TEMPDIR_MAX_FILES;
+        if (parse_count(value, files ? "--tempdir-max-files" : "--tempdir-max-depth",
+                        files ? VM_TEMPDIR_FILES_LIMIT : VM_TEMPDIR_DEPTH_LIMIT, &count) != 0)
+            return -1;
+        if (take(c, id, src))
+            *(files ? &c->cfg.tempdir_max_files : &c->cfg.tempdir_max_depth) = count;
+        return 0;
+    }
     case OPT_GDB_PORT:
         if (parse_port(value, &n) != 0)
             return -1;

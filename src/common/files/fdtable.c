@@ -74,10 +74,10 @@ void fd_entry_release(struct fd_entry *e)
         close(e->host);
     if (e->dir)
         closedir(e->dir);
-    free(e->records);
+    fm_listing_put(e->listing);
     e->host = -1;
     e->dir = NULL;
-    e->records = NULL;
+    e->listing = NULL;
 }
 
 int fdtab_close(struct fdtab *t, int32_t fd)
@@ -97,6 +97,14 @@ int fdtab_close(struct fdtab *t, int32_t fd)
     fd_entry_release(e);
     free(e);
     return err;
+}
+
+unsigned fdtab_count_temp(const struct fdtab *t, uint64_t dev, uint64_t ino)
+{
+    unsigned n = 0;
+    for (unsigned s = 0; s < FDTAB_MAX_OPEN; s++)
+        n += t->slot[s] && t->slot[s]->temp && t->slot[s]->dev == dev && t->slot[s]->ino == ino;
+    return n;
 }
 
 unsigned fdtab_count(const struct fdtab *t)

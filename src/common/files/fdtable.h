@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "files/filemap.h"
+
 #define FDTAB_MAX_OPEN 1024 /* open guest fds at a time; one more open gets EMFILE */
 #define FDTAB_FIRST 3       /* 0, 1, 2 are the console and stdin, outside the table */
 
@@ -17,18 +19,22 @@ enum fd_kind {
     FD_HOST_FILE, /* a host file (host fd) */
     FD_HOST_DIR,  /* a host directory (directory stream) */
     FD_VIRT_FILE, /* a read-only file of a Hermit image (bytes in memory) */
-    FD_VIRT_DIR,  /* a directory of the guest's file map (its records, built at open) */
+    FD_VIRT_DIR,  /* a directory of the guest's file map (its shared listing) */
 };
 
 /* One open guest fd. */
 struct fd_entry {
     enum fd_kind kind;
-    int host;            /* FD_HOST_FILE: the host fd; otherwise -1 */
-    DIR *dir;            /* FD_HOST_DIR: the stream, owning its host fd */
-    const uint8_t *data; /* FD_VIRT_FILE: the file's bytes (owned by the image) */
-    uint8_t *records;    /* FD_VIRT_DIR: Dirent64 records of the children (owned) */
-    uint64_t size;       /* bytes in data or records */
-    uint64_t pos;        /* file offset, or directory byte cursor */
+    int host;                   /* FD_HOST_FILE: the host fd; otherwise -1 */
+    DIR *dir;                   /* FD_HOST_DIR: the stream, owning its host fd */
+    const uint8_t *data;        /* FD_VIRT_FILE: the file's bytes (owned by the image) */
+    struct fm_listing *listing; /* FD_VIRT_DIR: the children's records (one reference) */
+    uint64_t size;              /* bytes in data or the listing */
+    uint64_t pos;               /* file offset, or directory byte cursor */
+    uint64_t rec_at;            /* FD_VIRT_DIR: a record boundary <= pos, where a scan starts */
+    /* FD_HOST_FILE: a file in the run directory, counted against its limits (tempquota.h) */
+    bool temp;
+    uint64_t dev, ino;
     /* FD_HOST_DIR: an entry read from the stream that did not fit the last Getdents buffer */
     bool pending;
     uint64_t pending_ino;
@@ -55,6 +61,9 @@ struct fd_entry *fdtab_get(struct fdtab *t, int32_t fd);
  * positive host errno of a failing close(2) (the fd is gone either way).
  */
 int fdtab_close(struct fdtab *t, int32_t fd);
+
+/* Number of open run-directory files (fd_entry.temp) that are inode ino of device dev. */
+unsigned fdtab_count_temp(const struct fdtab *t, uint64_t dev, uint64_t ino);
 
 /* Number of open guest fds. */
 unsigned fdtab_count(const struct fdtab *t);

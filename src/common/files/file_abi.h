@@ -30,6 +30,7 @@
 #define H_ENOTEMPTY 39
 #define H_ELOOP 40
 #define H_EOVERFLOW 75
+#define H_EDQUOT 122
 
 /* Hermit open flags (ABI §6.4); every other bit is cleared like uhyve's ALLOWED_OPEN_FLAGS. */
 #define H_O_ACCMODE 0x3

@@ -15,7 +15,7 @@ static uint8_t node_dtype(const struct fm_node *n)
 {
     if (n->kind != FM_HOST)
         return n->kind == FM_DIR ? H_DT_DIR : H_DT_REG;
-    if (n->dirfd >= 0)
+    if (fm_host_dir(n))
         return H_DT_DIR;
     struct stat st;
     if (fstatat(n->parentfd, n->base, &st, AT_SYMLINK_NOFOLLOW) != 0)
@@ -28,30 +28,57 @@ static int cmp_node_name(const void *a, const void *b)
     return strcmp((*(struct fm_node *const *)a)->name, (*(struct fm_node *const *)b)->name);
 }
 
-int32_t files_virt_dir(const struct fm_node *n, struct fd_entry *e)
+uint64_t files_listings_built, files_records_scanned;
+uint64_t files_listing_cap = FILES_LISTING_CAP;
+
+/* Builds the listing of n's children, sorted by name, counted in m's total. */
+static struct fm_listing *build_listing(struct filemap *m, const struct fm_node *n, int32_t *err)
 {
-    size_t count = 0, total = 0;
+    size_t count = 0;
+    uint64_t total = 0;
     for (const struct fm_node *c = n->child; c; c = c->next, count++)
         total += file_abi_dirent_len(strlen(c->name));
+    if (total > files_listing_cap || m->listing_bytes > files_listing_cap - total) {
+        *err = -H_ENOMEM; /* listings kept alive by open fds are at their cap */
+        return NULL;
+    }
     struct fm_node **v = malloc((count ? count : 1) * sizeof(*v));
-    e->records = malloc(total ? total : 1);
-    if (!v || !e->records) {
+    struct fm_listing *l = malloc(sizeof(*l) + (size_t)total);
+    if (!v || !l) {
         free(v);
-        return -H_ENOMEM; /* e->records is freed with the entry */
+        free(l);
+        *err = -H_ENOMEM;
+        return NULL;
     }
     count = 0;
     for (struct fm_node *c = n->child; c; c = c->next)
-        v[count++] = c;
+        v[count++] = (struct fm_node *)c;
     qsort(v, count, sizeof(*v), cmp_node_name);
     size_t off = 0;
     for (size_t i = 0; i < count; i++) {
         size_t len = file_abi_dirent_len(strlen(v[i]->name));
-        file_abi_dirent(e->records + off, 1, (int64_t)(off + len), node_dtype(v[i]), v[i]->name);
+        file_abi_dirent(l->records + off, 1, (int64_t)(off + len), node_dtype(v[i]), v[i]->name);
         off += len;
     }
     free(v);
+    l->refs = 1;
+    l->size = total;
+    l->total = &m->listing_bytes;
+    m->listing_bytes += total;
+    files_listings_built++;
+    return l;
+}
+
+int32_t files_virt_dir(struct filemap *m, struct fm_node *n, struct fd_entry *e)
+{
+    int32_t err = 0;
+    if (!n->listing && !(n->listing = build_listing(m, n, &err)))
+        return err;
+    n->listing->refs++;
+    e->listing = n->listing;
     e->kind = FD_VIRT_DIR;
-    e->size = total;
+    e->size = n->listing->size;
+    e->rec_at = 0;
     return 0;
 }
 
@@ -60,21 +87,25 @@ static int32_t getdents_virt(struct fd_entry *e, uint8_t *buf, uint64_t len, uin
 {
     if (e->pos >= e->size)
         return 0;
-    uint64_t at = 0, n = 0;
-    while (at < e->pos) /* the cursor must sit on a record boundary */
-        at += le16_get(e->records + at + 16);
+    const uint8_t *r = e->listing->records;
+    /* The cursor must sit on a record boundary; the last one found is where the search starts. */
+    uint64_t at = e->rec_at <= e->pos ? e->rec_at : 0, n = 0;
+    for (; at < e->pos; files_records_scanned++)
+        at += le16_get(r + at + 16);
     if (at != e->pos)
         return -H_EINVAL;
     while (at + n < e->size) {
-        uint64_t r = le16_get(e->records + at + n + 16);
-        if (n + r > len)
+        uint64_t rl = le16_get(r + at + n + 16);
+        if (n + rl > len)
             break;
-        n += r;
+        n += rl;
+        files_records_scanned++;
     }
     if (n == 0)
         return -H_EINVAL;
-    memcpy(buf, e->records + at, (size_t)n);
+    memcpy(buf, r + at, (size_t)n);
     e->pos += n;
+    e->rec_at = e->pos;
     *written = n;
     return 1;
 }

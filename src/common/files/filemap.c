@@ -26,8 +26,24 @@ void filemap_init(struct filemap *m)
     m->root.dirfd = m->root.parentfd = -1;
 }
 
+void fm_listing_put(struct fm_listing *l)
+{
+    if (l && --l->refs == 0) {
+        *l->total -= l->size;
+        free(l);
+    }
+}
+
+/* The children of n changed: its listing no longer shows them. */
+static void drop_listing(struct fm_node *n)
+{
+    fm_listing_put(n->listing);
+    n->listing = NULL;
+}
+
 static void node_free(struct fm_node *n)
 {
+    drop_listing(n);
     while (n->child) {
         struct fm_node *c = n->child;
         n->child = c->next;
@@ -50,6 +66,7 @@ void filemap_fini(struct filemap *m)
         m->root.child = c->next;
         node_free(c);
     }
+    drop_listing(&m->root);
     free(m->buckets);
     if (m->mounts) {
         for (char **p = m->mounts; *p; p++)
@@ -165,7 +182,7 @@ void filemap_lookup(struct filemap *m, const char *clean, struct fm_where *w)
 /* True if nodes may be added below n: a virtual directory, or a host path that is a directory. */
 static bool holds_children(const struct fm_node *n)
 {
-    return n->kind == FM_DIR || (n->kind == FM_HOST && n->dirfd >= 0);
+    return n->kind == FM_DIR || fm_host_dir(n);
 }
 
 /* Links a new virtual-directory child `name` into n's children and the hash table. */
@@ -191,6 +208,7 @@ static struct fm_node *add_child(struct filemap *m, struct fm_node *n, const cha
         *err = -H_ENOMEM;
         return NULL;
     }
+    drop_listing(n);
     c->next = n->child;
     if (n->child)
         n->child->prev = c;
@@ -228,6 +246,7 @@ void filemap_remove(struct filemap *m, struct fm_node *n)
 {
     if (n == &m->root || n->child)
         return;
+    drop_listing(n->parent);
     if (n->prev)
         n->prev->next = n->next;
     else
@@ -454,7 +473,7 @@ static int cmp_str(const void *a, const void *b)
 
 static void mount_visit(struct fm_node *n, void *ctx)
 {
-    if (n->kind == FM_HOST && n->dirfd >= 0)
+    if (fm_host_dir(n))
         add_mount(ctx, n);
     else if ((n->kind == FM_HOST && !n->temp) || n->kind == FM_VIRT)
         add_mount(ctx, n->parent);

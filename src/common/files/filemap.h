@@ -14,6 +14,22 @@
 #define FILEMAP_PATH_MAX 4096   /* guest paths, NUL included */
 #define FILEMAP_MAX_NODES 65536 /* nodes in the tree; creating more gets ENOSPC */
 
+/*
+ * The Dirent64 records of one virtual directory's children, built on its first open and shared
+ * by every fd open on it; a change to the children makes the next open build a new one, while
+ * fds opened before keep theirs. Reference-counted; the bytes of all listings alive are
+ * counted in *total.
+ */
+struct fm_listing {
+    unsigned refs;
+    uint64_t size; /* bytes in records */
+    uint64_t *total;
+    uint8_t records[];
+};
+
+/* Drops one reference to l (NULL is fine), freeing it with the last. */
+void fm_listing_put(struct fm_listing *l);
+
 enum fm_kind {
     FM_DIR,  /* a virtual directory (holds other nodes) */
     FM_HOST, /* a host file or directory */
@@ -33,6 +49,9 @@ struct fm_node {
     char *base;   /* the host path's name inside parentfd */
     char *host;   /* the absolute host path (messages, sandbox) */
     bool temp;    /* in the run's temporary directory (parentfd is not owned) */
+    bool dir;     /* a directory the guest made there: opened when used, so it pins no fd */
+    /* FM_DIR: the listing of its children, or NULL until an open needs it */
+    struct fm_listing *listing;
     /* FM_VIRT */
     const uint8_t *data;
     uint64_t size;
@@ -41,6 +60,7 @@ struct fm_node {
 struct filemap {
     struct fm_node root;
     unsigned nodes;
+    uint64_t listing_bytes;   /* records in all listings alive (the map's and open fds') */
     struct fm_node **buckets; /* hash table of all nodes but the root, by (parent, name) */
     size_t nbuckets;
     char **mounts; /* NULL-terminated, built by filemap_mounts() */
@@ -51,6 +71,12 @@ struct fm_where {
     struct fm_node *node;
     const char *rest; /* "" if the path names node itself, else "a/b" (points into path) */
 };
+
+/* True if n is a host directory (a mapped one, or one the guest made in the run directory). */
+static inline bool fm_host_dir(const struct fm_node *n)
+{
+    return n->kind == FM_HOST && (n->dirfd >= 0 || n->dir);
+}
 
 void filemap_init(struct filemap *m);
 

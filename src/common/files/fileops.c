@@ -87,6 +87,9 @@ static int32_t host_entry(int fd, struct fd_entry *e)
 static int32_t create_temp(struct files *f, struct fm_node *from, const char *rest, int hf,
                            unsigned mode, struct fd_entry *e)
 {
+    int32_t q = tempquota_may_create(&f->quota);
+    if (q != 0)
+        return q;
     char name[32];
     tempdir_name(&f->tmp, 'f', name);
     int fd = openat(f->tmp.fd, name,
@@ -107,7 +110,37 @@ static int32_t create_temp(struct files *f, struct fm_node *from, const char *re
     n->kind = FM_HOST;
     n->parentfd = f->tmp.fd;
     n->temp = true;
-    return host_entry(fd, e);
+    tempquota_created(&f->quota);
+    int32_t rc = host_entry(fd, e);
+    if (rc == 0 && e->kind == FD_HOST_FILE)
+        tempquota_opened(&f->quota, e, NULL);
+    return rc;
+}
+
+/*
+ * Opens path `rest` below node n of the run directory (or n itself for ""), counting what it
+ * creates or truncates against the run directory's limits.
+ */
+static int32_t open_temp(struct files *f, const struct fm_node *n, const char *rest, int hf,
+                         unsigned mode, struct fd_entry *e)
+{
+    struct stat before;
+    int rc = rest[0] ? below_host(n, rest, BELOW_LSTAT, 0, 0, &before)
+             : fstatat(n->parentfd, n->base, &before, AT_SYMLINK_NOFOLLOW) == 0 ? 0
+                                                                                : -errno;
+    bool existed = rc == 0;
+    if (!existed && (hf & O_CREAT) && (rc = tempquota_may_create(&f->quota)) != 0)
+        return rc;
+    int fd = rest[0] ? below_host(n, rest, BELOW_OPEN, hf, mode, NULL)
+                     : openat(n->parentfd, n->base, hf | O_NOFOLLOW | O_CLOEXEC, mode);
+    if (fd < 0)
+        return files_herr(rest[0] ? fd : -errno);
+    if (!existed)
+        tempquota_created(&f->quota);
+    rc = host_entry(fd, e);
+    if (rc == 0 && e->kind == FD_HOST_FILE)
+        tempquota_opened(&f->quota, e, existed ? &before : NULL);
+    return rc;
 }
 
 /* Opens what w points at (ABI §6.6 FileOpen) into e. */
@@ -122,6 +155,8 @@ static int32_t open_at(struct files *f, const struct fm_where *w, int hf, unsign
             return -H_ENOTDIR;
         if (n->kind == FM_DIR)
             return (hf & O_CREAT) ? create_temp(f, n, w->rest, hf, mode, e) : -H_ENOENT;
+        if (n->temp)
+            return open_temp(f, n, w->rest, host_flags, mode, e);
         int fd = below_host(n, w->rest, BELOW_OPEN, host_flags, mode, NULL);
         return fd < 0 ? files_herr(fd) : host_entry(fd, e);
     }
@@ -134,7 +169,7 @@ static int32_t open_at(struct files *f, const struct fm_where *w, int hf, unsign
             return -H_EEXIST;
         if (!rdonly || (hf & O_CREAT))
             return -H_EISDIR;
-        return files_virt_dir(n, e);
+        return files_virt_dir(&f->map, n, e);
     case FM_VIRT:
         if (excl)
             return -H_EEXIST;
@@ -149,6 +184,8 @@ static int32_t open_at(struct files *f, const struct fm_where *w, int hf, unsign
     case FM_HOST:
         break;
     }
+    if (n->temp)
+        return open_temp(f, n, "", host_flags, mode, e);
     int fd = n->dirfd >= 0
                  ? resolve_open(n->dirfd, "", host_flags, mode)
                  : openat(n->parentfd, n->base, host_flags | O_NOFOLLOW | O_CLOEXEC, mode);
@@ -208,6 +245,9 @@ int32_t files_close(struct files *f, int32_t fd)
     if (!f)
         return -H_EBADF;
     pthread_mutex_lock(&f->lock);
+    struct fd_entry *e = fdtab_get(f->fds, fd);
+    if (e)
+        tempquota_closing(&f->quota, f->fds, e);
     int rc = fdtab_close(f->fds, fd);
     pthread_mutex_unlock(&f->lock);
     return rc < 0 ? -H_EBADF : rc > 0 ? -file_abi_errno(rc) : 0;
@@ -245,6 +285,12 @@ int64_t files_write(struct files *f, int32_t fd, const uint8_t *buf, uint64_t le
     if (!e)
         return -H_EBADF;
     int64_t rc = 0;
+    uint64_t size = 0;
+    if (e->kind == FD_HOST_FILE && e->temp &&
+        (rc = tempquota_write_begin(&f->quota, e, &len, &size)) != 0) {
+        pthread_mutex_unlock(&f->lock);
+        return rc;
+    }
     if (e->kind == FD_HOST_FILE) {
         uint64_t done = 0;
         while (done < len) { /* short writes are continued, as uhyve */
@@ -259,6 +305,8 @@ int64_t files_write(struct files *f, int32_t fd, const uint8_t *buf, uint64_t le
         }
         if (rc == 0)
             rc = (int64_t)done;
+        if (e->temp)
+            tempquota_write_end(&f->quota, e, size);
     } else {
         rc = e->kind == FD_VIRT_FILE ? -H_EROFS : -H_EISDIR;
     }
@@ -391,8 +439,14 @@ static int32_t unlink_at(struct files *f, const struct fm_where *w, void *ctx)
     if (w->rest[0]) {
         if (n->kind != FM_HOST)
             return n->kind == FM_VIRT ? -H_ENOTDIR : -H_ENOENT;
+        struct stat st;
+        bool counted = n->temp && below_host(n, w->rest, BELOW_LSTAT, 0, 0, &st) == 0;
         int rc = below_host(n, w->rest, BELOW_UNLINK, 0, 0, NULL);
-        return rc < 0 ? files_herr(rc) : 0;
+        if (rc < 0)
+            return files_herr(rc);
+        if (counted)
+            tempquota_unlinked(&f->quota, f->fds, &st);
+        return 0;
     }
     switch (n->kind) {
     case FM_DIR:
@@ -407,10 +461,14 @@ static int32_t unlink_at(struct files *f, const struct fm_where *w, void *ctx)
     case FM_HOST:
         break;
     }
-    if (n->dirfd >= 0)
+    if (fm_host_dir(n))
         return -H_EISDIR;
+    struct stat st;
+    bool counted = n->temp && fstatat(n->parentfd, n->base, &st, AT_SYMLINK_NOFOLLOW) == 0;
     if (unlinkat(n->parentfd, n->base, 0) != 0)
         return files_herr(-errno);
+    if (counted)
+        tempquota_unlinked(&f->quota, f->fds, &st);
     if (n->temp)
         filemap_remove(&f->map, n); /* a mapping the guest made goes with its file */
     return 0;
@@ -424,28 +482,28 @@ int32_t files_unlink(struct files *f, const char *path)
 /* A directory for an unmapped guest path, in the temporary directory. */
 static int32_t mkdir_temp(struct files *f, struct fm_node *from, const char *rest)
 {
+    int32_t q = tempquota_may_create(&f->quota);
+    if (q != 0)
+        return q;
     char name[32];
     tempdir_name(&f->tmp, 'd', name);
     if (mkdirat(f->tmp.fd, name, 0700) != 0)
         return files_herr(-errno);
-    int err = 0, fd = openat(f->tmp.fd, name, BASE_DIR_FLAGS);
-    struct fm_node *n = fd < 0 ? NULL : filemap_add_path(&f->map, from, rest, &err);
-    if (fd < 0)
-        err = files_herr(-errno);
-    else if (n && !(n->base = strdup(name)))
+    int err = 0;
+    struct fm_node *n = filemap_add_path(&f->map, from, rest, &err);
+    if (n && !(n->base = strdup(name)))
         err = -H_ENOMEM;
     if (!n || err) {
         if (n)
             filemap_remove(&f->map, n);
-        if (fd >= 0)
-            close(fd);
         unlinkat(f->tmp.fd, name, AT_REMOVEDIR);
         return err;
     }
+    /* No fd is kept: below_host() opens it for each use, so directories cost no host fds. */
     n->kind = FM_HOST;
-    n->dirfd = fd;
     n->parentfd = f->tmp.fd;
-    n->temp = true;
+    n->temp = n->dir = true;
+    tempquota_created(&f->quota);
     return 0;
 }
 
@@ -459,10 +517,18 @@ static int32_t mkdir_at(struct files *f, const struct fm_where *w, void *ctx)
             return -H_ENOTDIR;
         if (n->kind == FM_DIR)
             return mkdir_temp(f, n, w->rest);
+        int32_t q = 0;
+        if (n->temp && ((q = tempquota_may_mkdir(&f->quota, w->rest)) != 0 ||
+                        (q = tempquota_may_create(&f->quota)) != 0))
+            return q;
         int rc = below_host(n, w->rest, BELOW_MKDIR, 0, 0777, NULL);
-        return rc < 0 ? files_herr(rc) : 0;
+        if (rc < 0)
+            return files_herr(rc);
+        if (n->temp)
+            tempquota_created(&f->quota);
+        return 0;
     }
-    if (n->kind != FM_HOST || n->dirfd >= 0)
+    if (n->kind != FM_HOST || fm_host_dir(n))
         return -H_EEXIST;
     return mkdirat(n->parentfd, n->base, 0777) == 0 ? 0 : files_herr(-errno);
 }

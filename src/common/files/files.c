@@ -44,6 +44,8 @@ int files_create(const struct vm_config *cfg, struct files **out)
             goto fail;
     if (tempdir_create(&f->tmp, cfg->tempdir) != 0)
         goto fail;
+    tempquota_init(&f->quota, cfg->tempdir_max_size, cfg->tempdir_max_files,
+                   cfg->tempdir_max_depth);
     if (cfg->io_direct && host_direct_io_flag() == 0)
         log_warn("--io-mode host=direct: this host has no O_DIRECT; ignored");
     else if (cfg->io_direct)

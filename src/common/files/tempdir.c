@@ -1,8 +1,9 @@
-/* tempdir.c: one run's private temporary directory: creation, fresh names, recursive removal. */
+/* tempdir.c: one run's private temporary directory: creation, fresh names, removal of any depth. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,8 +13,6 @@
 #include "err.h"
 #include "files/tempdir.h"
 #include "log.h"
-
-#define RM_MAX_DEPTH 1024 /* deeper trees are left behind with a warning */
 
 /* Opens (creating if missing) the default parent $TMPDIR-or-/tmp/chyve-<uid>, checked. */
 static int open_default_parent(char *path, size_t cap)
@@ -85,11 +84,32 @@ void tempdir_name(struct tempdir *t, char prefix, char out[32])
     snprintf(out, 32, "%c%" PRIu64, prefix, ++t->counter);
 }
 
-/* Removes everything inside directory fd (never following symlinks). Returns 0 or -1. */
-static int remove_contents(int fd, unsigned depth)
+/*
+ * One directory on the path being removed: its identity (to check that ".." leads back to it)
+ * and the names of the subdirectories still to remove, read in one pass.
+ */
+struct rm_level {
+    dev_t dev;
+    ino_t ino;
+    char *name;  /* its name in the level above (NULL for the run directory) */
+    char **subs; /* subdirectories found in it */
+    size_t nsubs, next;
+};
+
+static void rm_level_free(struct rm_level *l)
 {
-    if (depth > RM_MAX_DEPTH)
-        return -1;
+    for (size_t i = l->next; i < l->nsubs; i++)
+        free(l->subs[i]);
+    free(l->subs);
+    free(l->name);
+}
+
+/*
+ * Reads directory fd once: unlinks everything but directories and collects the directories'
+ * names into l. Uses one more fd while it reads. Returns 0, or -1 if something stayed.
+ */
+static int rm_scan(int fd, struct rm_level *l)
+{
     int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     DIR *d = dfd < 0 ? NULL : fdopendir(dfd);
     if (!d) {
@@ -98,6 +118,7 @@ static int remove_contents(int fd, unsigned depth)
         return -1;
     }
     int rc = 0;
+    size_t cap = 0;
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
@@ -107,26 +128,120 @@ static int remove_contents(int fd, unsigned depth)
             rc = -1;
             continue;
         }
-        if (S_ISDIR(st.st_mode)) {
-            int sub = openat(fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-            if (sub < 0 || remove_contents(sub, depth + 1) != 0)
+        if (!S_ISDIR(st.st_mode)) {
+            if (unlinkat(fd, de->d_name, 0) != 0)
                 rc = -1;
-            if (sub >= 0)
-                close(sub);
-            if (unlinkat(fd, de->d_name, AT_REMOVEDIR) != 0)
-                rc = -1;
-        } else if (unlinkat(fd, de->d_name, 0) != 0) {
-            rc = -1;
+            continue;
         }
+        if (l->nsubs == cap) {
+            size_t ncap = cap ? cap * 2 : 8;
+            char **v = realloc(l->subs, ncap * sizeof(*v));
+            if (!v) {
+                rc = -1;
+                continue;
+            }
+            l->subs = v;
+            cap = ncap;
+        }
+        if ((l->subs[l->nsubs] = strdup(de->d_name)) != NULL)
+            l->nsubs++;
+        else
+            rc = -1;
     }
     closedir(d);
+    return rc;
+}
+
+/* Doubles the level stack; false if memory ran out. */
+static bool grow_levels(struct rm_level **lv, size_t *cap)
+{
+    struct rm_level *v = realloc(*lv, *cap * 2 * sizeof(*v));
+    if (!v)
+        return false;
+    *lv = v;
+    *cap *= 2;
+    return true;
+}
+
+/*
+ * Removes everything inside directory `top` (never following symlinks), depth first without
+ * recursion: whatever the depth, at most three fds are open at a time (the current directory,
+ * its stream while it is read, the next one). Going up uses "..", checked against the device
+ * and inode recorded on the way down, so a directory moved meanwhile stops the removal instead
+ * of leading it elsewhere. Returns 0, or -1 if anything remains.
+ */
+static int remove_contents(int top)
+{
+    struct rm_level *lv = NULL;
+    size_t depth = 0, cap = 0;
+    int rc = 0, cur = dup(top);
+    struct stat st;
+    if (cur < 0 || fstat(cur, &st) != 0)
+        goto out;
+    cap = 16;
+    if (!(lv = calloc(cap, sizeof(*lv))))
+        goto out;
+    lv[0] = (struct rm_level){.dev = st.st_dev, .ino = st.st_ino};
+    if (rm_scan(cur, &lv[0]) != 0)
+        rc = -1;
+    depth = 1;
+    while (depth > 0) {
+        struct rm_level *l = &lv[depth - 1];
+        if (l->next < l->nsubs) { /* down into the next subdirectory */
+            char *name = l->subs[l->next++];
+            int sub = openat(cur, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (sub < 0 || fstat(sub, &st) != 0 || (depth == cap && !grow_levels(&lv, &cap))) {
+                if (sub >= 0)
+                    close(sub);
+                free(name);
+                rc = -1;
+                continue;
+            }
+            close(cur);
+            cur = sub;
+            lv[depth] = (struct rm_level){.dev = st.st_dev, .ino = st.st_ino, .name = name};
+            if (rm_scan(cur, &lv[depth]) != 0)
+                rc = -1;
+            depth++;
+            continue;
+        }
+        if (depth == 1)
+            break;
+        /* l is done: back up to its parent and remove it there */
+        int up = openat(cur, "..", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        struct rm_level *p = &lv[depth - 2];
+        if (up < 0 || fstat(up, &st) != 0 || st.st_dev != p->dev || st.st_ino != p->ino) {
+            if (up >= 0)
+                close(up);
+            rc = -1;
+            goto out; /* moved while we were inside: leave the rest */
+        }
+        close(cur);
+        cur = up;
+        if (unlinkat(cur, l->name, AT_REMOVEDIR) != 0)
+            rc = -1;
+        rm_level_free(l);
+        depth--;
+    }
+    if (depth == 1) {
+        rm_level_free(&lv[0]);
+        depth = 0;
+    }
+out:
+    if (cur < 0 || !lv)
+        rc = -1;
+    for (size_t i = 0; i < depth; i++)
+        rm_level_free(&lv[i]);
+    free(lv);
+    if (cur >= 0)
+        close(cur);
     return rc;
 }
 
 void tempdir_remove(struct tempdir *t)
 {
     if (t->fd >= 0) {
-        if (remove_contents(t->fd, 0) != 0 || unlinkat(t->parent, t->name, AT_REMOVEDIR) != 0)
+        if (remove_contents(t->fd) != 0 || unlinkat(t->parent, t->name, AT_REMOVEDIR) != 0)
             log_warn("could not remove all of the temporary directory '%s'",
                      t->path ? t->path : t->name);
         close(t->fd);
