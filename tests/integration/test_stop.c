@@ -107,12 +107,12 @@ static char *slurp(const char *path)
     return s;
 }
 
-/* Waits up to limit_s for text on chyve's stdout; false if it did not come (or chyve ended). */
-static bool bg_wait_output(struct bg *b, const char *text, double limit_s)
+/* Waits up to limit_s for text in file path; false if it did not come. */
+static bool wait_text(const char *path, const char *text, double limit_s)
 {
     double end = now_s() + limit_s;
     while (now_s() < end) {
-        char *s = slurp(b->out);
+        char *s = slurp(path);
         bool found = strstr(s, text) != NULL;
         free(s);
         if (found)
@@ -120,6 +120,12 @@ static bool bg_wait_output(struct bg *b, const char *text, double limit_s)
         usleep(20000);
     }
     return false;
+}
+
+/* Waits up to limit_s for text on chyve's stdout. */
+static bool bg_wait_output(struct bg *b, const char *text, double limit_s)
+{
+    return wait_text(b->out, text, limit_s);
 }
 
 /* Waits up to limit_s for chyve to end: its exit status, -signal, or -1000 after killing it. */
@@ -235,6 +241,28 @@ Test(stop, sigterm, .init = setup, .fini = teardown)
 Test(stop, sighup, .init = setup, .fini = teardown)
 {
     signal_stops(SIGHUP, "SIGHUP");
+}
+
+/* A signal while the GDB stub holds the vCPUs before their first instruction, waiting for GDB. */
+Test(stop, sigterm_while_waiting_for_the_debugger, .init = setup, .fini = teardown)
+{
+    require_kvm();
+    char *guest = guest_path("stopwait");
+    char port[16];
+    snprintf(port, sizeof(port), "%d", 20000 + getpid() % 20000);
+    struct bg b;
+    const char *args[] = {"--gdb-port", port, guest, "--", "--", "spin", "0", NULL};
+    bg_start(&b, args);
+    CHECK(&b, wait_text(b.err, "waiting for the debugger", 60));
+    usleep(200000);
+    kill(b.pid, SIGTERM);
+    int st = bg_wait(&b, STOP_LIMIT_S);
+    CHECK(&b, st == 128 + SIGTERM);
+    CHECK(&b, count_run_dirs() == 0);
+    char *out = slurp(b.out);
+    CHECK(&b, !strstr(out, "spinning")); /* the guest never ran */
+    free(out);
+    free(guest);
 }
 
 /* A signal while the only vCPU waits for stdin that never comes. */
