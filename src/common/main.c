@@ -7,6 +7,7 @@
 #include "config/cli.h"
 #include "err.h"
 #include "log.h"
+#include "stop_signals.h"
 #include "vm.h"
 
 extern char **environ;
@@ -39,6 +40,12 @@ int main(int argc, char **argv)
         cli_free(c);
         return EXIT_USAGE;
     }
+    /* From here on, SIGINT/SIGTERM/SIGHUP stop the run cleanly (before vm_run makes threads). */
+    if (stop_signals_start() != 0) {
+        fprintf(stderr, "chyve: error: %s\n", err_msg());
+        cli_free(c);
+        return EXIT_VM_FAILURE;
+    }
     int code = 0, status;
     enum vm_result result = vm_run(cli_config(c), &code);
     log_limit_flush(); /* the warnings the guest made too many of, before the final error */
@@ -55,6 +62,10 @@ int main(int argc, char **argv)
         status = EXIT_VM_FAILURE;
         break;
     }
+    /* Stopped by a signal: 128 + its number, as a shell reports a process it killed. */
+    int sig = stop_signals_received();
+    if (sig)
+        status = 128 + sig;
     cli_free(c);
     return status;
 }

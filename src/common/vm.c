@@ -1,9 +1,11 @@
 /* vm.c: one run of a Hermit kernel: load, lay out, describe, start vCPUs, collect the end. */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +26,7 @@
 #include "net/virtio_net.h"
 #include "readfile.h"
 #include "stats/stats.h"
+#include "stop_signals.h"
 #include "vm.h"
 
 /* A kernel file larger than this is not a Hermit kernel anyone builds. */
@@ -280,6 +283,38 @@ static int vm_execute(struct vm *vm)
     return 0;
 }
 
+/* The wake pipe (see struct vm): close-on-exec, its write end non-blocking. macOS has no pipe2. */
+static int wake_open(struct vm *vm)
+{
+    if (pipe(vm->wake) != 0) {
+        vm->wake[0] = vm->wake[1] = -1;
+        return err_set("cannot create the vCPU wake-up pipe: %s", strerror(errno));
+    }
+    for (int i = 0; i < 2; i++)
+        if (fcntl(vm->wake[i], F_SETFD, FD_CLOEXEC) != 0)
+            return err_set("cannot set up the vCPU wake-up pipe: %s", strerror(errno));
+    int fl = fcntl(vm->wake[1], F_GETFL);
+    if (fl < 0 || fcntl(vm->wake[1], F_SETFL, fl | O_NONBLOCK) != 0)
+        return err_set("cannot set up the vCPU wake-up pipe: %s", strerror(errno));
+    return 0;
+}
+
+/* Whether a write to fd can wait indefinitely (pipe, terminal, socket), as files cannot. */
+static bool fd_may_block(int fd)
+{
+    struct stat st;
+    return fd >= 0 && fstat(fd, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode);
+}
+
+/* vm_execute() with SIGINT, SIGTERM and SIGHUP stopping the run (stop_signals.h). */
+static int vm_execute_stoppable(struct vm *vm)
+{
+    stop_signals_attach(vm); /* a signal that came during set-up stops the run right here */
+    int rc = vm_execute(vm);
+    stop_signals_attach(NULL);
+    return rc;
+}
+
 enum vm_result vm_run(const struct vm_config *cfg, int *code)
 {
     struct vm *vm = calloc(1, sizeof(*vm));
@@ -288,9 +323,12 @@ enum vm_result vm_run(const struct vm_config *cfg, int *code)
         return VM_START_FAILED;
     }
     vm->cfg = cfg;
+    vm->wake[0] = vm->wake[1] = -1;
     pthread_mutex_init(&vm->out_lock, NULL);
     pthread_mutex_init(&vm->stop_lock, NULL);
+    pthread_mutex_init(&vm->stdin_lock, NULL);
     atomic_init(&vm->stopping, false);
+    vm->out_may_block = fd_may_block(cfg->out_fd);
     for (unsigned i = 0; i < VM_MAX_CPUS; i++)
         atomic_init(&vm->vcpus[i], NULL);
 
@@ -299,7 +337,7 @@ enum vm_result vm_run(const struct vm_config *cfg, int *code)
         vm->stats = stats_new(cfg->ncpus); /* NULL (out of memory): a run without statistics */
     if (cfg->ncpus == 0 || cfg->ncpus > VM_MAX_CPUS)
         err_set("the vCPU count must be between 1 and %d", VM_MAX_CPUS);
-    else if (vm_prepare(vm) == 0 && vm_execute(vm) == 0) {
+    else if (wake_open(vm) == 0 && vm_prepare(vm) == 0 && vm_execute_stoppable(vm) == 0) {
         if (vm->stats && vm->net) {
             vm->stats->has_net = true;
             virtio_net_stats(vm->net, &vm->stats->net);
@@ -325,8 +363,12 @@ enum vm_result vm_run(const struct vm_config *cfg, int *code)
     guest_mem_fini(&vm->mem);
     files_destroy(vm->files); /* closes guest fds, removes the temporary directory */
     stats_free(vm->stats);
+    for (int i = 0; i < 2; i++)
+        if (vm->wake[i] >= 0)
+            close(vm->wake[i]);
     pthread_mutex_destroy(&vm->out_lock);
     pthread_mutex_destroy(&vm->stop_lock);
+    pthread_mutex_destroy(&vm->stdin_lock);
     free(vm);
     return res;
 }

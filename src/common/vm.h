@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "guest_mem.h"
 #include "loader/elf.h"
@@ -47,6 +48,13 @@ struct vm {
     bool link_open;
     struct virtio_net *net; /* --net: the device, else NULL */
     struct gdb *gdb;        /* -s: the GDB stub, else NULL (gdb/gdb.h) */
+    /*
+     * Readable once vm_stop() has run (it writes one byte that nobody reads): a hypercall that
+     * waits on a host fd polls it too, so a stop can never be missed between check and wait.
+     */
+    int wake[2];
+    pthread_mutex_t stdin_lock; /* one reader of host stdin at a time: poll, then read */
+    bool out_may_block;         /* out_fd is a pipe, tty or socket: wait for room, stop-aware */
     /* Called by the first vm_stop(), under stop_lock (the stub releases parked vCPUs). */
     void (*on_stop)(void *ctx);
     void *on_stop_ctx;
@@ -70,7 +78,17 @@ enum vm_result vm_run(const struct vm_config *cfg, int *code);
  */
 void vm_stop(struct vm *vm, int code, const char *msg);
 
-/* Writes guest console output (serial, fd 1 and 2) to the configured destination, whole. */
+/*
+ * Writes guest console output (serial, fd 1 and 2) to the configured destination, whole; once
+ * the run is stopping, output that would have to wait for a full pipe or terminal is dropped.
+ */
 void vm_console_write(struct vm *vm, const void *buf, size_t len);
+
+/*
+ * Reads host stdin once into buf (at most len bytes) for a hypercall, waiting for input or for
+ * the end of the run, whichever comes first. Returns the byte count, 0 at end of input or when
+ * the run is stopping, or -1 with errno (EINTR when a kick interrupted the wait).
+ */
+ssize_t vm_read_stdin(struct vm *vm, void *buf, size_t len);
 
 #endif

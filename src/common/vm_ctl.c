@@ -1,8 +1,10 @@
 /*
  * vm_ctl.c: what vCPU threads and hypercalls do to the run they share: write guest console
- * output, and end the run (see vm.h).
+ * output, read host stdin, and end the run (see vm.h).
  */
 #include <errno.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -10,6 +12,26 @@
 #include "backend.h"
 #include "log.h"
 #include "vm.h"
+
+/*
+ * Waits until fd is ready (POLLIN or POLLOUT in `events`) or the run is stopping. Returns 1 when
+ * fd is ready (also on an error condition, which the next read or write reports), 0 when the run
+ * is stopping and fd is not ready, -1 with errno (EINTR: a kick, or another signal).
+ */
+static int wait_fd(struct vm *vm, int fd, short events)
+{
+    struct pollfd pf[2] = {{fd, events, 0}, {vm->wake[0], POLLIN, 0}};
+    for (;;) {
+        /* The wake byte, once written, stays: a stop before this poll makes it return at once. */
+        int n = poll(pf, 2, -1);
+        if (n < 0)
+            return -1;
+        if (pf[0].revents != 0)
+            return 1;
+        if (pf[1].revents != 0 || atomic_load(&vm->stopping))
+            return 0;
+    }
+}
 
 void vm_console_write(struct vm *vm, const void *buf, size_t len)
 {
@@ -19,7 +41,18 @@ void vm_console_write(struct vm *vm, const void *buf, size_t len)
     const uint8_t *p = buf;
     pthread_mutex_lock(&vm->out_lock);
     while (len > 0) {
-        ssize_t n = write(fd, p, len);
+        size_t chunk = len;
+        if (vm->out_may_block) {
+            /* After POLLOUT a pipe takes PIPE_BUF bytes without blocking; a tty about as many. */
+            int w = wait_fd(vm, fd, POLLOUT);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w == 0)
+                break; /* stopping, and nobody drains the output: drop the rest */
+            if (chunk > PIPE_BUF)
+                chunk = PIPE_BUF;
+        }
+        ssize_t n = write(fd, p, chunk);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
@@ -35,6 +68,21 @@ void vm_console_write(struct vm *vm, const void *buf, size_t len)
     pthread_mutex_unlock(&vm->out_lock);
 }
 
+ssize_t vm_read_stdin(struct vm *vm, void *buf, size_t len)
+{
+    if (len == 0)
+        return 0;
+    /* One reader at a time: two vCPUs woken by the same input must not both block in read(). */
+    pthread_mutex_lock(&vm->stdin_lock);
+    ssize_t r = wait_fd(vm, STDIN_FILENO, POLLIN);
+    if (r > 0)
+        r = read(STDIN_FILENO, buf, len);
+    int e = errno;
+    pthread_mutex_unlock(&vm->stdin_lock);
+    errno = e;
+    return r;
+}
+
 void vm_stop(struct vm *vm, int code, const char *msg)
 {
     pthread_mutex_lock(&vm->stop_lock);
@@ -44,6 +92,9 @@ void vm_stop(struct vm *vm, int code, const char *msg)
         if (msg)
             snprintf(vm->fail_msg, sizeof(vm->fail_msg), "%s", msg);
         atomic_store(&vm->stopping, true);
+        /* Wakes every hypercall waiting on a host fd, now or later (see vm.h). */
+        if (vm->wake[1] >= 0 && write(vm->wake[1], "", 1) < 0)
+            log_warn("cannot wake the vCPUs: %s", strerror(errno));
         for (unsigned i = 0; i < VM_MAX_CPUS; i++) {
             struct backend_vcpu *v = atomic_load(&vm->vcpus[i]);
             if (v)

@@ -31,6 +31,8 @@ void fake_guest_init(struct fake_guest *g, uint64_t base, uint64_t size)
     /* The same initialisation vm_run() does before any vCPU exists. */
     pthread_mutex_init(&g->vm.out_lock, NULL);
     pthread_mutex_init(&g->vm.stop_lock, NULL);
+    pthread_mutex_init(&g->vm.stdin_lock, NULL);
+    g->vm.wake[0] = g->vm.wake[1] = -1; /* no wake-up pipe: poll() skips it, vm_stop() too */
     atomic_init(&g->vm.stopping, false);
     for (unsigned i = 0; i < VM_MAX_CPUS; i++)
         atomic_init(&g->vm.vcpus[i], NULL);
@@ -43,6 +45,7 @@ void fake_guest_fini(struct fake_guest *g)
     guest_mem_fini(&g->vm.mem);
     pthread_mutex_destroy(&g->vm.out_lock);
     pthread_mutex_destroy(&g->vm.stop_lock);
+    pthread_mutex_destroy(&g->vm.stdin_lock);
     if (g->out)
         fclose(g->out);
     g->out = NULL;

@@ -1,12 +1,17 @@
-/* tempdir.c: one run's private temporary directory: creation, fresh names, removal of any depth. */
+/*
+ * tempdir.c: one run's private temporary directory: creation, fresh names, removal of any depth,
+ * and reclaiming the directories of runs that died without removing theirs.
+ */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -52,12 +57,13 @@ int tempdir_create(struct tempdir *t, const char *parent)
         if (t->parent < 0)
             return -1;
     }
+    tempdir_reclaim(t->parent, ppath);
     for (int tries = 0; tries < 16; tries++) {
         uint8_t r[6];
         if (getentropy(r, sizeof(r)) != 0)
             return err_set("no randomness for the temporary directory name: %s", strerror(errno));
-        snprintf(t->name, sizeof(t->name), "run-%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3],
-                 r[4], r[5]);
+        snprintf(t->name, sizeof(t->name), "run-%ld-%02x%02x%02x%02x%02x%02x", (long)getpid(), r[0],
+                 r[1], r[2], r[3], r[4], r[5]);
         if (mkdirat(t->parent, t->name, 0700) == 0)
             break;
         int e = errno;
@@ -68,6 +74,10 @@ int tempdir_create(struct tempdir *t, const char *parent)
     if (!t->name[0])
         return err_set("cannot find a free temporary directory name in '%s'", ppath);
     t->fd = openat(t->parent, t->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    /* Held until the fd closes (the process ends): tells tempdir_reclaim() we are alive. */
+    if (t->fd >= 0 && flock(t->fd, LOCK_EX) != 0)
+        log_debug("cannot lock the run directory (%s): a later run will not reclaim it",
+                  strerror(errno));
     size_t n = strlen(ppath) + strlen(t->name) + 2;
     t->path = malloc(n);
     if (t->fd < 0 || !t->path) {
@@ -236,6 +246,75 @@ out:
     if (cur >= 0)
         close(cur);
     return rc;
+}
+
+/*
+ * Parses a run directory name "run-<pid>-<12 hex digits>"; returns the pid, or 0 if name is not
+ * one (older runs' names had no pid: they are never touched).
+ */
+static long run_dir_pid(const char *name)
+{
+    if (strncmp(name, "run-", 4) != 0)
+        return 0;
+    const char *p = name + 4;
+    long pid = 0;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        pid = pid * 10 + (*p - '0');
+        if (pid > 0x7FFFFFFF)
+            return 0;
+    }
+    if (p == name + 4 || *p != '-' || strlen(p + 1) != 12)
+        return 0;
+    for (p++; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+            return 0;
+    return pid;
+}
+
+/* Whether process pid may still exist here (EPERM: it does, another user's). */
+static bool pid_alive(long pid)
+{
+    return pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH;
+}
+
+void tempdir_reclaim(int parent, const char *ppath)
+{
+    int pfd = openat(parent, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = pfd < 0 ? NULL : fdopendir(pfd);
+    if (!d) {
+        if (pfd >= 0)
+            close(pfd);
+        return;
+    }
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        long pid = run_dir_pid(de->d_name);
+        size_t len = strlen(de->d_name);
+        if (pid <= 0 || len >= sizeof(((struct tempdir *)0)->name) || pid_alive(pid))
+            continue;
+        int fd = openat(parent, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        struct stat st;
+        /*
+         * Ours, and nobody holds its lock: the pid check alone could be fooled by a pid
+         * namespace (another container's live chyve), the lock alone by the instant between a
+         * live run's mkdir and its flock.
+         */
+        if (fstat(fd, &st) != 0 || st.st_uid != geteuid() || flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            close(fd);
+            continue;
+        }
+        struct tempdir old = {.parent = dup(parent), .fd = fd, .path = NULL};
+        memcpy(old.name, de->d_name, len + 1);
+        if (old.parent < 0) {
+            close(fd);
+            continue;
+        }
+        log_info("removing '%s/%s', left behind by chyve process %ld", ppath, old.name, pid);
+        tempdir_remove(&old); /* closes fd, and with it the lock */
+    }
+    closedir(d);
 }
 
 void tempdir_remove(struct tempdir *t)

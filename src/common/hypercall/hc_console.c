@@ -66,7 +66,7 @@ enum hc_status hc_serial_read(const struct hc_call *c)
                          " is outside guest memory",
                          p->buf, p->maxlen);
     else if (p->maxlen > 0)
-        n = read(STDIN_FILENO, buf, (size_t)p->maxlen);
+        n = vm_read_stdin(c->vm, buf, (size_t)p->maxlen); /* returns when the run stops */
     HC_PUT(c, uhyve_serial_read, len, n > 0 ? (uint64_t)n : 0);
     return HC_CONTINUE;
 }

@@ -31,8 +31,8 @@ static int32_t guest_path(struct vm *vm, uint64_t gpa, char *path)
 static int64_t fd_read(struct vm *vm, int32_t fd, uint8_t *p, uint64_t n)
 {
     if (fd == 0) {
-        /* No EINTR retry: the stop signal must be able to end a read of an idle stdin. */
-        ssize_t r = read(STDIN_FILENO, p, (size_t)n);
+        /* Waits for input or the end of the run; a kick (EINTR) goes back to the guest. */
+        ssize_t r = vm_read_stdin(vm, p, (size_t)n);
         return r < 0 ? -file_abi_errno(errno) : r;
     }
     if (fd == 1 || fd == 2)
