@@ -62,6 +62,7 @@ int main(int argc, char **argv)
         status = EXIT_VM_FAILURE;
         break;
     }
+    stop_signals_stop();
     /* Stopped by a signal: 128 + its number, as a shell reports a process it killed. */
     int sig = stop_signals_received();
     if (sig)

@@ -13,6 +13,8 @@ static pthread_mutex_t attach_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct vm *attached; /* under attach_lock */
 static atomic_int received; /* the first signal, or 0 */
 static sigset_t stop_set;
+static pthread_t waiter;
+static atomic_bool started, quitting; /* quitting: stop_signals_stop() woke the thread to end */
 
 /* The failure message of a run a signal stopped. */
 static const char *stop_message(int sig)
@@ -42,6 +44,8 @@ static void *stop_signals_main(void *arg)
         int sig;
         if (sigwait(&stop_set, &sig) != 0)
             continue;
+        if (atomic_load(&quitting))
+            return NULL;
         int first = 0;
         if (!atomic_compare_exchange_strong(&received, &first, sig)) {
             /* The second one: the user does not want to wait for the clean stop. */
@@ -66,17 +70,23 @@ int stop_signals_start(void)
     int e = pthread_sigmask(SIG_BLOCK, &stop_set, NULL);
     if (e != 0)
         return err_set("cannot block the stop signals: %s", strerror(e));
-    pthread_t t;
-    pthread_attr_t a;
-    pthread_attr_init(&a);
-    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-    e = pthread_create(&t, &a, stop_signals_main, NULL);
-    pthread_attr_destroy(&a);
+    e = pthread_create(&waiter, NULL, stop_signals_main, NULL);
     if (e != 0) {
         pthread_sigmask(SIG_UNBLOCK, &stop_set, NULL);
         return err_set("cannot start the signal thread: %s", strerror(e));
     }
+    atomic_store(&started, true);
     return 0;
+}
+
+void stop_signals_stop(void)
+{
+    if (!atomic_exchange(&started, false))
+        return;
+    atomic_store(&quitting, true);
+    /* One of its own signals, sent to it alone: sigwait() returns and sees quitting. */
+    if (pthread_kill(waiter, SIGHUP) == 0)
+        pthread_join(waiter, NULL);
 }
 
 void stop_signals_attach(struct vm *vm)

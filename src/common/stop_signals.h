@@ -23,6 +23,12 @@ int stop_signals_start(void);
  */
 void stop_signals_attach(struct vm *vm);
 
+/*
+ * Ends the signal thread (before chyve exits: no thread is left running at exit, which leak
+ * checkers need). A signal that arrives after this stays blocked and pending until exit.
+ */
+void stop_signals_stop(void);
+
 /* The first of the three signals received so far, or 0. */
 int stop_signals_received(void);
 
