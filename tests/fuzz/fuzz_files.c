@@ -10,8 +10,9 @@
  * Input: operations, each an opcode byte, an argument byte and a NUL-terminated path (the rest
  * of the input if no NUL follows). Opcodes (mod 12): open, close, read, write, lseek, unlink,
  * mkdir, stat, fstat, getdents, resolve_*, filemap_clean; the argument picks flags, the fd
- * (3 + arg % 8; 255 = -1), lengths and whence; paths go in as the guest sent them. After each input nothing outside TOP/map,
- * TOP/one and TOP/tmp has changed, and every fd resolve_open() returned lies beneath TOP/map.
+ * (3 + arg % 8; 255 = -1), lengths and whence; paths go in as the guest sent them. After each input
+ * nothing outside TOP/map, TOP/one and TOP/tmp has changed, and every fd resolve_open() returned
+ * lies beneath TOP/map.
  */
 #define _GNU_SOURCE /* nftw */
 #include <dirent.h>

@@ -33,9 +33,9 @@ static struct {
     struct kvm_cpuid_entry2 e[NCOMP];
 } cpuid;
 static uint64_t xcr0;
-static unsigned fail;         /* bit 0 XCRS, 1 GET_XSAVE, 2 SET_XSAVE, 3 SET_REGS */
-static int xsave2;            /* KVM_CHECK_EXTENSION(KVM_CAP_XSAVE2) */
-static size_t xsave_size;     /* the buffer the emulator must pass */
+static unsigned fail;     /* bit 0 XCRS, 1 GET_XSAVE, 2 SET_XSAVE, 3 SET_REGS */
+static int xsave2;        /* KVM_CHECK_EXTENSION(KVM_CAP_XSAVE2) */
+static size_t xsave_size; /* the buffer the emulator must pass */
 static struct kvm_regs set_regs;
 static int nset_regs, nset_xsave;
 
