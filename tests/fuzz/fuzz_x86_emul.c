@@ -28,10 +28,7 @@
 static struct guest_mem mem;
 static struct backend_vm *vm;
 static struct kvm_x86_vm xvm;
-static struct {
-    struct kvm_cpuid2 c;
-    struct kvm_cpuid_entry2 e[NCOMP];
-} cpuid;
+static struct kvm_cpuid2 *cpuid; /* NCOMP entries */
 static uint64_t xcr0;
 static unsigned fail;     /* bit 0 XCRS, 1 GET_XSAVE, 2 SET_XSAVE, 3 SET_REGS */
 static int xsave2;        /* KVM_CHECK_EXTENSION(KVM_CAP_XSAVE2) */
@@ -117,7 +114,10 @@ static void setup(void)
     vm->arch = &xvm;
     vm->vcpus[0].vm = vm;
     vm->vcpus[0].fd = 102;
-    xvm.cpuid = &cpuid.c;
+    cpuid = calloc(1, sizeof(*cpuid) + NCOMP * sizeof(cpuid->entries[0]));
+    if (!cpuid)
+        abort();
+    xvm.cpuid = cpuid;
     xvm.cpuid_cap = NCOMP;
 }
 
@@ -156,13 +156,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     xsave2 = flags & 2 ? XSAVE2_SIZE : 0;
     xsave_size = xsave2 ? XSAVE2_SIZE : sizeof(struct kvm_xsave);
     fail = flags >> 4;
-    memset(&cpuid, 0, sizeof(cpuid));
-    cpuid.c.nent = NCOMP;
+    cpuid->nent = NCOMP;
     for (unsigned i = 0; i < NCOMP; i++) {
-        cpuid.e[i].function = 0xD;
-        cpuid.e[i].index = 2 + i;
-        cpuid.e[i].eax = (uint32_t)le(data + 113 + 4 * i, 2);
-        cpuid.e[i].ebx = (uint32_t)le(data + 115 + 4 * i, 2);
+        struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
+        memset(e, 0, sizeof(*e));
+        e->function = 0xD;
+        e->index = 2 + i;
+        e->eax = (uint32_t)le(data + 113 + 4 * i, 2);
+        e->ebx = (uint32_t)le(data + 115 + 4 * i, 2);
     }
     uint8_t *ram = guest_mem_ptr(&mem, 0, RAM);
     size_t rest = size - HEADER;
