@@ -101,8 +101,8 @@ for t in "${targets[@]}"; do
         summary+=("$t: merge failed, corpus unchanged (see $work/$t.merge.log)")
     fi
     cov=$(sed -n 's/.*cov: \([0-9]*\).*/\1/p' "$log" | tail -n1)
-    summary+=("$t: ${runs:-?} executions, coverage ${cov:-?} edges, no finding;" \
-        "corpus $(find "$corpus" -maxdepth 1 -type f | wc -l) files")
+    n=$(find "$corpus" -maxdepth 1 -type f | wc -l)
+    summary+=("$t: ${runs:-?} executions, coverage ${cov:-?} edges, no finding; corpus $n files")
 done
 echo
 printf '%s\n' "${summary[@]}"

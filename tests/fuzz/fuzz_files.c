@@ -39,7 +39,7 @@ static const char *maps[2];
 static struct vm_config cfg;
 static uint8_t buf[4096 + 64];
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+static int rm_inside(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
     (void)st;
     (void)flag;
@@ -48,10 +48,18 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
     return remove(path) == 0 || errno == ENOENT ? 0 : -1;
 }
 
+static int rm_all(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path) == 0 || errno == ENOENT ? 0 : -1;
+}
+
 /* Removes everything inside dir. */
 static void empty_dir(const char *dir)
 {
-    nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    nftw(dir, rm_inside, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static void cleanup(void)
@@ -97,6 +105,8 @@ static void build_map(void)
     at(p, sizeof(p), map, "self");
     if (symlink("self", p) != 0)
         abort();
+    /* the guest may have replaced the mapped file, e.g. by a directory of the same name */
+    nftw(one, rm_all, 16, FTW_DEPTH | FTW_PHYS);
     write_file(one, "one");
     empty_dir(tmp);
 }

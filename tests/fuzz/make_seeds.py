@@ -25,7 +25,7 @@ ROW = {"write1": 0, "open1": 1, "close1": 2, "read1": 3, "exit1": 4, "lseek1": 5
        "serbuf2": 13, "serread": 14, "write2": 15, "open2": 16, "close2": 17, "read2": 18,
        "lseek2": 19, "unlink2": 20, "getdents": 21, "stat": 22, "fstat": 23, "mkdir": 24}
 H_O_RDWR, H_O_CREAT, H_O_DIRECTORY = 0x2, 0x40, 0x10000
-PT_ROOT = 0x8000  # x86 identity map of the first 2 MiB: PML4 0x8000 -> PDPT 0x9000 -> PD 0xA000
+PT_ROOT = 0x1000  # x86 identity map of the first 2 MiB: PML4 0x1000 -> PDPT 0x2000 -> PD 0x3000
 
 
 def hc(calls, blocks, wide=False):
@@ -35,13 +35,12 @@ def hc(calls, blocks, wide=False):
         head += struct.pack("<BQ", row | (0x80 if wide or addr > 0xFFFF else 0), addr)
     head += b"\0" * (9 * (4 - len(calls)))
     head += struct.pack("<Q", PT_ROOT)
-    ram = bytearray(0xB000)
-    struct.pack_into("<Q", ram, 0x8000, 0x9003)
-    struct.pack_into("<Q", ram, 0x9000, 0xA003)
-    struct.pack_into("<Q", ram, 0xA000, 0x83)
+    ram = bytearray(0x3008)  # blocks and buffers below 0x1000, then the tables
+    struct.pack_into("<Q", ram, 0x1000, 0x2003)
+    struct.pack_into("<Q", ram, 0x2000, 0x3003)
+    struct.pack_into("<Q", ram, 0x3000, 0x83)
     for gpa, b in blocks.items():
         ram[gpa:gpa + len(b)] = b
-    # only as much RAM as the blocks need (the tables come after them)
     return head + bytes(ram)
 
 
@@ -192,7 +191,7 @@ CR4_OSXSAVE, EFER_LMA = 1 << 18, 1 << 10
 
 
 def emul(insn, xcr0=0x7, rax=0x7, rcx=0, rdx=0, rbx=0x1000, rsi=0, rdi=0, rip=0x3000, cr0=0x80000011,
-         cr3=0x8000, cr4=CR4_OSXSAVE | 0x20, efer=EFER_LMA | 0x100, flags=1, comps=((256, 576),),
+         cr3=0x4000, cr4=CR4_OSXSAVE | 0x20, efer=EFER_LMA | 0x100, flags=1, comps=((256, 576),),
          area=b""):
     ib = bytes(insn)
     h = ib + b"\0" * (15 - len(ib)) + bytes([len(ib)])
@@ -200,10 +199,10 @@ def emul(insn, xcr0=0x7, rax=0x7, rcx=0, rdx=0, rbx=0x1000, rsi=0, rdi=0, rip=0x
     h += struct.pack("<4Q", cr0, cr3, cr4, efer) + bytes([flags])
     c = list(comps) + [(0, 0)] * (8 - len(comps))
     h += b"".join(struct.pack("<HH", s, o) for s, o in c)
-    ram = bytearray(0xB000)
-    struct.pack_into("<Q", ram, 0x8000, 0x9003)  # PML4 -> PDPT -> PD: 2 MiB identity, writable
-    struct.pack_into("<Q", ram, 0x9000, 0xA003)
-    struct.pack_into("<Q", ram, 0xA000, 0x83)
+    ram = bytearray(0x6008)
+    struct.pack_into("<Q", ram, 0x4000, 0x5003)  # PML4 -> PDPT -> PD: 2 MiB identity, writable
+    struct.pack_into("<Q", ram, 0x5000, 0x6003)
+    struct.pack_into("<Q", ram, 0x6000, 0x83)
     ram[0x1000:0x1000 + len(area)] = area
     return h + bytes(ram)
 
@@ -218,5 +217,5 @@ write("x86_emul", "xrstor_rbx", emul([0x0F, 0xAE, 0x2B], area=bytes(hdr)))
 write("x86_emul", "xrstor64_rip_rel", emul([0x48, 0x0F, 0xAE, 0x2D, 0x00, 0xE0, 0xFF, 0xFF], rip=0x2FF8,
                                            flags=3, area=bytes(hdr)))
 write("x86_emul", "xsave_prefix", emul([0x66, 0x0F, 0xAE, 0x23]))
-write("x86_emul", "xsave_ro_page", emul([0x41, 0x0F, 0xAE, 0x20], cr3=0x8000))
+write("x86_emul", "xsave_r8", emul([0x41, 0x0F, 0xAE, 0x20]))
 write("x86_emul", "not_ours", emul([0x0F, 0xAE, 0xF0]))
