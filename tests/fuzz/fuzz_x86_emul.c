@@ -2,13 +2,15 @@
  * fuzz_x86_emul.c: the x86_64 KVM backend's XGETBV/XSAVE/XRSTOR emulator (kvm_x86_64_emul.c,
  * kvm_x86_emulate()) with hostile instruction bytes, registers, page tables and XSAVE areas.
  * That file is compiled into this target with -Dioctl=fuzz_kvm_ioctl: its KVM ioctls come here
- * and are answered from a fake vCPU (XCR0, the XSAVE buffer, the registers KVM would take), so
- * no /dev/kvm is needed and the emulator runs unchanged.
+ * and are answered from a fake vCPU (XCR0, the XSAVE buffer, the registers and the events KVM
+ * would take, including an injected #PF), so no /dev/kvm is needed and the emulator runs
+ * unchanged.
  * Input (little endian): 0-14 the bytes at RIP, 15 how many of them were fetched (mod 16);
  * 16 XCR0; 24 RAX, 32 RCX, 40 RDX, 48 RBX, 56 RSI, 64 RDI, 72 RIP; 80 CR0, 88 CR3, 96 CR4,
- * 104 EFER; 112 flags (bit 0 CS.L, bit 1 KVM_CAP_XSAVE2 with an 8 KiB buffer, bits 4-7 make the
- * XCRS / GET_XSAVE / SET_XSAVE / SET_REGS ioctls fail); 113-144 the CPUID 0xD sub-leaves 2-9 as
- * (size, offset) pairs of 16 bits; the rest is 64 KiB of guest RAM at 0.
+ * 104 EFER; 112 flags (bit 0 CS.L, bit 1 KVM_CAP_XSAVE2 with an 8 KiB buffer, bit 2 an exception
+ * already pending, bits 4-7 make the XCRS / GET_XSAVE / SET_XSAVE / SET_REGS ioctls fail); 113-144
+ * the CPUID 0xD sub-leaves 2-9 as (size, offset) pairs of 16 bits; the rest is 64 KiB of guest RAM
+ * at 0.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -33,8 +35,10 @@ static uint64_t xcr0;
 static unsigned fail;     /* bit 0 XCRS, 1 GET_XSAVE, 2 SET_XSAVE, 3 SET_REGS */
 static int xsave2;        /* KVM_CHECK_EXTENSION(KVM_CAP_XSAVE2) */
 static size_t xsave_size; /* the buffer the emulator must pass */
+static bool pending;      /* KVM_GET_VCPU_EVENTS reports an exception not yet delivered */
 static struct kvm_regs set_regs;
-static int nset_regs, nset_xsave;
+static int nset_regs, nset_xsave, nset_sregs, nset_events;
+static uint8_t injected; /* the vector KVM_SET_VCPU_EVENTS injected */
 
 static uint64_t le(const uint8_t *p, unsigned n)
 {
@@ -46,7 +50,7 @@ static uint64_t le(const uint8_t *p, unsigned n)
 
 int fuzz_kvm_ioctl(int fd, unsigned long req, ...);
 
-/* The five requests kvm_x86_64_emul.c makes, as KVM answers them. */
+/* The requests kvm_x86_64_emul.c makes, as KVM answers them. */
 int fuzz_kvm_ioctl(int fd, unsigned long req, ...)
 {
     va_list ap;
@@ -95,6 +99,24 @@ int fuzz_kvm_ioctl(int fd, unsigned long req, ...)
         memcpy(&set_regs, arg, sizeof(set_regs));
         nset_regs++;
         return fail & 8 ? (errno = EIO, -1) : 0;
+    }
+    if (req == KVM_GET_VCPU_EVENTS) {
+        struct kvm_vcpu_events *ev = arg;
+        memset(ev, 0, sizeof(*ev));
+        ev->exception.pending = pending;
+        ev->exception.nr = pending ? 13 : 0;
+        return 0;
+    }
+    if (req == KVM_SET_SREGS) {
+        nset_sregs++;
+        return 0;
+    }
+    if (req == KVM_SET_VCPU_EVENTS) {
+        const struct kvm_vcpu_events *ev = arg;
+        if (ev->exception.injected || ev->exception.pending)
+            injected = ev->exception.nr;
+        nset_events++;
+        return 0;
     }
     abort(); /* a request the emulator has no business making */
 }
@@ -155,6 +177,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sregs.cs.l = flags & 1;
     xsave2 = flags & 2 ? XSAVE2_SIZE : 0;
     xsave_size = xsave2 ? XSAVE2_SIZE : sizeof(struct kvm_xsave);
+    pending = flags & 4;
     fail = flags >> 4;
     cpuid->nent = NCOMP;
     for (unsigned i = 0; i < NCOMP; i++) {
@@ -169,20 +192,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t rest = size - HEADER;
     memset(ram, 0, RAM);
     memcpy(ram, data + HEADER, rest < RAM ? rest : RAM);
-    nset_regs = nset_xsave = 0;
+    nset_regs = nset_xsave = nset_sregs = nset_events = 0;
+    injected = 0;
 
     struct kvm_regs before = regs;
     int r = kvm_x86_emulate(&vm->vcpus[0], &regs, &sregs, insn, n);
     if (r < -1 || r > 1)
         abort();
-    if (r == 1) {
+    if (r == 1 && regs.rip == before.rip) {
+        /* a fault the CPU would raise: #PF injected, RIP left at the instruction */
+        if (nset_regs || nset_events != 1 || injected != 14)
+            abort();
+    } else if (r == 1) {
         /* emulated: RIP moved past an instruction no longer than the bytes fetched */
         uint64_t moved = regs.rip - before.rip;
-        if (moved == 0 || moved > n || nset_regs != 1 || memcmp(&set_regs, &regs, sizeof(regs)))
+        if (moved > n || nset_regs != 1 || memcmp(&set_regs, &regs, sizeof(regs)) || nset_events)
             abort();
     } else if (r == 0) {
         /* not ours: untouched, nothing loaded into the vCPU */
-        if (memcmp(&before, &regs, sizeof(regs)) != 0 || nset_regs || nset_xsave)
+        if (memcmp(&before, &regs, sizeof(regs)) != 0 || nset_regs || nset_xsave || nset_sregs ||
+            nset_events)
             abort();
     }
     return 0;

@@ -192,7 +192,7 @@ CR4_OSXSAVE, EFER_LMA = 1 << 18, 1 << 10
 
 def emul(insn, xcr0=0x7, rax=0x7, rcx=0, rdx=0, rbx=0x1000, rsi=0, rdi=0, rip=0x3000, cr0=0x80000011,
          cr3=0x4000, cr4=CR4_OSXSAVE | 0x20, efer=EFER_LMA | 0x100, flags=1, comps=((256, 576),),
-         area=b""):
+         area=b"", pd=0x83):
     ib = bytes(insn)
     h = ib + b"\0" * (15 - len(ib)) + bytes([len(ib)])
     h += struct.pack("<Q", xcr0) + struct.pack("<7Q", rax, rcx, rdx, rbx, rsi, rdi, rip)
@@ -202,7 +202,7 @@ def emul(insn, xcr0=0x7, rax=0x7, rcx=0, rdx=0, rbx=0x1000, rsi=0, rdi=0, rip=0x
     ram = bytearray(0x6008)
     struct.pack_into("<Q", ram, 0x4000, 0x5003)  # PML4 -> PDPT -> PD: 2 MiB identity, writable
     struct.pack_into("<Q", ram, 0x5000, 0x6003)
-    struct.pack_into("<Q", ram, 0x6000, 0x83)
+    struct.pack_into("<Q", ram, 0x6000, pd)
     ram[0x1000:0x1000 + len(area)] = area
     return h + bytes(ram)
 
@@ -218,4 +218,6 @@ write("x86_emul", "xrstor64_rip_rel", emul([0x48, 0x0F, 0xAE, 0x2D, 0x00, 0xE0, 
                                            flags=3, area=bytes(hdr)))
 write("x86_emul", "xsave_prefix", emul([0x66, 0x0F, 0xAE, 0x23]))
 write("x86_emul", "xsave_r8", emul([0x41, 0x0F, 0xAE, 0x20]))
+# a read-only 2 MiB page with CR0.WP: the CPU raises #PF (kvm_x86_64_emul.c injects it)
+write("x86_emul", "xsave_ro_page", emul([0x0F, 0xAE, 0x23], cr0=0x80010011, pd=0x81))
 write("x86_emul", "not_ours", emul([0x0F, 0xAE, 0xF0]))
