@@ -1,4 +1,5 @@
 /* guest_virt.c: walks guest-virtual ranges through arch_virt_to_phys() and guest_mem. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "arch.h"
@@ -45,35 +46,52 @@ int guest_virt_for_each(const struct guest_mem *m, uint64_t root, uint64_t va, u
     return 0;
 }
 
-static int check_run(void *ctx, uint8_t *p, uint64_t n)
-{
-    (void)ctx;
-    (void)p;
-    (void)n;
-    return 0;
-}
-
-struct copy {
-    uint8_t *buf;
-    bool to_guest;
+/*
+ * The runs of a range as one walk found them. Copying goes through this snapshot rather than a
+ * second walk: a write into the guest's own page tables must not change where the rest of the
+ * same write lands (or make it fail halfway, after part of it was written).
+ */
+struct runs {
+    struct run {
+        uint8_t *p;
+        uint64_t n;
+    } * v, few[8];
+    size_t count, cap;
 };
 
-static int copy_run(void *ctx, uint8_t *p, uint64_t n)
+static int add_run(void *ctx, uint8_t *p, uint64_t n)
 {
-    struct copy *c = ctx;
-    if (c->to_guest)
-        memcpy(p, c->buf, (size_t)n);
-    else
-        memcpy(c->buf, p, (size_t)n);
-    c->buf += n;
+    struct runs *r = ctx;
+    if (r->count == r->cap) {
+        size_t cap = 2 * r->cap;
+        struct run *v = r->v == r->few ? malloc(cap * sizeof(*v)) : realloc(r->v, cap * sizeof(*v));
+        if (!v)
+            return -1;
+        if (r->v == r->few)
+            memcpy(v, r->few, sizeof(r->few));
+        r->v = v;
+        r->cap = cap;
+    }
+    r->v[r->count].p = p;
+    r->v[r->count].n = n;
+    r->count++;
     return 0;
 }
 
 int guest_virt_copy(const struct guest_mem *m, uint64_t root, uint64_t va, void *buf, uint64_t len,
                     bool to_guest)
 {
-    if (guest_virt_for_each(m, root, va, len, check_run, NULL) != 0)
-        return -1;
-    struct copy c = {buf, to_guest};
-    return guest_virt_for_each(m, root, va, len, copy_run, &c);
+    struct runs r = {.v = r.few, .cap = sizeof(r.few) / sizeof(r.few[0])};
+    int rc = guest_virt_for_each(m, root, va, len, add_run, &r);
+    uint8_t *b = buf;
+    for (size_t i = 0; rc == 0 && i < r.count; i++) {
+        if (to_guest)
+            memcpy(r.v[i].p, b, (size_t)r.v[i].n);
+        else
+            memcpy(b, r.v[i].p, (size_t)r.v[i].n);
+        b += r.v[i].n;
+    }
+    if (r.v != r.few)
+        free(r.v);
+    return rc;
 }

@@ -1,10 +1,12 @@
 /*
  * fuzz_hypercall.c: hypercall_handle() with hostile parameter blocks, buffers and page tables.
  * Input: byte 0 = number of calls (1-4); per call 1 selector byte (which row of the hypercall
- * table, or an unknown address; bit 7 = use the 32-bit data word as is, else its low 16 bits)
- * and a 4-byte data word; then an 8-byte page-table root; everything after that is guest RAM from
- * address 0 (64 KiB, base 0). The guest's files: a map of a per-process temp directory at /data;
- * stdin is /dev/null.
+ * table, or an unknown address; bit 7 = use the 64-bit data word as is, as an aarch64 guest's
+ * MMIO store passes it, else its low 16 bits) and an 8-byte data word; then an 8-byte page-table
+ * root; everything after that is guest RAM from address 0 (64 KiB, base 0). All little endian.
+ * The guest's files: a map of a per-process temp directory at /data holding the 16-byte file "f"
+ * and the directory "d", rebuilt for every input (nothing the guest made survives it); stdin is
+ * /dev/null. Seeds: make_hypercall_seeds.py.
  */
 #define _GNU_SOURCE /* nftw */
 #include <fcntl.h>
@@ -23,7 +25,8 @@
 #include "log.h"
 
 #define GUEST_SIZE (64u << 10)
-#define HEADER 29
+#define CALL 9 /* selector + data word */
+#define HEADER (1 + 4 * CALL + 8)
 
 /* Besides every row of the hypercall table: addresses chyve must refuse. */
 static const uint64_t unknown_addrs[] = {0x1000, 0x11a0, 0x3f8};
@@ -42,23 +45,32 @@ static const char *maps[1];
 static const char *args[] = {"-v", "--", "app arg"};
 static const char *env[] = {"HOME=/", "A=b c"};
 
-static uint32_t le32(const uint8_t *p)
+static uint64_t le64(const uint8_t *p)
 {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    uint64_t v = 0;
+    for (unsigned i = 0; i < 8; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
 }
 
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
     (void)st;
     (void)flag;
-    (void)ftw;
-    return remove(path);
+    return ftw->level == 0 || remove(path) == 0 ? 0 : -1;
+}
+
+/* Removes whatever is inside the mapped directory. */
+static void empty_dir(void)
+{
+    nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* At exit: the mapped directory and whatever the guest made in it. */
 static void cleanup(void)
 {
-    nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    empty_dir();
+    rmdir(dir);
 }
 
 /* Once per process: the guest, and a mapped directory holding a file and a subdirectory. */
@@ -84,9 +96,6 @@ static void setup(void)
     g.cfg.nargs = 3;
     g.cfg.env = env;
     g.cfg.nenv = 2;
-    char p[128];
-    snprintf(p, sizeof(p), "%s/d", dir);
-    (void)mkdir(p, 0755);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -98,8 +107,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (size < HEADER)
         return 0;
-    /* A known state: the file "f" with 16 bytes, empty console, running VM, zeroed RAM. */
+    /* A known state: only "f" (16 bytes) and "d" mapped, empty console, running VM, RAM. */
+    empty_dir();
     char p[128];
+    snprintf(p, sizeof(p), "%s/d", dir);
+    if (mkdir(p, 0755) != 0)
+        abort();
     snprintf(p, sizeof(p), "%s/f", dir);
     FILE *f = fopen(p, "wb");
     if (f) {
@@ -115,15 +128,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(ram, 0, GUEST_SIZE);
     size_t rest = size - HEADER;
     memcpy(ram, data + HEADER, rest < GUEST_SIZE ? rest : GUEST_SIZE);
-    fake_pt_root = (uint64_t)le32(data + 21) | (uint64_t)le32(data + 25) << 32;
+    fake_pt_root = le64(data + 1 + 4 * CALL);
     if (files_create(&g.cfg, &g.vm.files) != 0)
         return 0;
 
     unsigned ncalls = 1 + data[0] % 4;
     for (unsigned i = 0; i < ncalls; i++) {
-        const uint8_t *c = data + 1 + 5 * i;
+        const uint8_t *c = data + 1 + CALL * i;
         uint64_t addr = addr_of(c[0] & 0x7f);
-        uint64_t d = le32(c + 1);
+        uint64_t d = le64(c + 1);
         if (!(c[0] & 0x80))
             d &= 0xffff;
         if (hypercall_handle(&g.vm, fake_vcpu, addr, d) == HC_STOP)
