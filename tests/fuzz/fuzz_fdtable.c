@@ -45,9 +45,14 @@ static void open_one(struct fdtab *t, unsigned k)
         e.data = image_bytes;
         e.size = sizeof(image_bytes);
     } else {
-        e.records = malloc(24);
-        if (!e.records)
+        static uint64_t listing_total; /* what every live listing adds up to (filemap's count) */
+        e.listing = calloc(1, sizeof(*e.listing) + 24);
+        if (!e.listing)
             abort();
+        e.listing->refs = 1;
+        e.listing->size = 24;
+        e.listing->total = &listing_total;
+        listing_total += 24;
         e.size = 24;
     }
     e.pos = nissued; /* a tag: lookups must find this entry's copy */
