@@ -156,9 +156,8 @@ static const int main_calls[] = {__NR_rt_sigaction, END};
 static const int signal_calls[] = {__NR_rt_sigtimedwait, END};
 
 #ifdef CONFINE_SANITIZER
-/* ASan/UBSan reports and LeakSanitizer at exit (it clones a tracer that ptraces the threads). */
-static const int sanitizer_calls[] = {__NR_clone,
-                                      __NR_ptrace,
+/* ASan/UBSan reports and LeakSanitizer at exit (its tracer ptraces the threads, lists them). */
+static const int sanitizer_calls[] = {__NR_ptrace,
                                       __NR_wait4,
                                       __NR_prctl,
                                       __NR_sigaltstack,
@@ -180,16 +179,21 @@ static const int sanitizer_calls[] = {__NR_clone,
                                       __NR_dup,
                                       __NR_dup3,
                                       __NR_pipe2,
-#ifdef __NR_clone3
-                                      __NR_clone3,
-#endif
 #ifdef __NR_readlink
                                       __NR_readlink,
                                       __NR_open,
                                       __NR_stat,
                                       __NR_getrlimit,
+                                      __NR_getdents,
 #endif
                                       END};
+
+/* LeakSanitizer's exit check clones its tracer from the main thread. */
+static const int sanitizer_main_calls[] = {__NR_clone,
+#ifdef __NR_clone3
+                                           __NR_clone3,
+#endif
+                                           END};
 #endif
 
 static enum host_confine confine_mode;        /* set once by host_confine_init() */
@@ -332,6 +336,8 @@ int host_confine_thread(enum host_thread kind)
     }
 #ifdef CONFINE_SANITIZER
     add_calls(f, &n, sanitizer_calls);
+    if (kind == HOST_THREAD_MAIN)
+        add_calls(f, &n, sanitizer_main_calls);
 #endif
     f[n++] = (struct sock_filter)BPF_STMT(
         BPF_RET | BPF_K, mode == HOST_CONFINE_LOG ? SECCOMP_RET_LOG : SECCOMP_RET_TRAP);

@@ -82,10 +82,9 @@ static int start_thread(void)
     return pthread_join(t, NULL);
 }
 
-static int open_file(void)
+static int remove_file(void)
 {
-    int fd = open("/etc/hostname", O_RDONLY);
-    return fd >= 0 ? 0 : -1;
+    return syscall(SYS_unlinkat, AT_FDCWD, "/nonexistent-chyve-seccomp", 0) == 0 ? 0 : -1;
 }
 
 /* The message names the call and the thread, and says how to report and diagnose. */
@@ -127,8 +126,20 @@ Test(seccomp, vcpu_thread_cannot_start_a_thread)
     expect_killed(in_child(HOST_CONFINE_STRICT, HOST_THREAD_VCPU, start_thread));
 }
 
+/* Sanitizer builds let the main thread clone LeakSanitizer's tracer (host_seccomp.c). */
+#if defined(__SANITIZE_ADDRESS__)
+#define SANITIZER_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANITIZER_BUILD 1
+#endif
+#endif
+
 Test(seccomp, main_thread_cannot_start_a_thread)
 {
+#ifdef SANITIZER_BUILD
+    cr_skip_test("a sanitizer build lets the main thread clone (LeakSanitizer's tracer)");
+#endif
     expect_killed(in_child(HOST_CONFINE_STRICT, HOST_THREAD_MAIN, start_thread));
 }
 
@@ -142,9 +153,10 @@ Test(seccomp, vcpu_thread_cannot_fork)
     expect_refused(in_child(HOST_CONFINE_STRICT, HOST_THREAD_VCPU, raw_clone), SYS_clone, "vCPU");
 }
 
-Test(seccomp, gdb_thread_cannot_open_files)
+Test(seccomp, gdb_thread_cannot_remove_files)
 {
-    expect_refused(in_child(HOST_CONFINE_STRICT, HOST_THREAD_GDB, open_file), SYS_openat, "gdb");
+    expect_refused(in_child(HOST_CONFINE_STRICT, HOST_THREAD_GDB, remove_file), SYS_unlinkat,
+                   "gdb");
 }
 
 Test(seccomp, signal_thread_cannot_open_a_socket)
