@@ -94,4 +94,36 @@ int host_pin_thread(unsigned cpu);
  */
 void host_stat_times(const struct stat *st, struct timespec times[3]);
 
+/* How host_confine_thread() confines threads (--seccomp). */
+enum host_confine {
+    HOST_CONFINE_NONE,   /* not at all */
+    HOST_CONFINE_STRICT, /* a call outside the thread's list ends chyve with a message */
+    HOST_CONFINE_LOG,    /* such a call is allowed and logged by the kernel (diagnosis) */
+};
+
+/* The kinds of thread chyve runs; each has its own list of system calls (host_seccomp.c). */
+enum host_thread {
+    HOST_THREAD_MAIN,    /* after the vCPUs started: waits for them, then tears the run down */
+    HOST_THREAD_SIGNALS, /* waits for SIGINT/SIGTERM/SIGHUP and stops the run */
+    HOST_THREAD_VCPU,    /* runs one vCPU and serves its hypercalls (file I/O, console) */
+    HOST_THREAD_GDB,     /* the GDB stub's server */
+    HOST_THREAD_NET,     /* the virtio-net receive thread */
+    HOST_THREAD_SLIRP,   /* --net user: libslirp's event loop (opens sockets for the guest) */
+};
+
+/*
+ * Chooses how host_confine_thread() confines from now on: call it once, before chyve starts any
+ * thread. Strict installs the handler that reports a forbidden call. Returns 0;
+ * HOST_UNAVAILABLE when this host (or its kernel) cannot confine threads, and then
+ * host_confine_thread() does nothing; or -1 with err_msg() set.
+ */
+int host_confine_init(enum host_confine mode);
+
+/*
+ * Restricts the calling thread, for the rest of its life, to the system calls a thread of this
+ * kind needs once set-up is over (threads it starts later inherit the filter). Does nothing when
+ * host_confine_init() chose none or was not called. Returns 0, or -1 with err_msg() set.
+ */
+int host_confine_thread(enum host_thread kind);
+
 #endif

@@ -6,6 +6,7 @@
 #include "chyve_config.h"
 #include "config/cli.h"
 #include "err.h"
+#include "host.h"
 #include "log.h"
 #include "stop_signals.h"
 #include "vm.h"
@@ -39,6 +40,18 @@ int main(int argc, char **argv)
         fprintf(stderr, "chyve: error: %s\n", err_msg());
         cli_free(c);
         return EXIT_USAGE;
+    }
+    /* Before the first thread: each thread confines itself once its set-up is over (host.h). */
+    enum vm_seccomp sc = cli_config(c)->seccomp;
+    int rc = host_confine_init(sc == VM_SECCOMP_STRICT ? HOST_CONFINE_STRICT
+                               : sc == VM_SECCOMP_LOG  ? HOST_CONFINE_LOG
+                                                       : HOST_CONFINE_NONE);
+    if (rc == HOST_UNAVAILABLE) {
+        log_info("seccomp: this host cannot filter system calls; threads are not confined");
+    } else if (rc != 0) {
+        fprintf(stderr, "chyve: error: %s\n", err_msg());
+        cli_free(c);
+        return EXIT_VM_FAILURE;
     }
     /* From here on, SIGINT/SIGTERM/SIGHUP stop the run cleanly (before vm_run makes threads). */
     if (stop_signals_start() != 0) {

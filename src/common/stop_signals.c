@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "host.h"
+#include "log.h"
 #include "stop_signals.h"
 #include "vm.h"
 
@@ -40,6 +42,9 @@ static void stop_attached(void)
 static void *stop_signals_main(void *arg)
 {
     (void)arg;
+    /* Nothing to set up: confined before it can meet a VM. */
+    if (host_confine_thread(HOST_THREAD_SIGNALS) != 0)
+        log_warn("%s; the signal thread runs unconfined", err_msg());
     for (;;) {
         int sig;
         if (sigwait(&stop_set, &sig) != 0)

@@ -18,6 +18,7 @@
 #include "err.h"
 #include "files/files.h"
 #include "gdb/gdb.h"
+#include "host.h"
 #include "hypercall/hypercall.h"
 #include "hypercall/uhyve_abi.h"
 #include "iobus.h"
@@ -193,11 +194,35 @@ out:
     return rc;
 }
 
+/* Holds the vCPUs before their first guest instruction until the main thread is confined. */
+struct vcpu_gate {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool open;
+};
+
 struct vcpu_thread {
     struct vm *vm;
     unsigned id;
     pthread_t thread;
+    struct vcpu_gate *gate;
 };
+
+static void gate_wait(struct vcpu_gate *g)
+{
+    pthread_mutex_lock(&g->lock);
+    while (!g->open)
+        pthread_cond_wait(&g->cond, &g->lock);
+    pthread_mutex_unlock(&g->lock);
+}
+
+static void gate_open(struct vcpu_gate *g)
+{
+    pthread_mutex_lock(&g->lock);
+    g->open = true;
+    pthread_cond_broadcast(&g->cond);
+    pthread_mutex_unlock(&g->lock);
+}
 
 /* One vCPU: create it on this thread, publish it for kicks, serve its hypercalls until the end. */
 static void *vcpu_main(void *arg)
@@ -221,9 +246,16 @@ static void *vcpu_main(void *arg)
         return NULL;
     }
     atomic_store(&vm->vcpus[t->id], v);
+    /* Set-up is over for this thread: confined before the guest runs on it. */
+    bool confined = host_confine_thread(HOST_THREAD_VCPU) == 0;
+    if (!confined) {
+        snprintf(msg, sizeof(msg), "vCPU %u: %s", t->id, err_msg());
+        vm_stop(vm, 0, msg);
+    }
+    gate_wait(t->gate);
     uint64_t start_ns = stats_now_ns();
     /* Checked after publishing: a vm_stop() that missed us in vcpus[] is seen here. */
-    while (!atomic_load(&vm->stopping)) {
+    while (confined && !atomic_load(&vm->stopping)) {
         struct vcpu_exit e;
         if (vm->gdb && gdb_vcpu_must_park(vm->gdb)) {
             gdb_vcpu_park(vm->gdb, t->id, v, NULL);
@@ -263,11 +295,15 @@ static int vm_execute(struct vm *vm)
     if (!threads)
         return err_set("out of memory for %u vCPU threads", n);
     unsigned started = 0;
+    struct vcpu_gate gate = {.open = false};
+    pthread_mutex_init(&gate.lock, NULL);
+    pthread_cond_init(&gate.cond, NULL);
     if (vm->stats)
         vm->stats->t_run = stats_now_ns();
     for (; started < n; started++) {
         threads[started].vm = vm;
         threads[started].id = started;
+        threads[started].gate = &gate;
         int e = pthread_create(&threads[started].thread, NULL, vcpu_main, &threads[started]);
         if (e != 0) {
             vm_stop(vm, 0, "cannot start a vCPU thread");
@@ -275,8 +311,17 @@ static int vm_execute(struct vm *vm)
             break;
         }
     }
+    /* The main thread starts nothing more: it only waits and tears down from here. */
+    if (host_confine_thread(HOST_THREAD_MAIN) != 0) {
+        char msg[sizeof(vm->fail_msg)];
+        snprintf(msg, sizeof(msg), "%s", err_msg());
+        vm_stop(vm, 0, msg);
+    }
+    gate_open(&gate);
     for (unsigned i = 0; i < started; i++)
         pthread_join(threads[i].thread, NULL);
+    pthread_cond_destroy(&gate.cond);
+    pthread_mutex_destroy(&gate.lock);
     if (vm->stats)
         vm->stats->t_end = stats_now_ns();
     free(threads);

@@ -38,6 +38,10 @@ struct vm_config {
     uint64_t tempdir_max_size;
     uint32_t tempdir_max_files, tempdir_max_depth;
 
+    /* System calls each thread may make after set-up (--seccomp); the command line's default is
+     * strict, a zeroed config (unit tests) none. */
+    enum vm_seccomp { VM_SECCOMP_NONE = 0, VM_SECCOMP_STRICT, VM_SECCOMP_LOG } seccomp;
+
     /* Networking: the --net value ("tap:NAME", "user,...") or NULL for none; --mac or NULL. */
     const char *net;
     const char *mac;

@@ -94,3 +94,15 @@ int netif_tap_offload(struct netif *n, bool csum)
     (void)csum;
     return -1;
 }
+
+/* Darwin has no per-thread system-call filter that chyve could use: --seccomp does nothing. */
+int host_confine_init(enum host_confine mode)
+{
+    return mode == HOST_CONFINE_NONE ? 0 : HOST_UNAVAILABLE;
+}
+
+int host_confine_thread(enum host_thread kind)
+{
+    (void)kind;
+    return 0;
+}

@@ -403,6 +403,20 @@ static void expect_args(const char *const *want, size_t n)
         cr_assert_str_eq(c->cfg.args[i], want[i], "arg %zu", i);
 }
 
+Test(cli, seccomp_modes)
+{
+    static const char *const names[] = {"strict", "LOG", "none"};
+    static const enum vm_seccomp modes[] = {VM_SECCOMP_STRICT, VM_SECCOMP_LOG, VM_SECCOMP_NONE};
+    for (size_t i = 0; i < 3; i++) {
+        const char *argv[] = {"chyve", "--seccomp", names[i], "k"};
+        expect_ok(N(argv), argv, no_env);
+        cr_assert_eq(c->cfg.seccomp, modes[i], "--seccomp %s", names[i]);
+        cli_reset();
+    }
+    const char *bad[] = {"chyve", "--seccomp", "off", "k"};
+    expect_error(N(bad), bad, no_env, "invalid seccomp mode 'off': expected strict, log or none");
+}
+
 /* uhyve's own scripts write `uhyve $kernel --stats $param`: options after the kernel count. */
 Test(cli, options_after_the_kernel)
 {
@@ -482,6 +496,7 @@ Test(cli, defaults_of_run_options)
     cr_assert_eq(c->cfg.nfile_maps, 0);
     cr_assert_null(c->cfg.file_maps);
     cr_assert_eq(c->cfg.isolation, VM_ISOLATION_NORMAL);
+    cr_assert_eq(c->cfg.seccomp, VM_SECCOMP_STRICT);
     cr_assert_not(c->cfg.io_direct || c->cfg.io_sync || c->cfg.thp || c->cfg.ksm || c->cfg.pit ||
                   c->cfg.cpu_pm);
     cr_assert_null(c->cfg.affinity);

@@ -84,6 +84,7 @@ static void check_every_key(unsigned cpu)
     cr_assert_str_eq(c->cfg.net, "tap:tap3");
     cr_assert_str_eq(c->cfg.mac, "02:00:00:00:00:07");
     cr_assert_eq(c->cfg.isolation, VM_ISOLATION_STRICT);
+    cr_assert_eq(c->cfg.seccomp, VM_SECCOMP_LOG);
     cr_assert_eq(c->cfg.gdb_port, 1234);
     cr_assert(c->cfg.io_direct && c->cfg.io_sync);
     cr_assert_eq(c->cfg.tempdir_max_size, 2 * GIB);
@@ -124,7 +125,7 @@ Test(config, every_key_ini)
         "every.ini",
         "[uhyve]\noutput = guest.txt\nstats = true\nstats_file = stats.yaml\n"
         "file_mapping = ./data:/data\nfile_mapping = notes.txt:/root/notes.txt\n"
-        "tempdir = /var/tmp\nfile_isolation = strict\nio_mode = host=direct,sync\n"
+        "tempdir = /var/tmp\nfile_isolation = strict\nseccomp = log\nio_mode = host=direct,sync\n"
         "tempdir_max_size = 2GiB\ntempdir_max_files = 100\ntempdir_max_depth = 8\n"
         "net = tap:tap3\nmac = 02:00:00:00:00:07\n"
         "hermit_image_mode = external\ngdb_port = 1234\n"
@@ -136,18 +137,19 @@ Test(config, every_key_ini)
 
 Test(config, every_key_yaml)
 {
-    check_every_key_file(
-        "every.yaml", "uhyve:\n  output: guest.txt\n  stats: true\n  stats_file: 'stats.yaml'\n"
-                      "  file_mapping:\n    - ./data:/data\n    - notes.txt:/root/notes.txt\n"
-                      "  tempdir: /var/tmp\n  file_isolation: strict\n  io_mode: host=direct,sync\n"
-                      "  tempdir_max_size: 2GiB\n  tempdir_max_files: 100\n"
-                      "  tempdir_max_depth: 8\n"
-                      "  net: tap:tap3\n  mac: 02:00:00:00:00:07\n"
-                      "  hermit_image_mode: EXTERNAL\n  gdb_port: 1234\n"
-                      "memory: {memory_size: 1GiB, no_aslr: yes, thp: on, ksm: 1}\n"
-                      "cpu:\n  cpu_count: 2\n  affinity: [%u, %u]\n  cpu_pm: TRUE\n  pit: True\n"
-                      "guest:\n  env_vars: [A=1, \"B=two words\"]\n"
-                      "  kernel_args: [karg, \"--\", app arg]\n");
+    check_every_key_file("every.yaml",
+                         "uhyve:\n  output: guest.txt\n  stats: true\n  stats_file: 'stats.yaml'\n"
+                         "  file_mapping:\n    - ./data:/data\n    - notes.txt:/root/notes.txt\n"
+                         "  tempdir: /var/tmp\n  file_isolation: strict\n  seccomp: log\n"
+                         "  io_mode: host=direct,sync\n"
+                         "  tempdir_max_size: 2GiB\n  tempdir_max_files: 100\n"
+                         "  tempdir_max_depth: 8\n"
+                         "  net: tap:tap3\n  mac: 02:00:00:00:00:07\n"
+                         "  hermit_image_mode: EXTERNAL\n  gdb_port: 1234\n"
+                         "memory: {memory_size: 1GiB, no_aslr: yes, thp: on, ksm: 1}\n"
+                         "cpu:\n  cpu_count: 2\n  affinity: [%u, %u]\n  cpu_pm: TRUE\n  pit: True\n"
+                         "guest:\n  env_vars: [A=1, \"B=two words\"]\n"
+                         "  kernel_args: [karg, \"--\", app arg]\n");
 }
 
 Test(config, affinity_as_one_string)
@@ -241,6 +243,8 @@ Test(config, wrong_types_and_values)
     expect_both("[guest]\nenv_vars = FOO\n", "guest:\n  env_vars: [FOO]\n",
                 "2: key 'env_vars': invalid environment variable 'FOO': expected KEY=VALUE or "
                 "host");
+    expect_both("[uhyve]\nseccomp = loose\n", "uhyve:\n  seccomp: loose\n",
+                "2: key 'seccomp': invalid seccomp mode 'loose': expected strict, log or none");
     expect_both("[uhyve]\nfile_isolation = tight\n", "uhyve:\n  file_isolation: tight\n",
                 "2: key 'file_isolation': invalid file isolation 'tight': expected normal, none "
                 "or strict");

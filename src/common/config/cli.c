@@ -49,6 +49,9 @@ const char cli_usage[] =
     "      --file-isolation <MODE>\n"
     "                              restrict chyve's own file access with Landlock:\n"
     "                              normal, none or strict [default: normal]\n"
+    "      --seccomp <MODE>        allow each chyve thread only the system calls it\n"
+    "                              needs: strict (others end chyve), log (the kernel\n"
+    "                              logs them) or none [default: strict]\n"
     "      --io-mode <MODE>        open files the guest creates with O_DIRECT and/or\n"
     "                              O_SYNC: host=direct, host=sync, host=direct,sync\n"
     "                              [default: default]\n"
@@ -379,6 +382,7 @@ int cli_parse(struct cli **out, int argc, const char *const *argv, const char *c
     c->cfg.tempdir_max_files = VM_TEMPDIR_MAX_FILES;
     c->cfg.tempdir_max_depth = VM_TEMPDIR_MAX_DEPTH;
     c->cfg.aslr = true;
+    c->cfg.seccomp = VM_SECCOMP_STRICT; /* host_confine_init() ignores it where unsupported */
     c->cfg.out_fd = STDOUT_FILENO;
     c->action = CLI_RUN;
 

@@ -26,6 +26,7 @@ const struct opt_def opt_defs[OPT_COUNT] = {
     [OPT_FILE_ISOLATION] = {0, "file-isolation", NULL, "uhyve", "file_isolation", OPT_VALUE,
                             .linux_only = true},
     [OPT_IO_MODE] = {0, "io-mode", NULL, "uhyve", "io_mode", OPT_VALUE, .linux_only = true},
+    [OPT_SECCOMP] = {0, "seccomp", NULL, "uhyve", "seccomp", OPT_VALUE, .linux_only = true},
     [OPT_TEMPDIR_MAX_SIZE] = {0, "tempdir-max-size", NULL, "uhyve", "tempdir_max_size", OPT_VALUE,
                               false, NULL},
     [OPT_TEMPDIR_MAX_FILES] = {0, "tempdir-max-files", NULL, "uhyve", "tempdir_max_files",
@@ -164,6 +165,18 @@ static int parse_isolation(const char *s, enum vm_isolation *out)
             return 0;
         }
     return err_set("invalid file isolation '%s': expected normal, none or strict", s);
+}
+
+static int parse_seccomp(const char *s, enum vm_seccomp *out)
+{
+    static const char *const names[] = {"strict", "log", "none"};
+    static const enum vm_seccomp modes[] = {VM_SECCOMP_STRICT, VM_SECCOMP_LOG, VM_SECCOMP_NONE};
+    for (size_t i = 0; i < 3; i++)
+        if (!strcasecmp(s, names[i])) {
+            *out = modes[i];
+            return 0;
+        }
+    return err_set("invalid seccomp mode '%s': expected strict, log or none", s);
 }
 
 /* --hermit-image-mode: chyve serves an image's files to the guest from the host (external). */
@@ -320,6 +333,7 @@ int opt_apply(struct cli *c, enum opt_id id, const char *value, enum opt_src src
     unsigned n = 0;
     uint32_t count = 0;
     enum vm_isolation iso = VM_ISOLATION_NORMAL;
+    enum vm_seccomp sc = VM_SECCOMP_STRICT;
     bool direct = false, sync = false;
     unsigned cpus[VM_MAX_CPUS];
     size_t ncpus = 0;
@@ -400,6 +414,12 @@ int opt_apply(struct cli *c, enum opt_id id, const char *value, enum opt_src src
             return -1;
         if (take(c, id, src))
             c->cfg.isolation = iso;
+        return 0;
+    case OPT_SECCOMP:
+        if (parse_seccomp(value, &sc) != 0)
+            return -1;
+        if (take(c, id, src))
+            c->cfg.seccomp = sc;
         return 0;
     case OPT_IO_MODE:
         if (parse_io_mode(value, &direct, &sync) != 0)

@@ -23,6 +23,7 @@
 
 #include "arch.h"
 #include "err.h"
+#include "host.h"
 #include "gdb/gdb.h"
 #include "gdb/gdb_packet.h"
 #include "gdb/gdb_priv.h"
@@ -388,9 +389,13 @@ static void on_end(struct server *sv)
 static void *server_main(void *arg)
 {
     struct gdb *g = arg;
-    struct server *sv = calloc(1, sizeof(*sv));
-    if (!sv) {
+    /* Its sockets are listening: confined before the first client byte. */
+    struct server *sv = NULL;
+    if (host_confine_thread(HOST_THREAD_GDB) != 0)
+        log_error("gdb: %s; the guest runs without the debugger", err_msg());
+    else if (!(sv = calloc(1, sizeof(*sv))))
         log_error("gdb: out of memory; the guest runs without the debugger");
+    if (!sv) {
         enum gdb_action act[VM_MAX_CPUS];
         for (unsigned i = 0; i < g->ncpus; i++)
             act[i] = GDB_ACT_CONTINUE;

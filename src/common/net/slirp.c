@@ -20,6 +20,7 @@
 
 #include "dev/virtio_abi.h"
 #include "err.h"
+#include "host.h"
 #include "le.h"
 #include "log.h"
 #include "net/netif.h"
@@ -368,7 +369,13 @@ static int slirp_setup(struct user_link *u)
 static void *user_main(void *arg)
 {
     struct user_link *u = arg;
-    if (slirp_setup(u) != 0) {
+    /* Confined after libslirp's set-up (its forwarded ports are listening) and before a frame. */
+    bool failed = slirp_setup(u) != 0;
+    if (!failed && host_confine_thread(HOST_THREAD_SLIRP) != 0) {
+        snprintf(u->setup_err, sizeof(u->setup_err), "--net user: %s", err_msg());
+        failed = true;
+    }
+    if (failed) {
         if (u->slirp != NULL) {
             slirp_cleanup(u->slirp);
             u->slirp = NULL;

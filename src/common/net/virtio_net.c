@@ -12,6 +12,7 @@
 
 #include "dev/virtio.h"
 #include "err.h"
+#include "host.h"
 #include "le.h"
 #include "log.h"
 #include "net/virtio_net.h"
@@ -256,6 +257,10 @@ static void *rx_main(void *arg)
 {
     struct virtio_net *vn = arg;
     struct virtio_device *d = &vn->dev;
+    if (host_confine_thread(HOST_THREAD_NET) != 0) {
+        log_error("virtio-net: %s; receive stopped", err_msg());
+        return NULL;
+    }
     for (;;) {
         pthread_mutex_lock(&d->lock);
         bool stop = vn->stop;
