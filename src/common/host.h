@@ -13,6 +13,19 @@
 #include <time.h>
 
 /*
+ * HOST_SANITIZER_BUILD: compiled with AddressSanitizer or UndefinedBehaviorSanitizer, whose
+ * runtimes make system calls and read /proc/self of their own, which the confinement (Landlock,
+ * seccomp) must then allow. One definition for every file that needs to know.
+ */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_UNDEFINED__)
+#define HOST_SANITIZER_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(undefined_behavior_sanitizer)
+#define HOST_SANITIZER_BUILD 1
+#endif
+#endif
+
+/*
  * Returned by a host_* function when this host lacks the service, so the caller uses its portable
  * fallback (or refuses). Below every negative errno, so it never means a failed system call.
  */

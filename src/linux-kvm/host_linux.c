@@ -119,17 +119,9 @@ static int add_rule(int ruleset, int fd, uint64_t rights, const char *what)
  * Sanitizer runtimes read /proc/self (memory maps, threads) when the process ends; without this
  * their leak check would fail inside the sandbox. Only in sanitizer builds.
  */
-#if defined(__SANITIZE_ADDRESS__)
-#define SANITIZER_BUILD 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SANITIZER_BUILD 1
-#endif
-#endif
-
 static int allow_sanitizer(int ruleset, uint64_t handled)
 {
-#ifdef SANITIZER_BUILD
+#ifdef HOST_SANITIZER_BUILD
     int fd = open("/proc/self", O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return 0;

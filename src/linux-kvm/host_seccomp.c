@@ -27,15 +27,6 @@
 #error "host_seccomp.c knows the system calls of x86_64 and aarch64 only"
 #endif
 
-/* Sanitizer runtimes make calls of their own (reports, LeakSanitizer's tracer at exit). */
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_UNDEFINED__)
-#define CONFINE_SANITIZER 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(undefined_behavior_sanitizer)
-#define CONFINE_SANITIZER 1
-#endif
-#endif
-
 /* A list ends with -1; calls this architecture lacks are left out by their #ifdef. */
 #define END (-1)
 
@@ -155,7 +146,7 @@ static const int main_calls[] = {__NR_rt_sigaction, END};
 /* The signal thread: waits for the stop signals and kicks the vCPUs. */
 static const int signal_calls[] = {__NR_rt_sigtimedwait, END};
 
-#ifdef CONFINE_SANITIZER
+#ifdef HOST_SANITIZER_BUILD
 /* ASan/UBSan reports and LeakSanitizer at exit (its tracer ptraces the threads, lists them). */
 static const int sanitizer_calls[] = {__NR_ptrace,
                                       __NR_wait4,
@@ -334,7 +325,7 @@ int host_confine_thread(enum host_thread kind)
         add_calls(f, &n, slirp_calls);
         break;
     }
-#ifdef CONFINE_SANITIZER
+#ifdef HOST_SANITIZER_BUILD
     add_calls(f, &n, sanitizer_calls);
     if (kind == HOST_THREAD_MAIN)
         add_calls(f, &n, sanitizer_main_calls);

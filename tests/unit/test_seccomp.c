@@ -127,17 +127,9 @@ Test(seccomp, vcpu_thread_cannot_start_a_thread)
 }
 
 /* Sanitizer builds let the main thread clone LeakSanitizer's tracer (host_seccomp.c). */
-#if defined(__SANITIZE_ADDRESS__)
-#define SANITIZER_BUILD 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SANITIZER_BUILD 1
-#endif
-#endif
-
 Test(seccomp, main_thread_cannot_start_a_thread)
 {
-#ifdef SANITIZER_BUILD
+#ifdef HOST_SANITIZER_BUILD
     cr_skip_test("a sanitizer build lets the main thread clone (LeakSanitizer's tracer)");
 #endif
     expect_killed(in_child(HOST_CONFINE_STRICT, HOST_THREAD_MAIN, start_thread));
