@@ -13,7 +13,6 @@
 #include "virtio_net.h"
 
 #define OUTSIDE_RAM 0x0000700000000000ull /* canonical, far above any test guest's RAM */
-#define BAR_ELSEWHERE 0xD0000000ull       /* free guest-physical space below 4 GiB */
 
 static uint16_t rx_size, tx_size;
 static uint32_t my_ip, gw_ip;
@@ -294,6 +293,21 @@ static void attack_bar(void)
     recover("writes at every BAR offset and width");
 }
 
+/*
+ * A page below 4 GiB outside guest RAM and the device windows to move BAR 0 to. RAM lies where
+ * chyve placed it (on aarch64 anywhere from 256 MiB to 4 GiB, randomised), so a fixed address
+ * would sometimes be RAM; of two candidates far apart, one is free for any test guest's RAM.
+ */
+static uint64_t bar_elsewhere(void)
+{
+    static const uint64_t candidates[] = {0xD0000000ull, 0x20000000ull};
+    uint64_t start = bi_u64(BI_PHYS_START), end = bi_u64(BI_PHYS_END);
+    for (unsigned i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++)
+        if (candidates[i] + 4096 <= start || candidates[i] >= end)
+            return candidates[i];
+    return 0;
+}
+
 /* Configuration space: all ones and zeros everywhere, BAR moves, then the saved values back. */
 static void attack_config(void)
 {
@@ -325,16 +339,17 @@ static void attack_config(void)
 
     /* Move BAR 0 elsewhere: the device must answer there, and on RAM, RAM must win. */
     uint32_t cmd = saved[PCI_COMMAND / 4] & 0xFFFF;
-    if (arch_map_mmio(BAR_ELSEWHERE, 4096) != 0) {
-        fail("cannot map 0x%lx", (unsigned long)BAR_ELSEWHERE);
+    const uint64_t elsewhere = bar_elsewhere();
+    if (elsewhere == 0 || arch_map_mmio(elsewhere, 4096) != 0) {
+        fail("no free page to move BAR 0 to (0x%lx)", (unsigned long)elsewhere);
         return;
     }
     uint8_t status = vpci_status(v);
-    arch_pci_write(b, d, f, PCI_BAR0, 4, (uint32_t)BAR_ELSEWHERE);
+    arch_pci_write(b, d, f, PCI_BAR0, 4, (uint32_t)elsewhere);
     arch_pci_write(b, d, f, PCI_BAR0 + 4, 4, 0);
-    volatile uint8_t *moved = (volatile uint8_t *)(uintptr_t)BAR_ELSEWHERE;
+    volatile uint8_t *moved = (volatile uint8_t *)(uintptr_t)elsewhere;
     if (mmio_r8(moved + VIRTIO_CC_STATUS) != status)
-        fail("the BAR moved to 0x%lx does not answer", (unsigned long)BAR_ELSEWHERE);
+        fail("the BAR moved to 0x%lx does not answer", (unsigned long)elsewhere);
     uint64_t ram = (uintptr_t)scratch[1];
     scratch[1][VIRTIO_CC_STATUS] = 0x77;
     arch_pci_write(b, d, f, PCI_BAR0, 4, (uint32_t)ram);
