@@ -65,10 +65,11 @@ bins=()
 for t in "${targets[@]}"; do
     bins+=("tests/fuzz/replay_$t")
 done
-ninja -C "$build" -j"${COV_JOBS:-2}" "${bins[@]}" >/dev/null || exit 2
-
 work=$build/coverage
 mkdir -p "$work"
+# programs the build runs are instrumented too: keep their profiles out of the source tree
+LLVM_PROFILE_FILE="$work/build-%p.profraw" ninja -C "$build" -j"${COV_JOBS:-2}" "${bins[@]}" \
+    >/dev/null || exit 2
 status=0
 for t in "${targets[@]}"; do
     bin=$build/tests/fuzz/replay_$t
