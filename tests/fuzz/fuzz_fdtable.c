@@ -1,7 +1,6 @@
 /*
  * fuzz_fdtable.c: the guest fd table (fdtable.c) under any sequence of opens, lookups and closes,
- * checked against a model: numbers start at 3 and only grow (by one, or past a number whose slot
- * an older open fd holds: by at most FDTAB_MAX_OPEN), at most FDTAB_MAX_OPEN are open,
+ * checked against a model: numbers start at 3 and only grow, at most FDTAB_MAX_OPEN are open,
  * a closed or never-issued number finds nothing, and a close releases the host fd at once.
  * Input: one operation per byte; bits 0-1: 0 open (bits 2-3 the kind: host file, host
  * directory, image file, image directory), 1 close and 2 look up (bits 2-7 pick an issued
@@ -22,8 +21,7 @@
 
 static int32_t issued[ISSUED_MAX]; /* every number handed out, in order */
 static bool is_open[ISSUED_MAX];
-static int host_of[ISSUED_MAX];            /* host fd of FD_HOST_FILE entries, else -1 */
-static int32_t model_slot[FDTAB_MAX_OPEN]; /* the open fd each number modulo 1024 has, or 0 */
+static int host_of[ISSUED_MAX]; /* host fd of FD_HOST_FILE entries, else -1 */
 static size_t nissued;
 static unsigned nopen;
 static const uint8_t image_bytes[16] = "image file bytes";
@@ -65,15 +63,9 @@ static void open_one(struct fdtab *t, unsigned k)
         fd_entry_release(&e);
         return;
     }
-    int32_t last = nissued ? issued[nissued - 1] : FDTAB_FIRST - 1;
-    if (nopen >= FDTAB_MAX_OPEN || fd <= last || fd - last > FDTAB_MAX_OPEN)
+    int32_t want = nissued ? issued[nissued - 1] + 1 : FDTAB_FIRST;
+    if (nopen >= FDTAB_MAX_OPEN || fd != want)
         abort();
-    for (int32_t n = last + 1; n < fd; n++)
-        if (model_slot[n % FDTAB_MAX_OPEN] == 0)
-            abort(); /* skipped a number whose slot was free */
-    if (model_slot[fd % FDTAB_MAX_OPEN] != 0)
-        abort(); /* two open fds in one slot */
-    model_slot[fd % FDTAB_MAX_OPEN] = fd;
     issued[nissued] = fd;
     is_open[nissued] = true;
     host_of[nissued] = e.host;
@@ -81,18 +73,12 @@ static void open_one(struct fdtab *t, unsigned k)
     nopen++;
 }
 
-/* The model's index of guest fd `fd`, or -1 if it was never issued (issued[] only grows). */
+/* The model's index of guest fd `fd`, or -1 if it was never issued. */
 static long index_of(int32_t fd)
 {
-    size_t lo = 0, hi = nissued;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (issued[mid] < fd)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < nissued && issued[lo] == fd ? (long)lo : -1;
+    if (nissued == 0 || fd < FDTAB_FIRST || fd > issued[nissued - 1])
+        return -1;
+    return fd - FDTAB_FIRST; /* numbers are issued without gaps */
 }
 
 static void check_get(struct fdtab *t, int32_t fd)
@@ -115,7 +101,6 @@ static void close_one(struct fdtab *t, int32_t fd)
         if (r != 0)
             abort();
         is_open[i] = false;
-        model_slot[fd % FDTAB_MAX_OPEN] = 0;
         nopen--;
         if (host_of[i] >= 0 && fcntl(host_of[i], F_GETFD) != -1)
             abort(); /* the host fd outlived its guest fd */
@@ -132,7 +117,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     nissued = 0;
     nopen = 0;
-    memset(model_slot, 0, sizeof(model_slot));
     for (size_t i = 0; i < size && nissued + 64 < ISSUED_MAX; i++) {
         unsigned op = data[i] & 3, arg = data[i] >> 2;
         if (op == 0) {

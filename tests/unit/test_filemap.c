@@ -292,30 +292,6 @@ Test(fdtable, limit_numbers_release)
     fdtab_destroy(t);
 }
 
-/* A number whose slot an fd 1024 numbers older still holds is skipped; both stay reachable. */
-Test(fdtable, skips_a_number_whose_slot_is_held)
-{
-    struct fdtab *t;
-    cr_assert_eq(fdtab_create(&t), 0);
-    struct fd_entry e = {.kind = FD_VIRT_FILE, .host = -1, .pos = 1};
-    int32_t old = fdtab_add(t, &e);
-    e.pos = 2;
-    for (int i = 1; i < FDTAB_MAX_OPEN; i++) {
-        int32_t fd = fdtab_add(t, &e);
-        cr_assert_eq(fd, old + i);
-        cr_assert_eq(fdtab_close(t, fd), 0);
-    }
-    e.pos = 3;
-    int32_t fd = fdtab_add(t, &e);
-    cr_assert_eq(fd, old + FDTAB_MAX_OPEN + 1, "got %d", fd);
-    cr_assert_null(fdtab_get(t, old + FDTAB_MAX_OPEN));
-    cr_assert_eq(fdtab_get(t, old)->pos, 1);
-    cr_assert_eq(fdtab_get(t, fd)->pos, 3);
-    cr_assert_eq(fdtab_close(t, old + FDTAB_MAX_OPEN), -1);
-    cr_assert_eq(fdtab_count(t), 2);
-    fdtab_destroy(t);
-}
-
 Test(fdtable, closes_host_fds)
 {
     struct fdtab *t;

@@ -24,10 +24,7 @@ int fdtab_create(struct fdtab **out)
     return 0;
 }
 
-/*
- * Each open number sits in the slot it hashes to: fdtab_add skips a number whose slot is taken
- * (an fd still open from 1024 numbers ago), so a lookup is one comparison, hit or miss.
- */
+/* The slot a number hashes to; slots are probed from there, so lookups are usually one step. */
 static unsigned home(int32_t fd)
 {
     return (unsigned)fd % FDTAB_MAX_OPEN;
@@ -35,23 +32,20 @@ static unsigned home(int32_t fd)
 
 int32_t fdtab_add(struct fdtab *t, const struct fd_entry *e)
 {
-    if (t->count >= FDTAB_MAX_OPEN)
-        return -1;
-    /* fewer than FDTAB_MAX_OPEN are open, so one of the next FDTAB_MAX_OPEN slots is free */
-    while (t->num[home(t->next)] != 0) {
-        if (t->next == INT32_MAX)
-            return -1;
-        t->next++;
-    }
-    if (t->next == INT32_MAX)
+    if (t->count >= FDTAB_MAX_OPEN || t->next == INT32_MAX)
         return -1;
     struct fd_entry *copy = malloc(sizeof(*copy));
     if (!copy)
         return -1;
     *copy = *e;
     int32_t fd = t->next++;
-    t->num[home(fd)] = fd;
-    t->slot[home(fd)] = copy;
+    for (unsigned s = home(fd);; s = (s + 1) % FDTAB_MAX_OPEN) {
+        if (t->num[s] == 0) {
+            t->num[s] = fd;
+            t->slot[s] = copy;
+            break;
+        }
+    }
     t->count++;
     return fd;
 }
@@ -59,9 +53,13 @@ int32_t fdtab_add(struct fdtab *t, const struct fd_entry *e)
 /* The slot holding fd, or -1. */
 static int find(const struct fdtab *t, int32_t fd)
 {
-    if (fd < FDTAB_FIRST || t->num[home(fd)] != fd)
+    if (fd < FDTAB_FIRST)
         return -1;
-    return (int)home(fd);
+    /* Deletions leave holes, so probing cannot stop at a free slot: look at all of them. */
+    for (unsigned i = 0, s = home(fd); i < FDTAB_MAX_OPEN; i++, s = (s + 1) % FDTAB_MAX_OPEN)
+        if (t->num[s] == fd)
+            return (int)s;
+    return -1;
 }
 
 struct fd_entry *fdtab_get(struct fdtab *t, int32_t fd)

@@ -1,8 +1,7 @@
 /*
  * fdtable.h: the guest's file descriptors: the numbers the guest sees (never a host fd number)
  * and what each stands for. A hard limit of FDTAB_MAX_OPEN open descriptors; numbers start at 3
- * and are never reused (ABI §6.5), so a stale fd cannot reach a file opened later; they grow by
- * one, skipping a number whose slot an fd 1024 numbers older still holds.
+ * and are never reused (ABI §6.5), so a stale fd cannot reach a file opened later.
  */
 #ifndef CHYVE_FDTABLE_H
 #define CHYVE_FDTABLE_H
