@@ -18,8 +18,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const char *const ext[] = {"ini", "yaml", "yml", "toml"};
     if (size < 1)
         return 0;
-    char path[128];
-    snprintf(path, sizeof(path), "/tmp/chyve-fuzz-config-%ld.%s", (long)getpid(), ext[data[0] & 3]);
+    char path[512];
+    snprintf(path, sizeof(path), "%s/chyve-fuzz-config-%ld.%s", fuzz_tmp_base(), (long)getpid(),
+             ext[data[0] & 3]);
     FILE *f = fopen(path, "wb");
     if (!f)
         return 0;

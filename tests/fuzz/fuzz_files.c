@@ -33,8 +33,8 @@
 #include "log.h"
 #include "vm_config.h"
 
-static char top[64], map[96], one[96], tmp[96], outside[96];
-static char spec_map[128], spec_one[128];
+static char top[256], map[288], one[288], tmp[288], outside[288];
+static char spec_map[320], spec_one[320];
 static const char *maps[2];
 static struct vm_config cfg;
 static uint8_t buf[4096 + 64];
@@ -114,8 +114,9 @@ static void build_map(void)
 static void setup(void)
 {
     log_threshold = LOG_ERROR;
-    snprintf(top, sizeof(top), "/tmp/chyve-fuzz-files-XXXXXX");
-    if (!mkdtemp(top))
+    if ((size_t)snprintf(top, sizeof(top), "%s/chyve-fuzz-files-XXXXXX", fuzz_tmp_base()) >=
+            sizeof(top) ||
+        !mkdtemp(top))
         abort();
     atexit(cleanup);
     at(map, sizeof(map), top, "map");

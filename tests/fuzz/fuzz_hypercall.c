@@ -40,7 +40,7 @@ static uint64_t addr_of(unsigned n)
 }
 
 static struct fake_guest g;
-static char dir[64], spec[80];
+static char dir[256], spec[288];
 static const char *maps[1];
 static const char *args[] = {"-v", "--", "app arg"};
 static const char *env[] = {"HOME=/", "A=b c"};
@@ -83,8 +83,9 @@ static void setup(void)
         abort();
     close(null);
     fake_guest_init(&g, 0, GUEST_SIZE);
-    snprintf(dir, sizeof(dir), "/tmp/chyve-fuzz-hc-XXXXXX");
-    if (!mkdtemp(dir))
+    if ((size_t)snprintf(dir, sizeof(dir), "%s/chyve-fuzz-hc-XXXXXX", fuzz_tmp_base()) >=
+            sizeof(dir) ||
+        !mkdtemp(dir))
         abort();
     atexit(cleanup);
     snprintf(spec, sizeof(spec), "%s:/data", dir);
@@ -109,7 +110,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     /* A known state: only "f" (16 bytes) and "d" mapped, empty console, running VM, RAM. */
     empty_dir();
-    char p[128];
+    char p[sizeof(dir) + 8];
     snprintf(p, sizeof(p), "%s/d", dir);
     if (mkdir(p, 0755) != 0)
         abort();
