@@ -292,6 +292,42 @@ Test(fdtable, limit_numbers_release)
     fdtab_destroy(t);
 }
 
+/*
+ * Numbers stay consecutive when a long-lived fd holds a newer number's home slot: the newer one is
+ * placed further on, found there, and lookups after it closes (the probe bound shrinks) still
+ * find every open fd and nothing closed.
+ */
+Test(fdtable, displaced_numbers_are_found_and_stale_ones_are_not)
+{
+    struct fdtab *t;
+    cr_assert_eq(fdtab_create(&t), 0);
+    struct fd_entry e = {.kind = FD_VIRT_FILE, .host = -1};
+    for (int i = 0; i < FDTAB_MAX_OPEN; i++) {
+        e.pos = (uint64_t)(FDTAB_FIRST + i); /* a tag to check which entry a lookup finds */
+        cr_assert_eq(fdtab_add(t, &e), FDTAB_FIRST + i);
+    }
+    int32_t n = FDTAB_FIRST + FDTAB_MAX_OPEN; /* the next number: its home slot holds fd 3 */
+    cr_assert_eq(fdtab_close(t, 500), 0);
+    e.pos = (uint64_t)n;
+    cr_assert_eq(fdtab_add(t, &e), n, "numbers stay consecutive");
+    cr_assert_not_null(fdtab_get(t, n));
+    cr_assert_eq(fdtab_get(t, n)->pos, (uint64_t)n, "the displaced fd is found");
+    cr_assert_null(fdtab_get(t, 500), "a closed number stays closed");
+    cr_assert_null(fdtab_get(t, n + 1), "a number not issued yet finds nothing");
+    cr_assert_eq(fdtab_close(t, 3), 0); /* frees n's home; n stays where it is */
+    cr_assert_eq(fdtab_get(t, n)->pos, (uint64_t)n);
+    cr_assert_eq(fdtab_close(t, n), 0);
+    cr_assert_null(fdtab_get(t, n));
+    for (int32_t fd = 4; fd < n; fd++) {
+        if (fd == 500)
+            continue;
+        cr_assert_not_null(fdtab_get(t, fd), "fd %d lost", fd);
+        cr_assert_eq(fdtab_get(t, fd)->pos, (uint64_t)fd);
+    }
+    cr_assert_eq(fdtab_count(t), FDTAB_MAX_OPEN - 2); /* 500, 3 and n closed; n added */
+    fdtab_destroy(t);
+}
+
 Test(fdtable, closes_host_fds)
 {
     struct fdtab *t;

@@ -12,6 +12,12 @@ struct fdtab {
     unsigned count;              /* open fds */
     int32_t num[FDTAB_MAX_OPEN]; /* guest fd of each slot (0 = free) */
     struct fd_entry *slot[FDTAB_MAX_OPEN];
+    /*
+     * The farthest any open fd sits from its home slot: a lookup probes no further, so a miss
+     * costs max_dist + 1 comparisons instead of FDTAB_MAX_OPEN. It is 0 while numbers find their
+     * home free, which they do unless an fd outlives FDTAB_MAX_OPEN newer ones.
+     */
+    unsigned max_dist;
 };
 
 int fdtab_create(struct fdtab **out)
@@ -30,6 +36,12 @@ static unsigned home(int32_t fd)
     return (unsigned)fd % FDTAB_MAX_OPEN;
 }
 
+/* How many probes past its home slot s holds its fd. */
+static unsigned dist(const struct fdtab *t, unsigned s)
+{
+    return (s + FDTAB_MAX_OPEN - home(t->num[s])) % FDTAB_MAX_OPEN;
+}
+
 int32_t fdtab_add(struct fdtab *t, const struct fd_entry *e)
 {
     if (t->count >= FDTAB_MAX_OPEN || t->next == INT32_MAX)
@@ -43,6 +55,8 @@ int32_t fdtab_add(struct fdtab *t, const struct fd_entry *e)
         if (t->num[s] == 0) {
             t->num[s] = fd;
             t->slot[s] = copy;
+            if (dist(t, s) > t->max_dist)
+                t->max_dist = dist(t, s);
             break;
         }
     }
@@ -53,10 +67,10 @@ int32_t fdtab_add(struct fdtab *t, const struct fd_entry *e)
 /* The slot holding fd, or -1. */
 static int find(const struct fdtab *t, int32_t fd)
 {
-    if (fd < FDTAB_FIRST)
+    if (fd < FDTAB_FIRST || fd >= t->next)
         return -1;
-    /* Deletions leave holes, so probing cannot stop at a free slot: look at all of them. */
-    for (unsigned i = 0, s = home(fd); i < FDTAB_MAX_OPEN; i++, s = (s + 1) % FDTAB_MAX_OPEN)
+    /* Deletions leave holes, so probing cannot stop at a free slot: it stops at max_dist. */
+    for (unsigned i = 0, s = home(fd); i <= t->max_dist; i++, s = (s + 1) % FDTAB_MAX_OPEN)
         if (t->num[s] == fd)
             return (int)s;
     return -1;
@@ -86,9 +100,16 @@ int fdtab_close(struct fdtab *t, int32_t fd)
     if (s < 0)
         return -1;
     struct fd_entry *e = t->slot[s];
+    bool farthest = t->max_dist > 0 && dist(t, (unsigned)s) == t->max_dist;
     t->num[s] = 0;
     t->slot[s] = NULL;
     t->count--;
+    if (farthest) { /* the bound may shrink: recompute it from the fds still open */
+        t->max_dist = 0;
+        for (unsigned i = 0; i < FDTAB_MAX_OPEN; i++)
+            if (t->num[i] != 0 && dist(t, i) > t->max_dist)
+                t->max_dist = dist(t, i);
+    }
     int err = 0;
     if (e->host >= 0 && close(e->host) != 0 && errno != EINTR)
         err =
