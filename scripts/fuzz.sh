@@ -53,7 +53,7 @@ max_len() {
     case $1 in
     elf | hypercall | x86_emul) echo 16384 ;;
     image | pt_x86 | pt_aarch64) echo 65536 ;;
-    fdtable) echo 1024 ;; # 17 bytes reach the fd limit; a 4 KiB input is 260 000 opens
+    fdtable) echo 256 ;; # 17 bytes reach the fd limit; 256 bytes are up to 16 000 opens
     *) echo 4096 ;;
     esac
 }
