@@ -1,6 +1,6 @@
 /*
- * floor.c: the cost floor of bare KVM, with none of chyve's code: create a VM, map 2 MiB, run one
- * real-mode vCPU to its exit port. `floor` times nothing itself (bench.sh times the process);
+ * floor.c: the cost floor of bare KVM, with none of chyve's code: create a VM, map 2 MiB (or
+ * `--mem MiB`, never touched but for the code page), run one real-mode vCPU to its exit port. `floor` times nothing itself (bench.sh times the process);
  * `floor --exits N` makes the guest do N port exits and prints the cost of one in ns.
  */
 #include <errno.h>
@@ -53,11 +53,19 @@ static double now_ns(void)
 int main(int argc, char **argv)
 {
     unsigned long exits = 0;
-    if (argc == 3 && strcmp(argv[1], "--exits") == 0) {
-        exits = strtoul(argv[2], NULL, 10);
-    } else if (argc != 1) {
-        fprintf(stderr, "usage: floor [--exits N]\n");
-        return 2;
+    size_t mem_size = MEM_SIZE;
+    for (int i = 1; i < argc; i += 2) {
+        if (i + 1 < argc && strcmp(argv[i], "--exits") == 0) {
+            exits = strtoul(argv[i + 1], NULL, 10);
+        } else if (i + 1 < argc && strcmp(argv[i], "--mem") == 0) {
+            mem_size = (size_t)strtoul(argv[i + 1], NULL, 10) << 20;
+        } else {
+            fprintf(stderr, "usage: floor [--exits N] [--mem MiB]\n");
+            return 2;
+        }
+    }
+    if (mem_size < MEM_SIZE) {
+        mem_size = MEM_SIZE;
     }
     int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
     if (kvm < 0) {
@@ -67,7 +75,8 @@ int main(int argc, char **argv)
     if (vm < 0) {
         die("KVM_CREATE_VM");
     }
-    uint8_t *mem = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    uint8_t *mem = mmap(NULL, mem_size, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (mem == MAP_FAILED) {
         die("mmap");
     }
@@ -77,7 +86,7 @@ int main(int argc, char **argv)
     struct kvm_userspace_memory_region region = {
         .slot = 0,
         .guest_phys_addr = 0,
-        .memory_size = MEM_SIZE,
+        .memory_size = mem_size,
         .userspace_addr = (uint64_t)(uintptr_t)mem,
     };
     if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region) != 0) {

@@ -13,6 +13,9 @@
 
 #include "backend.h"
 #include "guest_mem.h"
+#if defined(__x86_64__)
+#include "ioapic.h"
+#endif
 
 /*
  * A hardware execution breakpoint reported at `pc` (slot `slot`) is a fault: resuming stops on it
@@ -136,6 +139,16 @@ struct kvm_x86_vm {
     struct kvm_cpuid2 *cpuid;
     uint32_t cpuid_cap; /* entries allocated */
     uint32_t tsc_khz;
+    /*
+     * KVM_CAP_SPLIT_IRQCHIP (docs/decisions.md "Interrupt controllers"): the local APICs are in
+     * KVM, the IOAPIC is `ioapic` here and the PIC ports are ignored. Without it (--pit, or a
+     * KVM without the capability) KVM has the whole irqchip and the rest is unused.
+     */
+    bool split;
+    pthread_mutex_t ioapic_lock; /* vCPU threads (MMIO, EOI) and device threads (lines) */
+    struct ioapic ioapic;
+    struct ioapic_msi routes[IOAPIC_PINS]; /* the MSI routes KVM has, for the EOI exits */
+    bool routed[IOAPIC_PINS];
 };
 
 static inline struct kvm_x86_vm *kvm_x86(const struct backend_vm *vm)

@@ -523,6 +523,31 @@ Test(boot, bench_hypercalls)
     free(g);
 }
 
+/*
+ * The PIC and IOAPIC programming of Hermit kernels from 0.13.2 on (hermit-abi.md §12) finds the
+ * same 24-pin, version 0x11 IOAPIC in chyve (split irqchip, the default) as in KVM (--pit keeps
+ * KVM's full irqchip), and the PIC ports are accepted in both.
+ */
+static void ioapic_boot(const char *opt)
+{
+    struct run r;
+    char *g = guest_path("ioapic");
+    boot(&r, opt ? (const char *[]){opt, g, NULL} : (const char *[]){g, NULL});
+    expect_clean(&r, 0, "ioapic: version 0x170011 pins 24\nioapic: 24 entries programmed\n");
+    run_free(&r);
+    free(g);
+}
+
+Test(boot, ioapic_split_irqchip)
+{
+    ioapic_boot(NULL);
+}
+
+Test(boot, ioapic_full_irqchip_with_pit)
+{
+    ioapic_boot("--pit");
+}
+
 /* The bundled example guest boots, shows its arguments and exits 0. */
 Test(boot, example_hello)
 {

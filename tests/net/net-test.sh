@@ -5,6 +5,7 @@
 #   net-test.sh hostile      as tap, with a guest that attacks the device (garbage in every
 #                            register and ring field), then must still reach the host
 #   net-test.sh user         --net user with host port forwards on 127.0.0.1, no root needed
+#                            (the guest programs its IOAPIC entry edge-triggered, as Hermit does)
 # Needs $CHYVE and $GUEST_DIR (meson sets them). Exit 77 = skipped, with the reason on stderr.
 set -uo pipefail
 mode=${1:?usage: net-test.sh tap MTU | user}
@@ -116,7 +117,7 @@ user)
     [ "${CHYVE_HAS_SLIRP:-1}" = 1 ] || skip "this chyve was built without libslirp"
     port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
     uport=$(python3 -c 'import socket;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-    start --net "user,hostfwd=tcp:127.0.0.1:$port-:9975,hostfwd=udp:127.0.0.1:$uport-:9975" "$guest" -- -- ping 10.0.5.1 3
+    start --net "user,hostfwd=tcp:127.0.0.1:$port-:9975,hostfwd=udp:127.0.0.1:$uport-:9975" "$guest" -- -- edge ping 10.0.5.1 3
     $check udp-echo 127.0.0.1 "$uport" 100 || fail "udp echo through the forward"
     $check tcp-echo 127.0.0.1 "$port" 65536 2 || fail "tcp echo through the forward"
     $check tcp-echo 127.0.0.1 "$port" "${NET_TEST_USER_BYTES:-$((16 << 20))}" || fail "tcp bulk through the forward"

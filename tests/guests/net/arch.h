@@ -38,12 +38,13 @@ int arch_map_mmio(uint64_t pa, uint64_t len);
 
 /*
  * Installs the interrupt and exception vectors, enables the local interrupt controller, routes
- * the device's level-triggered line `line` (from arch_pci_setup) to handler, and starts a
+ * the device's line `line` (from arch_pci_setup) to handler, and starts a
  * periodic timer of period_ms that wakes arch_wait(). Interrupts stay disabled outside
  * arch_wait(). handler runs in interrupt context; the end of interrupt is sent after it returns.
- * Returns 0, or -1 with a message printed.
+ * The line is level-triggered, or with `edge` (x86_64 only) edge-triggered, as Hermit kernels
+ * program the IOAPIC. Returns 0, or -1 with a message printed.
  */
-int arch_irq_init(unsigned line, void (*handler)(void), unsigned period_ms);
+int arch_irq_init(unsigned line, void (*handler)(void), unsigned period_ms, bool edge);
 
 /* Enables interrupts and halts until one arrives, atomically; returns with them disabled. */
 void arch_wait(void);

@@ -427,8 +427,9 @@ static volatile uint8_t *find_redist(uint64_t base, uint64_t size, uint32_t aff)
     return NULL;
 }
 
-int arch_irq_init(unsigned line, void (*handler)(void), unsigned period_ms)
+int arch_irq_init(unsigned line, void (*handler)(void), unsigned period_ms, bool edge)
 {
+    (void)edge; /* the SPI stays level-sensitive, as the FDT's interrupt-map says */
     net_handler = handler;
     net_intid = line;
     __asm__ volatile("msr vbar_el1, %0; isb" : : "r"(arch_a64_vectors));

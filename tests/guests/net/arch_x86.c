@@ -273,7 +273,7 @@ static void idt_init(void)
     __asm__ volatile("lidt %0" : : "m"(idtr));
 }
 
-int arch_irq_init(unsigned line, void (*handler)(void), unsigned period_ms)
+int arch_irq_init(unsigned line, void (*handler)(void), unsigned period_ms, bool edge)
 {
     uint32_t a, b, c, d;
     cpuid(1, &a, &b, &c, &d);
@@ -310,9 +310,9 @@ int arch_irq_init(unsigned line, void (*handler)(void), unsigned period_ms)
         rt_printf("net: FAIL: interrupt line %u, but the IOAPIC has %u pins\n", line, pins);
         return -1;
     }
-    /* Destination APIC 0 (physical), fixed delivery, level-triggered, active high, unmasked. */
+    /* Destination APIC 0 (physical), fixed delivery, active high, unmasked. */
     ioapic_write(io, IOAPIC_REDIR + 2 * line + 1, 0);
-    ioapic_write(io, IOAPIC_REDIR + 2 * line, REDIR_LEVEL | VEC_NET);
+    ioapic_write(io, IOAPIC_REDIR + 2 * line, (edge ? 0 : REDIR_LEVEL) | VEC_NET);
 
     uint64_t khz = rt_tick_khz();
     if (c & CPUID1_ECX_TSC_DEADLINE) {

@@ -5,7 +5,8 @@
  *   env HERMIT_IP / HERMIT_GATEWAY / HERMIT_MASK: the address (default 10.0.5.3/24 via 10.0.5.1)
  *   app args: "ping A.B.C.D N" pings A.B.C.D N times after start; "hostile" first attacks the
  *   device through every register and ring (hostile.c), then pings the gateway 3 times and exits
- *   0 if it still answers ("hostile serve": then serves as usual instead of exiting).
+ *   0 if it still answers ("hostile serve": then serves as usual instead of exiting); "edge"
+ *   programs the x86_64 IOAPIC entry edge-triggered (as Hermit does) instead of level.
  * Prints "net: ready mac .. ip .. mtu M", "net: ping .. sent S received R",
  * "net: exit CODE irqs I rx R tx T"; "net: timeout" (exit 124) after 600 s without an exit request.
  */
@@ -154,7 +155,7 @@ int guest_main(void)
 
     uint32_t ping_dst = 0;
     long ping_count = 0;
-    bool hostile = false, serve_after = false;
+    bool hostile = false, serve_after = false, edge = false;
     for (int i = 0; i < args.napp; i++) {
         if (strcmp(args.app[i], "ping") == 0 && i + 2 < args.napp &&
             parse_ip(args.app[i + 1], &ping_dst) && rt_parse_int(args.app[i + 2], &ping_count) &&
@@ -164,6 +165,8 @@ int guest_main(void)
             hostile = true;
         } else if (strcmp(args.app[i], "serve") == 0) {
             serve_after = true;
+        } else if (strcmp(args.app[i], "edge") == 0) {
+            edge = true; /* an edge-triggered IOAPIC entry, as Hermit programs it */
         } else {
             rt_printf("net: FAIL: unknown argument '%s'\n", args.app[i]);
             return 2;
@@ -172,7 +175,7 @@ int guest_main(void)
 
     if (vnet_probe() != 0)
         return 3;
-    if (arch_irq_init(vnet.pci.irq_line, vnet_isr, TIMER_MS) != 0)
+    if (arch_irq_init(vnet.pci.irq_line, vnet_isr, TIMER_MS, edge) != 0)
         return 3;
     if (vnet_init(QUEUE_RX, QUEUE_TX) != 0)
         return 3;
