@@ -362,7 +362,7 @@ static bool fd_may_block(int fd)
 /* log.c's flush hook: chyve's own lines on stderr come after the guest output before them. */
 static void console_flush_hook(void *vm)
 {
-    vm_console_flush(vm);
+    vm_console_flush_nowait(vm);
 }
 
 /* vm_execute() with SIGINT, SIGTERM and SIGHUP stopping the run (stop_signals.h). */

@@ -102,6 +102,13 @@ void vm_console_write(struct vm *vm, const void *buf, size_t len);
 void vm_console_flush(struct vm *vm);
 
 /*
+ * vm_console_flush() for log.c's hook: writes the held bytes only if that cannot wait (the lock
+ * is free and the destination has room), so that a chyve message never blocks behind a full
+ * pipe or a vCPU writing to one; then the message may come before those bytes.
+ */
+void vm_console_flush_nowait(struct vm *vm);
+
+/*
  * Reads host stdin once into buf (at most len bytes) for a hypercall, waiting for input or for
  * the end of the run, whichever comes first; held console output (a prompt) is written first.
  * Returns the byte count, 0 at end of input or when the run is stopping, or -1 with errno (EINTR

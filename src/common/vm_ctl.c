@@ -118,6 +118,22 @@ void vm_console_flush(struct vm *vm)
         out_broken(err);
 }
 
+void vm_console_flush_nowait(struct vm *vm)
+{
+    /* Busy: a writer holds the lock, perhaps waiting for a full pipe; never wait behind it. */
+    if (pthread_mutex_trylock(&vm->out_lock) != 0)
+        return;
+    int err = 0;
+    bool ok = true;
+    struct pollfd pfd = {.fd = vm->cfg->out_fd, .events = POLLOUT};
+    /* At most 4 KiB held: on Linux a pipe with room takes that in one write (PIPE_BUF). */
+    if (vm->out_len > 0 && (!vm->out_may_block || poll(&pfd, 1, 0) == 1))
+        ok = out_flush_held(vm, &err);
+    pthread_mutex_unlock(&vm->out_lock);
+    if (!ok)
+        out_broken(err);
+}
+
 ssize_t vm_read_stdin(struct vm *vm, void *buf, size_t len)
 {
     if (len == 0)
