@@ -1,5 +1,6 @@
 /* log.c: leveled diagnostics on stderr (see log.h). */
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,11 +58,25 @@ int log_set_rust_log(const char *filter)
     return 0;
 }
 
+/* The hook log_set_flush_hook() set, or NULL (changed only while no other thread logs). */
+static _Atomic(void (*)(void *)) flush_fn;
+static void *_Atomic flush_ctx;
+
+void log_set_flush_hook(void (*fn)(void *ctx), void *ctx)
+{
+    atomic_store(&flush_fn, NULL);
+    atomic_store(&flush_ctx, ctx);
+    atomic_store(&flush_fn, fn);
+}
+
 /* One fprintf per line so that concurrent vCPU threads do not interleave within a line. */
 static void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 {
     char line[1024];
     vsnprintf(line, sizeof(line), fmt, ap);
+    void (*fn)(void *) = atomic_load(&flush_fn);
+    if (fn)
+        fn(atomic_load(&flush_ctx)); /* what the guest printed before this line goes first */
     fprintf(stderr, "chyve: %s: %s\n", level_names[level], line);
 }
 

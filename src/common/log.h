@@ -10,8 +10,20 @@ enum log_level { LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3, LOG_T
 /* Messages above this level are dropped. Default LOG_WARN; set once at start-up. */
 extern enum log_level log_threshold;
 
-/* Prints "chyve: <level>: <message>\n" to stderr if level <= log_threshold. */
+/*
+ * Prints "chyve: <level>: <message>\n" to stderr if level <= log_threshold, after calling the
+ * flush hook (log_set_flush_hook) if one is set.
+ */
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * Makes fn(ctx) run before every line log.c writes to stderr: the VM writes the guest console
+ * output it holds, so that both streams keep their order when they go to the same file (vm.c).
+ * A callback rather than a call, so that log.c depends on nothing of the VM. fn must not log
+ * while it holds a lock that its own call would take again. NULL removes the hook. Set it while
+ * no other thread logs (before a run's threads start, after they end).
+ */
+void log_set_flush_hook(void (*fn)(void *ctx), void *ctx);
 
 /*
  * Sets log_threshold from a level name (error, warn, info, debug, trace; any case), as in

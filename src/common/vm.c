@@ -224,6 +224,13 @@ static void gate_open(struct vcpu_gate *g)
     pthread_mutex_unlock(&g->lock);
 }
 
+/* Parks this vCPU for the debugger, its console output written first: the user sees it all. */
+static void vcpu_park(struct vm *vm, unsigned id, struct backend_vcpu *v, const struct vcpu_exit *e)
+{
+    vm_console_flush(vm);
+    gdb_vcpu_park(vm->gdb, id, v, e);
+}
+
 /* One vCPU: create it on this thread, publish it for kicks, serve its hypercalls until the end. */
 static void *vcpu_main(void *arg)
 {
@@ -258,7 +265,7 @@ static void *vcpu_main(void *arg)
     while (confined && !atomic_load(&vm->stopping)) {
         struct vcpu_exit e;
         if (vm->gdb && gdb_vcpu_must_park(vm->gdb)) {
-            gdb_vcpu_park(vm->gdb, t->id, v, NULL);
+            vcpu_park(vm, t->id, v, NULL);
             continue;
         }
         backend_vcpu_run(v, &e);
@@ -268,7 +275,7 @@ static void *vcpu_main(void *arg)
             break;
         }
         if (e.kind == VCPU_EXIT_DEBUG && vm->gdb)
-            gdb_vcpu_park(vm->gdb, t->id, v, &e);
+            vcpu_park(vm, t->id, v, &e);
         if (e.kind != VCPU_EXIT_HYPERCALL)
             continue;
         if (vm->stats)
@@ -276,6 +283,7 @@ static void *vcpu_main(void *arg)
         if (hypercall_handle(vm, v, e.addr, e.data) == HC_STOP)
             break;
     }
+    vm_console_flush(vm); /* this vCPU's last partial line, before the run's end is reported */
     pthread_mutex_lock(&vm->stop_lock);
     atomic_store(&vm->vcpus[t->id], NULL);
     pthread_mutex_unlock(&vm->stop_lock);
@@ -351,6 +359,12 @@ static bool fd_may_block(int fd)
     return fd >= 0 && fstat(fd, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode);
 }
 
+/* log.c's flush hook: chyve's own lines on stderr come after the guest output before them. */
+static void console_flush_hook(void *vm)
+{
+    vm_console_flush_nowait(vm);
+}
+
 /* vm_execute() with SIGINT, SIGTERM and SIGHUP stopping the run (stop_signals.h). */
 static int vm_execute_stoppable(struct vm *vm)
 {
@@ -376,6 +390,7 @@ enum vm_result vm_run(const struct vm_config *cfg, int *code)
     vm->out_may_block = fd_may_block(cfg->out_fd);
     for (unsigned i = 0; i < VM_MAX_CPUS; i++)
         atomic_init(&vm->vcpus[i], NULL);
+    log_set_flush_hook(console_flush_hook, vm); /* before any thread of the run can log */
 
     enum vm_result res = VM_START_FAILED;
     if (cfg->stats || cfg->stats_file)
@@ -383,6 +398,8 @@ enum vm_result vm_run(const struct vm_config *cfg, int *code)
     if (cfg->ncpus == 0 || cfg->ncpus > VM_MAX_CPUS)
         err_set("the vCPU count must be between 1 and %d", VM_MAX_CPUS);
     else if (wake_open(vm) == 0 && vm_prepare(vm) == 0 && vm_execute_stoppable(vm) == 0) {
+        /* Each vCPU flushed as it ended; said once more where it matters: before --stats. */
+        vm_console_flush(vm);
         if (vm->stats && vm->net) {
             vm->stats->has_net = true;
             virtio_net_stats(vm->net, &vm->stats->net);
@@ -411,6 +428,7 @@ enum vm_result vm_run(const struct vm_config *cfg, int *code)
     for (int i = 0; i < 2; i++)
         if (vm->wake[i] >= 0)
             close(vm->wake[i]);
+    log_set_flush_hook(NULL, NULL); /* every thread of the run has ended */
     pthread_mutex_destroy(&vm->out_lock);
     pthread_mutex_destroy(&vm->stop_lock);
     pthread_mutex_destroy(&vm->stdin_lock);

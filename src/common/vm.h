@@ -23,6 +23,9 @@ struct iobus;
 struct virtio_net;
 struct gdb;
 
+/* Guest console bytes held until a '\n' (vm_console_write): one page, a line and then some. */
+#define VM_CONSOLE_BUF 4096
+
 /* Exit statuses chyve itself produces (guest codes pass through as code & 0xFF). */
 #define EXIT_USAGE 2      /* bad command line, bad kernel file, no /dev/kvm: nothing ran */
 #define EXIT_VM_FAILURE 3 /* the VM failed (triple fault, emulation failure, bad hypercall) */
@@ -58,6 +61,9 @@ struct vm {
     /* Called by the first vm_stop(), under stop_lock (the stub releases parked vCPUs). */
     void (*on_stop)(void *ctx);
     void *on_stop_ctx;
+    /* Under out_lock: guest console bytes held until a '\n' or a flush (vm_console_write). */
+    size_t out_len;
+    uint8_t out_buf[VM_CONSOLE_BUF];
 };
 
 enum vm_result {
@@ -79,15 +85,34 @@ enum vm_result vm_run(const struct vm_config *cfg, int *code);
 void vm_stop(struct vm *vm, int code, const char *msg);
 
 /*
- * Writes guest console output (serial, fd 1 and 2) to the configured destination, whole; once
- * the run is stopping, output that would have to wait for a full pipe or terminal is dropped.
+ * Writes guest console output (serial, fd 1 and 2) to the configured destination, whole, line
+ * buffered: bytes are held in out_buf and written when a write brings a '\n', when the buffer is
+ * full, and by vm_console_flush(); output that does not fit goes out at once, after the held
+ * bytes. Once the run is stopping, output that would have to wait for a full pipe or terminal
+ * is dropped. Thread-safe (out_lock).
  */
 void vm_console_write(struct vm *vm, const void *buf, size_t len);
 
 /*
+ * Writes the console bytes vm_console_write() holds, with its rules for pipes and a stopping
+ * run. Called wherever the order against other output matters: before chyve's own lines on
+ * stderr (log.h's flush hook), before a wait for stdin, when a vCPU parks or ends, at the end of
+ * the run. Thread-safe; must not be called with out_lock held.
+ */
+void vm_console_flush(struct vm *vm);
+
+/*
+ * vm_console_flush() for log.c's hook: writes the held bytes only if that cannot wait (the lock
+ * is free and the destination has room), so that a chyve message never blocks behind a full
+ * pipe or a vCPU writing to one; then the message may come before those bytes.
+ */
+void vm_console_flush_nowait(struct vm *vm);
+
+/*
  * Reads host stdin once into buf (at most len bytes) for a hypercall, waiting for input or for
- * the end of the run, whichever comes first. Returns the byte count, 0 at end of input or when
- * the run is stopping, or -1 with errno (EINTR when a kick interrupted the wait).
+ * the end of the run, whichever comes first; held console output (a prompt) is written first.
+ * Returns the byte count, 0 at end of input or when the run is stopping, or -1 with errno (EINTR
+ * when a kick interrupted the wait).
  */
 ssize_t vm_read_stdin(struct vm *vm, void *buf, size_t len);
 

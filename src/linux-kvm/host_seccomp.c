@@ -143,8 +143,15 @@ static const int ioctl_calls[] = {__NR_ioctl, END};
 /* The main thread after the vCPUs started: joins them, removes the run directory, reports. */
 static const int main_calls[] = {__NR_rt_sigaction, END};
 
-/* The signal thread: waits for the stop signals and kicks the vCPUs. */
-static const int signal_calls[] = {__NR_rt_sigtimedwait, END};
+/*
+ * The signal thread: waits for the stop signals and kicks the vCPUs. A warning it logs first
+ * writes the guest's held console output (vm_console_flush), which polls a pipe for room.
+ */
+static const int signal_calls[] = {__NR_rt_sigtimedwait, __NR_ppoll,
+#ifdef __NR_poll
+                                   __NR_poll,
+#endif
+                                   END};
 
 #ifdef HOST_SANITIZER_BUILD
 /* ASan/UBSan reports and LeakSanitizer at exit (its tracer ptraces the threads, lists them). */

@@ -364,6 +364,28 @@ CASE(failure, unknown_port)
     return vm_failure(r, "writing to port 0x3990\n", "3990");
 }
 
+/* The console guest (tests/integration/test_console.c): bytes one hypercall each, line-buffered. */
+CASE(console, byte_at_a_time_output_arrives_whole_with_its_tail)
+{
+    run_chyve(r, (const char *[]){guest("console"), "--", "--", "lines", "50", NULL}, NULL);
+    static char want[50 * 60 + 32];
+    size_t len = 0;
+    for (int i = 0; i < 50; i++) { /* console.c's put_line(i) */
+        len += (size_t)snprintf(want + len, sizeof(want) - len, "%04d:", i);
+        for (int j = 5; j < 59; j++)
+            want[len++] = (char)('a' + (i + j) % 26);
+        want[len++] = '\n';
+    }
+    snprintf(want + len, sizeof(want) - len, "tail without newline");
+    return clean(r, 0, want);
+}
+
+CASE(console, partial_line_of_a_failed_vm_is_written)
+{
+    run_chyve(r, (const char *[]){guest("console"), "--", "--", "fail", NULL}, NULL);
+    return vm_failure(r, "dying", "3990");
+}
+
 /* One mode of the faults guest: a VM failure whose message contains needle. */
 static bool fault(struct run *r, const char *mode, const char *needle)
 {

@@ -28,6 +28,7 @@ static const struct guest_shape shapes[] = {
     {"badport", ET_DYN, true, 0},     {"triplefault", ET_DYN, true, 0},
     {"xsave", ET_DYN, true, 0},       {"bench_hypercalls", ET_DYN, true, 0},
     {"gdb_target", ET_EXEC, true, 0}, {"gdb_target_dyn", ET_DYN, true, 0},
+    {"console", ET_DYN, true, 3},
 };
 
 static unsigned char *slurp(const char *path, size_t *len)

@@ -53,6 +53,7 @@ void fake_guest_fini(struct fake_guest *g)
 
 size_t fake_guest_output(struct fake_guest *g, void *buf, size_t cap)
 {
+    vm_console_flush(&g->vm); /* what the guest wrote, also a line not ended yet */
     struct stat st;
     if (fstat(fileno(g->out), &st) != 0)
         die("fstat", 0);

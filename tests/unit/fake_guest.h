@@ -24,8 +24,8 @@ void fake_guest_init(struct fake_guest *g, uint64_t base, uint64_t size);
 void fake_guest_fini(struct fake_guest *g);
 
 /*
- * Copies at most cap bytes of everything written to the console so far into buf and returns the
- * total number of bytes written (which may exceed cap).
+ * Flushes the console (vm_console_flush), then copies at most cap bytes of everything written to
+ * it so far into buf and returns the total number of bytes written (which may exceed cap).
  */
 size_t fake_guest_output(struct fake_guest *g, void *buf, size_t cap);
 

@@ -184,6 +184,41 @@ Test(stop, console_write_to_a_full_pipe_ends_at_stop)
     close(p[1]);
 }
 
+static void *flush_main(void *arg)
+{
+    struct writer *w = arg;
+    vm_console_flush(&g.vm);
+    atomic_store(&w->done, true);
+    return NULL;
+}
+
+/* Held console bytes flushed into a full pipe wait like any console write, and end at the stop. */
+Test(stop, console_flush_to_a_full_pipe_ends_at_stop)
+{
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    int fl = fcntl(p[1], F_GETFL);
+    cr_assert_eq(fcntl(p[1], F_SETFL, fl | O_NONBLOCK), 0);
+    while (write(p[1], "f", 1) == 1) /* fill it up */
+        ;
+    cr_assert_eq(fcntl(p[1], F_SETFL, fl), 0);
+    g.cfg.out_fd = p[1];
+    g.vm.out_may_block = true;
+    vm_console_write(&g.vm, "held", 4);
+    cr_assert_eq(g.vm.out_len, 4);
+    static struct writer w = {NULL, 0, false};
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, flush_main, &w), 0);
+    usleep(100000);
+    cr_assert(!atomic_load(&w.done), "the flush did not wait for room in the pipe");
+    vm_stop(&g.vm, 0, NULL);
+    cr_assert(within_ms(&w.done, 5000), "the flush still waits after vm_stop()");
+    pthread_join(t, NULL);
+    cr_assert_eq(g.vm.out_len, 0, "dropped at the stop, not kept");
+    close(p[0]);
+    close(p[1]);
+}
+
 /* Waits up to 5 s for the signal thread to have taken a signal. */
 static int received_within_5s(void)
 {
