@@ -4,6 +4,9 @@
  * one frame with its virtio-net header per message, so the device sees what a TAP gives it. The
  * guest network is 10.0.5.0/24, Hermit's defaults (docs/decisions.md: User-mode networking).
  */
+#ifdef CHYVE_SLIRP_DLOPEN
+#include <dlfcn.h>
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -36,6 +39,53 @@
 #define FRAME_MAX 65535       /* an Ethernet frame without the virtio header */
 #define READ_BUDGET 64        /* guest frames handled per loop turn before slirp's sockets */
 #define SLIRP_CFG_VERSION 4   /* libslirp 4.7 (Debian 12) knows versions 1-4 */
+
+/*
+ * libslirp's entry points. On Linux the library is loaded only when a VM asks for --net user
+ * (CHYVE_SLIRP_DLOPEN, meson.build): every other run maps neither it nor glib and pcre2, which
+ * were a million bytes of each chyve's resident set (docs/decisions.md "Start-up and memory"
+ * has the figures). Elsewhere (and in static builds) chyve links it as usual.
+ */
+#ifdef CHYVE_SLIRP_DLOPEN
+#define SLIRP_SONAME "libslirp.so.0"
+static struct {
+    __typeof__(slirp_new) *new;
+    __typeof__(slirp_add_hostfwd) *add_hostfwd;
+    __typeof__(slirp_input) *input;
+    __typeof__(slirp_pollfds_fill) *pollfds_fill;
+    __typeof__(slirp_pollfds_poll) *pollfds_poll;
+    __typeof__(slirp_cleanup) *cleanup;
+} lib;
+#define SLIRP(fn) (lib.fn)
+
+/* Loads libslirp once (before the run's confinement: Landlock would refuse its files later). */
+static int slirp_load(void)
+{
+    if (lib.cleanup)
+        return 0;
+    void *h = dlopen(SLIRP_SONAME, RTLD_NOW | RTLD_LOCAL);
+    if (!h)
+        return err_set("--net user: cannot load " SLIRP_SONAME " (Debian: apt-get install "
+                       "libslirp0): %s",
+                       dlerror());
+    /* POSIX: a dlsym() result converts to a function pointer */
+#define LOAD(fn) (*(void **)&lib.fn = dlsym(h, "slirp_" #fn)) != NULL
+    if (!(LOAD(new) && LOAD(add_hostfwd) && LOAD(input) && LOAD(pollfds_fill) &&
+          LOAD(pollfds_poll) && LOAD(cleanup))) {
+#undef LOAD
+        memset(&lib, 0, sizeof(lib));
+        return err_set("--net user: " SLIRP_SONAME " lacks a function chyve needs: %s",
+                       dlerror());
+    }
+    return 0;
+}
+#else
+#define SLIRP(fn) slirp_##fn
+static int slirp_load(void)
+{
+    return 0;
+}
+#endif
 
 static const uint8_t default_mac[6] = {0x02, 0xc7, 0x79, 0x76, 0x65, 0x01};
 
@@ -266,7 +316,7 @@ static void from_guest(struct user_link *u, uint8_t *msg, size_t len)
         u->drop_from_guest++;
         return;
     }
-    slirp_input(u->slirp, frame, (int)flen);
+    SLIRP(input)(u->slirp, frame, (int)flen);
 }
 
 /* Reads what the device sent, up to READ_BUDGET frames. */
@@ -346,7 +396,7 @@ static int slirp_setup(struct user_link *u)
         .if_mtu = NETIF_MTU_DEFAULT,
         .if_mru = NETIF_MTU_DEFAULT,
     };
-    u->slirp = slirp_new(&cfg, &callbacks, u);
+    u->slirp = SLIRP(new)(&cfg, &callbacks, u);
     if (u->slirp == NULL) {
         snprintf(u->setup_err, sizeof(u->setup_err), "--net user: libslirp refused the set-up");
         return -1;
@@ -354,7 +404,7 @@ static int slirp_setup(struct user_link *u)
     for (unsigned i = 0; i < u->spec.nhostfwd; i++) {
         const struct net_hostfwd *f = &u->spec.hostfwd[i];
         errno = 0;
-        if (slirp_add_hostfwd(u->slirp, f->udp, in4(f->host_addr ? f->host_addr : LOOPBACK),
+        if (SLIRP(add_hostfwd)(u->slirp, f->udp, in4(f->host_addr ? f->host_addr : LOOPBACK),
                               f->host_port, in4(f->guest_addr ? f->guest_addr : NET_GUEST),
                               f->guest_port) != 0) {
             snprintf(u->setup_err, sizeof(u->setup_err),
@@ -377,7 +427,7 @@ static void *user_main(void *arg)
     }
     if (failed) {
         if (u->slirp != NULL) {
-            slirp_cleanup(u->slirp);
+            SLIRP(cleanup)(u->slirp);
             u->slirp = NULL;
         }
         report(u, -1);
@@ -393,7 +443,7 @@ static void *user_main(void *arg)
             log_error("--net user: out of memory; the network stops");
             break;
         }
-        slirp_pollfds_fill(u->slirp, &timeout, cb_add_poll, u);
+        SLIRP(pollfds_fill)(u->slirp, &timeout, cb_add_poll, u);
         int r = poll(u->pfd, u->npfd, timeout > INT_MAX ? -1 : (int)timeout);
         if (r < 0 && errno != EINTR) {
             log_error("--net user: poll failed: %s; the network stops", strerror(errno));
@@ -407,13 +457,13 @@ static void *user_main(void *arg)
         if (r > 0 && (u->pfd[1].revents & POLLIN)) {
             read_guest(u);
         }
-        slirp_pollfds_poll(u->slirp, r < 0, cb_get_revents, u);
+        SLIRP(pollfds_poll)(u->slirp, r < 0, cb_get_revents, u);
     }
     if (u->drop_to_guest || u->drop_from_guest) {
         log_debug("--net user: dropped %llu frames to the guest, %llu from it",
                   (unsigned long long)u->drop_to_guest, (unsigned long long)u->drop_from_guest);
     }
-    slirp_cleanup(u->slirp);
+    SLIRP(cleanup)(u->slirp);
     u->slirp = NULL;
     return NULL;
 }
@@ -461,6 +511,8 @@ static void set_bufs(int fd)
 
 int netif_user_open(const struct net_spec *s, struct netif *n)
 {
+    if (slirp_load() != 0)
+        return -1;
     struct user_link *u = calloc(1, sizeof(*u));
     if (u == NULL) {
         return err_set("--net user: out of memory");
