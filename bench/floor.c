@@ -1,7 +1,8 @@
 /*
  * floor.c: the cost floor of bare KVM, with none of chyve's code: create a VM, map 2 MiB (or
- * `--mem MiB`, never touched but for the code page), run one real-mode vCPU to its exit port. `floor` times nothing itself (bench.sh times the process);
- * `floor --exits N` makes the guest do N port exits and prints the cost of one in ns.
+ * `--mem MiB`, never touched but for the code page), run one real-mode vCPU to its exit port.
+ * `floor` times nothing itself (bench.sh times the process); `floor --exits N` makes the guest do N
+ * port exits and prints the cost of one in ns.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -68,14 +68,13 @@ static int slirp_load(void)
         return err_set("--net user: cannot load " SLIRP_SONAME " (Debian: apt-get install "
                        "libslirp0): %s",
                        dlerror());
-    /* POSIX: a dlsym() result converts to a function pointer */
+        /* POSIX: a dlsym() result converts to a function pointer */
 #define LOAD(fn) (*(void **)&lib.fn = dlsym(h, "slirp_" #fn)) != NULL
     if (!(LOAD(new) && LOAD(add_hostfwd) && LOAD(input) && LOAD(pollfds_fill) &&
           LOAD(pollfds_poll) && LOAD(cleanup))) {
 #undef LOAD
         memset(&lib, 0, sizeof(lib));
-        return err_set("--net user: " SLIRP_SONAME " lacks a function chyve needs: %s",
-                       dlerror());
+        return err_set("--net user: " SLIRP_SONAME " lacks a function chyve needs: %s", dlerror());
     }
     return 0;
 }
@@ -405,8 +404,8 @@ static int slirp_setup(struct user_link *u)
         const struct net_hostfwd *f = &u->spec.hostfwd[i];
         errno = 0;
         if (SLIRP(add_hostfwd)(u->slirp, f->udp, in4(f->host_addr ? f->host_addr : LOOPBACK),
-                              f->host_port, in4(f->guest_addr ? f->guest_addr : NET_GUEST),
-                              f->guest_port) != 0) {
+                               f->host_port, in4(f->guest_addr ? f->guest_addr : NET_GUEST),
+                               f->guest_port) != 0) {
             snprintf(u->setup_err, sizeof(u->setup_err),
                      "--net user: cannot forward %s port %u: %s", f->udp ? "udp" : "tcp",
                      (unsigned)f->host_port, errno ? strerror(errno) : "refused by libslirp");
