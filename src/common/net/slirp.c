@@ -58,6 +58,9 @@ static struct {
 } lib;
 #define SLIRP(fn) (lib.fn)
 
+/* Stores slirp_<fn> of handle h in lib.fn (POSIX: a dlsym() result converts to a function). */
+#define LOAD(fn) (*(void **)&lib.fn = dlsym(h, "slirp_" #fn)) != NULL
+
 /* Loads libslirp once (before the run's confinement: Landlock would refuse its files later). */
 static int slirp_load(void)
 {
@@ -68,16 +71,14 @@ static int slirp_load(void)
         return err_set("--net user: cannot load " SLIRP_SONAME " (Debian: apt-get install "
                        "libslirp0): %s",
                        dlerror());
-        /* POSIX: a dlsym() result converts to a function pointer */
-#define LOAD(fn) (*(void **)&lib.fn = dlsym(h, "slirp_" #fn)) != NULL
     if (!(LOAD(new) && LOAD(add_hostfwd) && LOAD(input) && LOAD(pollfds_fill) &&
           LOAD(pollfds_poll) && LOAD(cleanup))) {
-#undef LOAD
         memset(&lib, 0, sizeof(lib));
         return err_set("--net user: " SLIRP_SONAME " lacks a function chyve needs: %s", dlerror());
     }
     return 0;
 }
+#undef LOAD
 #else
 #define SLIRP(fn) slirp_##fn
 static int slirp_load(void)
