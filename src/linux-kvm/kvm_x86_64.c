@@ -511,9 +511,10 @@ static enum kvm_exit_action handle_io(struct backend_vcpu *v, struct vcpu_exit *
     }
     uint8_t *data = (uint8_t *)run + off;
     if (kvm_x86(v->vm)->split && is_pic_port(port)) {
-        /* No PIC behind a split irqchip: kernels only mask it. Nothing pending, all masked. */
+        /* No PIC behind a split irqchip: kernels only mask it. Reads: nothing pending or in
+         * service, every line masked (the mask registers 0x21/0xA1), every line edge (ELCR). */
         if (run->io.direction == KVM_EXIT_IO_IN) {
-            memset(data, (port & 1) ? 0xFF : 0, len);
+            memset(data, (port == 0x21 || port == 0xA1) ? 0xFF : 0, len);
         }
         return KVM_ACTION_RESUME;
     }
