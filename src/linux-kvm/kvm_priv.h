@@ -156,6 +156,18 @@ static inline struct kvm_x86_vm *kvm_x86(const struct backend_vm *vm)
     return vm->arch;
 }
 
+/*
+ * The interrupt controllers (kvm_x86_64_irq.c). kvm_x86_irqchip_create runs in kvm_arch_vm_init,
+ * before any vCPU: 0 or -1 with err_msg(). On a vCPU's exit: kvm_x86_pic_pio claims the PIC ports
+ * under a split irqchip (true: handled); kvm_x86_ioapic_mmio claims the IOAPIC window (1:
+ * handled, 0: not the IOAPIC, -1: err_msg() set); kvm_x86_ioapic_eoi takes KVM_EXIT_IOAPIC_EOI.
+ */
+int kvm_x86_irqchip_create(struct backend_vm *vm);
+bool kvm_x86_pic_pio(struct backend_vm *vm, unsigned port, bool in, uint8_t *data, uint64_t len);
+int kvm_x86_ioapic_mmio(struct backend_vm *vm, uint64_t gpa, bool write, uint8_t *data,
+                        unsigned len);
+void kvm_x86_ioapic_eoi(struct backend_vm *vm, uint8_t vector);
+
 /* The index of CPUID entry (function, index) in c, or -1. */
 static inline int kvm_x86_cpuid_index(const struct kvm_cpuid2 *c, uint32_t fn, uint32_t index)
 {

@@ -1,6 +1,6 @@
 /*
- * kvm_x86_64.c: KVM on x86_64: the irqchip (split, with the IOAPIC in chyve), CPUID, boot
- * registers, MSRs, VM-exit decoding (ABI §4).
+ * kvm_x86_64.c: KVM on x86_64: CPUID, boot registers, MSRs, VM-exit decoding (ABI §4); the
+ * interrupt controllers are kvm_x86_64_irq.c's.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -65,87 +65,14 @@ static int enable_cpu_pm(struct backend_vm *vm)
     return 0;
 }
 
-/* The IOAPIC's messages go to the local APICs in KVM (split irqchip only). */
-static void deliver_msi(void *ctx, const struct ioapic_msi *m)
-{
-    struct backend_vm *vm = ctx;
-    struct kvm_msi msi = {.address_lo = m->addr_lo, .address_hi = m->addr_hi, .data = m->data};
-    if (kvm_ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0) {
-        log_warn_limited("KVM_SIGNAL_MSI of vector %u failed: %s", m->data & 0xFFu,
-                         strerror(errno));
-    }
-}
-
-/*
- * Gives KVM an MSI route for each pin whose entry is level-triggered, so that an EOI of its vector
- * exits (KVM_EXIT_IOAPIC_EOI) and the IOAPIC can clear Remote IRR. Calls KVM only when the set of
- * routes changed; edge-only tables (Hermit's) never need one. Called with ioapic_lock held.
- */
-static int update_routes(struct backend_vm *vm)
-{
-    struct kvm_x86_vm *a = kvm_x86(vm);
-    struct ioapic_msi want[IOAPIC_PINS];
-    bool on[IOAPIC_PINS];
-    bool same = true;
-    unsigned n = 0;
-    for (unsigned pin = 0; pin < IOAPIC_PINS; pin++) {
-        on[pin] = ioapic_route(&a->ioapic, pin, &want[pin]);
-        n += on[pin];
-        if (on[pin] != a->routed[pin] ||
-            (on[pin] && memcmp(&want[pin], &a->routes[pin], sizeof(want[pin])) != 0)) {
-            same = false;
-        }
-    }
-    if (same) {
-        return 0;
-    }
-    union { /* struct kvm_irq_routing ends in a flexible array: room for every pin behind it */
-        struct kvm_irq_routing hdr;
-        uint8_t bytes[sizeof(struct kvm_irq_routing) +
-                      IOAPIC_PINS * sizeof(struct kvm_irq_routing_entry)];
-    } r;
-    memset(&r, 0, sizeof(r));
-    for (unsigned pin = 0; pin < IOAPIC_PINS; pin++) {
-        if (on[pin]) {
-            struct kvm_irq_routing_entry *e = &r.hdr.entries[r.hdr.nr++];
-            e->gsi = pin;
-            e->type = KVM_IRQ_ROUTING_MSI;
-            e->u.msi.address_lo = want[pin].addr_lo;
-            e->u.msi.address_hi = want[pin].addr_hi;
-            e->u.msi.data = want[pin].data;
-        }
-    }
-    if (kvm_ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, &r.hdr) != 0) {
-        return err_set("KVM_SET_GSI_ROUTING (%u IOAPIC routes) failed: %s", n, strerror(errno));
-    }
-    memcpy(a->routes, want, sizeof(want));
-    memcpy(a->routed, on, sizeof(on));
-    return 0;
-}
-
 int kvm_arch_vm_init(struct backend_vm *vm)
 {
     vm->arch = calloc(1, sizeof(struct kvm_x86_vm));
     if (vm->arch == NULL) {
         return err_set("out of memory creating the VM");
     }
-    struct kvm_x86_vm *a = vm->arch;
-    pthread_mutex_init(&a->ioapic_lock, NULL);
-    ioapic_init(&a->ioapic, deliver_msi, vm);
-    if (!vm->cfg->pit) {
-        /* The local APICs in KVM, the IOAPIC here: 24 GSIs reserved for its routes. */
-        struct kvm_enable_cap split = {.cap = KVM_CAP_SPLIT_IRQCHIP, .args = {IOAPIC_PINS}};
-        a->split = kvm_ioctl(vm->vm_fd, KVM_ENABLE_CAP, &split) == 0;
-        if (!a->split) {
-            log_debug("KVM has no split irqchip (%s): using its full irqchip", strerror(errno));
-        }
-    }
-    if (!a->split && kvm_ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, NULL) != 0) {
-        return err_set("KVM_CREATE_IRQCHIP failed: %s", strerror(errno));
-    }
-    struct kvm_pit_config pit = {.flags = 0};
-    if (vm->cfg->pit && kvm_ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) != 0) {
-        return err_set("--pit: KVM cannot create an i8254 PIT: %s", strerror(errno));
+    if (kvm_x86_irqchip_create(vm) != 0) {
+        return -1;
     }
     if (vm->cfg->cpu_pm && enable_cpu_pm(vm) != 0) {
         return -1;
@@ -271,22 +198,6 @@ void kvm_arch_vm_free(struct backend_vm *vm)
         free(a);
         vm->arch = NULL;
     }
-}
-
-int backend_irq_line(struct backend_vm *vm, unsigned line, bool level)
-{
-    struct kvm_x86_vm *a = kvm_x86(vm);
-    if (a->split) {
-        pthread_mutex_lock(&a->ioapic_lock);
-        ioapic_set_line(&a->ioapic, line, level);
-        pthread_mutex_unlock(&a->ioapic_lock);
-        return 0;
-    }
-    struct kvm_irq_level irq = {.irq = line, .level = level ? 1 : 0};
-    if (kvm_ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq) != 0) {
-        return err_set("KVM_IRQ_LINE %u failed: %s", line, strerror(errno));
-    }
-    return 0;
 }
 
 uint32_t backend_tsc_khz(struct backend_vm *vm)
@@ -492,13 +403,6 @@ static enum kvm_exit_action handle_emulation_failure(struct backend_vcpu *v)
     return KVM_ACTION_FAIL;
 }
 
-/* The 8259 PICs' command and data ports, and their edge/level control registers. */
-static bool is_pic_port(unsigned port)
-{
-    return port == 0x20 || port == 0x21 || port == 0xA0 || port == 0xA1 || port == 0x4D0 ||
-           port == 0x4D1;
-}
-
 /* Port I/O: PCI configuration goes to the iobus, other OUTs are hypercalls, the rest is fatal. */
 static enum kvm_exit_action handle_io(struct backend_vcpu *v, struct vcpu_exit *exit)
 {
@@ -510,12 +414,7 @@ static enum kvm_exit_action handle_io(struct backend_vcpu *v, struct vcpu_exit *
         return err_set("KVM reported I/O data outside the kvm_run area (port 0x%x)", port);
     }
     uint8_t *data = (uint8_t *)run + off;
-    if (kvm_x86(v->vm)->split && is_pic_port(port)) {
-        /* No PIC behind a split irqchip: kernels only mask it. Reads: nothing pending or in
-         * service, every line masked (the mask registers 0x21/0xA1), every line edge (ELCR). */
-        if (run->io.direction == KVM_EXIT_IO_IN) {
-            memset(data, (port == 0x21 || port == 0xA1) ? 0xFF : 0, len);
-        }
+    if (kvm_x86_pic_pio(v->vm, port, run->io.direction == KVM_EXIT_IO_IN, data, len)) {
         return KVM_ACTION_RESUME;
     }
     bool pci = port >= PCI_CONFIG_FIRST && port <= PCI_CONFIG_LAST;
@@ -565,16 +464,11 @@ static enum kvm_exit_action handle_mmio(struct backend_vcpu *v)
     struct kvm_run *run = v->run;
     uint64_t a = run->mmio.phys_addr;
     uint32_t len = run->mmio.len;
-    struct kvm_x86_vm *x = kvm_x86(v->vm);
-    if (x->split && a >= IOAPIC_BASE && a < IOAPIC_BASE + IOAPIC_SIZE &&
-        len <= sizeof(run->mmio.data)) {
-        pthread_mutex_lock(&x->ioapic_lock);
-        int r = 0;
-        if (ioapic_mmio(&x->ioapic, a - IOAPIC_BASE, run->mmio.is_write, run->mmio.data, len)) {
-            r = update_routes(v->vm);
+    if (len <= sizeof(run->mmio.data)) {
+        int r = kvm_x86_ioapic_mmio(v->vm, a, run->mmio.is_write, run->mmio.data, len);
+        if (r != 0) {
+            return r > 0 ? KVM_ACTION_RESUME : KVM_ACTION_FAIL;
         }
-        pthread_mutex_unlock(&x->ioapic_lock);
-        return r == 0 ? KVM_ACTION_RESUME : KVM_ACTION_FAIL;
     }
     if (len <= sizeof(run->mmio.data) &&
         iobus_mmio(v->vm->bus, a, run->mmio.is_write, run->mmio.data, len)) {
@@ -617,13 +511,9 @@ enum kvm_exit_action kvm_arch_handle_exit(struct backend_vcpu *v, struct vcpu_ex
         return handle_mmio(v);
     case KVM_EXIT_HLT:
         return KVM_ACTION_RESUME;
-    case KVM_EXIT_IOAPIC_EOI: {
-        struct kvm_x86_vm *a = kvm_x86(v->vm);
-        pthread_mutex_lock(&a->ioapic_lock);
-        ioapic_eoi(&a->ioapic, run->eoi.vector);
-        pthread_mutex_unlock(&a->ioapic_lock);
+    case KVM_EXIT_IOAPIC_EOI:
+        kvm_x86_ioapic_eoi(v->vm, run->eoi.vector);
         return KVM_ACTION_RESUME;
-    }
     case KVM_EXIT_DEBUG:
         return kvm_arch_debug_exit(v, exit);
     case KVM_EXIT_SHUTDOWN:
