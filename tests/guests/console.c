@@ -40,26 +40,12 @@ static void put_line(long i)
     hc2_serial_byte('\n');
 }
 
-static int64_t file_read_stdin(void *buf, uint64_t len)
-{
-    volatile struct uhyve_rw_v2 b = {len, 0x5A5A5A5A, (uintptr_t)buf, 0, 0};
-    hc2_raw(UHYVE_V2_FILE_READ, (uintptr_t)&b);
-    return b.ret;
-}
-
-static uint64_t serial_read(void *buf, uint64_t len)
-{
-    volatile struct uhyve_serial_read b = {len, 0x5A5A5A5A, (uintptr_t)buf};
-    hc2_raw(UHYVE_V2_SERIAL_READ_BUFFER, (uintptr_t)&b);
-    return b.len;
-}
-
 static int prompt(bool serial)
 {
     static char buf[64];
     put_bytes("name? ");
-    int64_t n =
-        serial ? (int64_t)serial_read(buf, sizeof(buf) - 1) : file_read_stdin(buf, sizeof(buf) - 1);
+    int64_t n = serial ? (int64_t)hc2_serial_read(buf, sizeof(buf) - 1)
+                       : hc2_file_read(0, buf, sizeof(buf) - 1);
     if (n < 0 || n >= (int64_t)sizeof(buf)) {
         rt_printf("FAIL: read returned %ld\n", (long)n);
         return 103;

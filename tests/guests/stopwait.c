@@ -13,20 +13,6 @@ static struct rt_args args;
 static uint32_t mode; /* 1 read, 2 serial */
 static uint32_t entered;
 
-static int64_t file_read_stdin(void *buf, uint64_t len)
-{
-    volatile struct uhyve_rw_v2 b = {len, 0x5A5A5A5A, (uintptr_t)buf, 0, 0};
-    hc2_raw(UHYVE_V2_FILE_READ, (uintptr_t)&b);
-    return b.ret;
-}
-
-static uint64_t serial_read(void *buf, uint64_t len)
-{
-    volatile struct uhyve_serial_read b = {len, 0x5A5A5A5A, (uintptr_t)buf};
-    hc2_raw(UHYVE_V2_SERIAL_READ_BUFFER, (uintptr_t)&b);
-    return b.len;
-}
-
 static void spin_ms(uint64_t ms)
 {
     uint64_t end = rt_rdtsc() + rt_tick_khz() * ms;
@@ -43,7 +29,8 @@ void guest_ap_main(unsigned cpu)
     if (cpu == 1) {
         __atomic_store_n(&entered, 1, __ATOMIC_SEQ_CST);
         for (;;) /* again after a kick: only the end of the run may end this */
-            m == 1 ? (void)file_read_stdin(buf, sizeof(buf)) : (void)serial_read(buf, sizeof(buf));
+            m == 1 ? (void)hc2_file_read(0, buf, sizeof(buf))
+                   : (void)hc2_serial_read(buf, sizeof(buf));
     }
     rt_park();
 }
@@ -78,7 +65,7 @@ int guest_main(void)
     }
     if (!strcmp(what, "stdin")) {
         rt_puts("reading\n");
-        int64_t n = file_read_stdin(buf, sizeof(buf));
+        int64_t n = hc2_file_read(0, buf, sizeof(buf));
         rt_printf("read returned %ld\n", (long)n);
         return 9;
     }

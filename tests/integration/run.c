@@ -67,7 +67,7 @@ static bool drain(int fd, char **buf, size_t *len, size_t *cap)
     return true;
 }
 
-static double now_s(void)
+double run_now_s(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -110,9 +110,9 @@ void run_chyve(struct run *r, const char *const *args, const char *const *envp)
     grow(&r->out, &r->out_len, &ocap);
     grow(&r->err, &r->err_len, &ecap);
     struct pollfd pf[2] = {{po[0], POLLIN, 0}, {pe[0], POLLIN, 0}};
-    double deadline = now_s() + RUN_TIMEOUT_S;
+    double deadline = run_now_s() + RUN_TIMEOUT_S;
     while (pf[0].fd >= 0 || pf[1].fd >= 0) {
-        double left = deadline - now_s();
+        double left = deadline - run_now_s();
         if (left <= 0) {
             r->timed_out = true;
             break;
@@ -139,7 +139,7 @@ void run_chyve(struct run *r, const char *const *args, const char *const *envp)
     } else {
         /* both pipes are closed; the process ends now, but still honour the deadline */
         while (waitpid(pid, &st, WNOHANG) == 0) {
-            if (now_s() > deadline) {
+            if (run_now_s() > deadline) {
                 r->timed_out = true;
                 kill(pid, SIGKILL);
                 waitpid(pid, &st, 0);

@@ -35,6 +35,9 @@ void run_free(struct run *r);
 /* Removes the directory tree at dir (rm -rf); a failure is reported on stderr. */
 void remove_tree(const char *dir);
 
+/* Seconds on the monotonic clock, for deadlines. */
+double run_now_s(void);
+
 /* Number of lines in s (a final line without '\n' counts). */
 size_t count_lines(const char *s);
 /* Case-insensitive substring search. */

@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "run.h"
@@ -39,13 +38,6 @@ static char *expected_lines(long n)
     }
     snprintf(s + len, cap - len, "tail without newline");
     return s;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /*
@@ -96,9 +88,9 @@ static void proc_start(struct proc *p, const char *const *argv, const char *cons
 /* Reads the pipe until text has come (true), its end (false, eof set) or limit_s (false). */
 static bool proc_read_until(struct proc *p, const char *text, double limit_s)
 {
-    double end = now_s() + limit_s;
+    double end = run_now_s() + limit_s;
     while (!(text && strstr(p->buf, text))) {
-        double left = end - now_s();
+        double left = end - run_now_s();
         if (left <= 0)
             return false;
         struct pollfd pf = {p->out, POLLIN, 0};
@@ -137,10 +129,10 @@ static int proc_finish(struct proc *p)
         cr_assert(p->eof, "the output did not end within %d s:\n%.2000s", LIMIT_S, p->buf);
         close(p->out);
     }
-    double end = now_s() + LIMIT_S;
+    double end = run_now_s() + LIMIT_S;
     int st;
     while (waitpid(p->pid, &st, WNOHANG) == 0) {
-        if (now_s() > end) {
+        if (run_now_s() > end) {
             kill(p->pid, SIGKILL);
             waitpid(p->pid, &st, 0);
             cr_assert_fail("the process did not end within %d s; output:\n%s", LIMIT_S, p->buf);

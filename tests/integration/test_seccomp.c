@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "run.h"
@@ -55,13 +54,6 @@ Test(seccomp, smp_under_the_default)
 Test(seccomp, smp_under_log)
 {
     run_ok("log", "smp", "2", "all 2 cpus online");
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* The Seccomp: field of /proc/PID/task/TID/status (0 none, 2 filter), or -1. */
@@ -112,7 +104,7 @@ static void threads_have(const char *mode, int want)
     close(p[0]);
     /* "reading": the guest runs, so every thread is past its set-up. */
     bool reading = false;
-    for (double end = now_s() + 60; !reading && now_s() < end; usleep(20000)) {
+    for (double end = run_now_s() + 60; !reading && run_now_s() < end; usleep(20000)) {
         FILE *f = fopen(out, "r");
         char buf[256] = "";
         if (f) {

@@ -16,7 +16,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "run.h"
@@ -37,13 +36,6 @@ static void teardown(void)
 {
     remove_tree(dir);
     free(dir);
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* A chyve started in the background: stdin the read end of a pipe the test never writes. */
@@ -110,8 +102,8 @@ static char *slurp(const char *path)
 /* Waits up to limit_s for text in file path; false if it did not come. */
 static bool wait_text(const char *path, const char *text, double limit_s)
 {
-    double end = now_s() + limit_s;
-    while (now_s() < end) {
+    double end = run_now_s() + limit_s;
+    while (run_now_s() < end) {
         char *s = slurp(path);
         bool found = strstr(s, text) != NULL;
         free(s);
@@ -131,10 +123,10 @@ static bool bg_wait_output(struct bg *b, const char *text, double limit_s)
 /* Waits up to limit_s for chyve to end: its exit status, -signal, or -1000 after killing it. */
 static int bg_wait(struct bg *b, double limit_s)
 {
-    double end = now_s() + limit_s;
+    double end = run_now_s() + limit_s;
     int st;
     while (waitpid(b->pid, &st, WNOHANG) == 0) {
-        if (now_s() > end) {
+        if (run_now_s() > end) {
             kill(b->pid, SIGKILL);
             waitpid(b->pid, &st, 0);
             close(b->stdin_w);
@@ -211,11 +203,11 @@ static void signal_stops(int sig, const char *name)
     bg_start(&b, args);
     CHECK(&b, bg_wait_output(&b, "spinning", 60));
     CHECK(&b, count_run_dirs() == 1); /* the run directory exists while the guest runs */
-    double t0 = now_s();
+    double t0 = run_now_s();
     kill(b.pid, sig);
     int st = bg_wait(&b, STOP_LIMIT_S);
     CHECK(&b, st == 128 + sig);
-    CHECK(&b, now_s() - t0 < STOP_LIMIT_S);
+    CHECK(&b, run_now_s() - t0 < STOP_LIMIT_S);
     CHECK(&b, count_run_dirs() == 0);
     char *err = slurp(b.err), *yaml = slurp(stats), want[64];
     snprintf(want, sizeof(want), "stopped by %s", name);

@@ -87,6 +87,20 @@ int64_t hc2_file_write(int32_t fd, const void *buf, uint64_t len)
     return b.ret;
 }
 
+int64_t hc2_file_read(int32_t fd, void *buf, uint64_t len)
+{
+    volatile struct uhyve_rw_v2 b = {len, 0x5A5A5A5A, (uintptr_t)buf, fd, 0};
+    hc2_raw(UHYVE_V2_FILE_READ, (uintptr_t)&b);
+    return b.ret;
+}
+
+uint64_t hc2_serial_read(void *buf, uint64_t maxlen)
+{
+    volatile struct uhyve_serial_read b = {maxlen, 0x5A5A5A5A, (uintptr_t)buf};
+    hc2_raw(UHYVE_V2_SERIAL_READ_BUFFER, (uintptr_t)&b);
+    return b.len;
+}
+
 int32_t hc2_file_open(const char *name, int32_t flags, int32_t mode)
 {
     volatile struct uhyve_open b = {(uintptr_t)name, flags, mode, 0x5A5A5A5A};

@@ -81,6 +81,8 @@ void hc2_raw(uint16_t addr, uint64_t data);
 void hc2_serial_byte(char c);
 void hc2_serial_buffer(const void *buf, uint64_t len);
 int64_t hc2_file_write(int32_t fd, const void *buf, uint64_t len);
+int64_t hc2_file_read(int32_t fd, void *buf, uint64_t len); /* bytes, or -errno */
+uint64_t hc2_serial_read(void *buf, uint64_t maxlen);       /* SerialReadBuffer: bytes read */
 int32_t hc2_file_open(const char *name, int32_t flags, int32_t mode);
 int32_t hc2_file_close(int32_t fd);
 void hc2_exit(int32_t code);
