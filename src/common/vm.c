@@ -26,6 +26,7 @@
 #include "log.h"
 #include "net/virtio_net.h"
 #include "readfile.h"
+#include "start_fifo.h"
 #include "stats/stats.h"
 #include "stop_signals.h"
 #include "vm.h"
@@ -173,6 +174,7 @@ static int vm_prepare(struct vm *vm)
         arch_setup_guest(&vm->mem, &vm->layout) != 0 || net_prepare(vm) != 0 ||
         backend_vm_create(&vm->mem, cfg, vm->bus, &vm->backend) != 0 || write_boot_data(vm) != 0 ||
         (cfg->gdb_port && gdb_open(vm, cfg->gdb_port, &vm->gdb) != 0) ||
+        (cfg->start_fifo && (vm->start_fd = start_fifo_open(cfg->start_fifo)) < 0) ||
         files_isolate(vm->files, cfg) != 0 ||       /* everything the run opens is open */
         (vm->net && (netif_start(&vm->link) != 0 || /* threads after it: confined too */
                      virtio_net_start(vm->net, net_irq, vm) != 0)))
@@ -369,7 +371,20 @@ static void console_flush_hook(void *vm)
 static int vm_execute_stoppable(struct vm *vm)
 {
     stop_signals_attach(vm); /* a signal that came during set-up stops the run right here */
-    int rc = vm_execute(vm);
+    int rc = 0;
+    if (vm->start_fd >= 0) {
+        int started = start_fifo_wait(vm->start_fd, vm->wake[0]);
+        close(vm->start_fd);
+        vm->start_fd = -1;
+        if (started < 0)
+            rc = -1;
+        else if (started == 0) /* stopped while waiting: vm_stop() recorded how */
+            rc = 0;
+        else
+            rc = vm_execute(vm);
+    } else {
+        rc = vm_execute(vm);
+    }
     stop_signals_attach(NULL);
     return rc;
 }
@@ -383,6 +398,7 @@ enum vm_result vm_run(const struct vm_config *cfg, int *code)
     }
     vm->cfg = cfg;
     vm->wake[0] = vm->wake[1] = -1;
+    vm->start_fd = -1;
     pthread_mutex_init(&vm->out_lock, NULL);
     pthread_mutex_init(&vm->stop_lock, NULL);
     pthread_mutex_init(&vm->stdin_lock, NULL);
@@ -428,6 +444,8 @@ enum vm_result vm_run(const struct vm_config *cfg, int *code)
     for (int i = 0; i < 2; i++)
         if (vm->wake[i] >= 0)
             close(vm->wake[i]);
+    if (vm->start_fd >= 0)
+        close(vm->start_fd);
     log_set_flush_hook(NULL, NULL); /* every thread of the run has ended */
     pthread_mutex_destroy(&vm->out_lock);
     pthread_mutex_destroy(&vm->stop_lock);

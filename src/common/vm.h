@@ -56,6 +56,7 @@ struct vm {
      * waits on a host fd polls it too, so a stop can never be missed between check and wait.
      */
     int wake[2];
+    int start_fd; /* --start-fifo: the FIFO to wait on before the first instruction, or -1 */
     pthread_mutex_t stdin_lock; /* one reader of host stdin at a time: poll, then read */
     bool out_may_block;         /* out_fd is a pipe, tty or socket: wait for room, stop-aware */
     /* Called by the first vm_stop(), under stop_lock (the stub releases parked vCPUs). */

@@ -55,6 +55,10 @@ struct vm_config {
     /* Debugging: the GDB stub's TCP port on 127.0.0.1 and ::1, or 0 for no debugger. */
     uint16_t gdb_port;
 
+    /* A FIFO to wait on, VM ready, before the guest's first instruction, until a byte is
+     * written to it (chyve-oci's create and start); NULL: start at once. */
+    const char *start_fifo;
+
     /* Statistics: printed on stderr at exit with `stats`, written as YAML to `stats_file`. */
     bool stats;
     const char *stats_file;

@@ -318,3 +318,80 @@ Test(stop, sigkill_leftover_is_reclaimed, .init = setup, .fini = teardown)
     CHECK(&b, count_run_dirs() == 1);                    /* and the second run removed its own */
     free(guest);
 }
+
+/* --start-fifo: the VM is ready but its guest runs only once a byte arrives on the FIFO. */
+Test(stop, start_fifo_holds_the_guest_until_a_byte_comes, .init = setup, .fini = teardown)
+{
+    require_kvm();
+    char *guest = guest_path("stopwait");
+    char fifo[600];
+    snprintf(fifo, sizeof(fifo), "%s/start", dir);
+    cr_assert(mkfifo(fifo, 0600) == 0);
+    struct bg b;
+    const char *args[] = {"--start-fifo", fifo, guest, "--", "--", "spin", "0", NULL};
+    bg_start(&b, args);
+    /* Ready: the FIFO has a reader (chyve), so a writer's non-blocking open succeeds. */
+    int w = -1;
+    for (double end = run_now_s() + 60; w < 0 && run_now_s() < end; usleep(5000))
+        w = open(fifo, O_WRONLY | O_NONBLOCK);
+    CHECK(&b, w >= 0);
+    usleep(300000);
+    char *out = slurp(b.out);
+    CHECK(&b, !strstr(out, "spinning")); /* held before the first instruction */
+    free(out);
+    CHECK(&b, write(w, "s", 1) == 1);
+    close(w);
+    CHECK(&b, bg_wait_output(&b, "spinning", 60));
+    CHECK(&b, bg_wait(&b, STOP_LIMIT_S) == 0);
+    CHECK(&b, count_run_dirs() == 0);
+    free(guest);
+}
+
+/* A stop signal while held on the FIFO ends the run cleanly, the guest never having run. */
+Test(stop, sigterm_while_waiting_on_the_start_fifo, .init = setup, .fini = teardown)
+{
+    require_kvm();
+    char *guest = guest_path("stopwait");
+    char fifo[600];
+    snprintf(fifo, sizeof(fifo), "%s/start", dir);
+    cr_assert(mkfifo(fifo, 0600) == 0);
+    struct bg b;
+    const char *args[] = {"--start-fifo", fifo, guest, "--", "--", "spin", "0", NULL};
+    bg_start(&b, args);
+    int w = -1;
+    for (double end = run_now_s() + 60; w < 0 && run_now_s() < end; usleep(5000))
+        w = open(fifo, O_WRONLY | O_NONBLOCK);
+    CHECK(&b, w >= 0);
+    close(w); /* a writer that comes and goes without a byte starts nothing */
+    usleep(100000);
+    kill(b.pid, SIGTERM);
+    CHECK(&b, bg_wait(&b, STOP_LIMIT_S) == 128 + SIGTERM);
+    CHECK(&b, count_run_dirs() == 0);
+    char *out = slurp(b.out), *err = slurp(b.err);
+    CHECK(&b, !strstr(out, "spinning"));
+    CHECK(&b, strstr(err, "stopped by SIGTERM"));
+    free(out);
+    free(err);
+    free(guest);
+}
+
+/* Anything but a FIFO is a usage error, before the guest runs. */
+Test(stop, start_fifo_must_be_a_fifo, .init = setup, .fini = teardown)
+{
+    require_kvm();
+    char *guest = guest_path("stopwait");
+    char path[600];
+    snprintf(path, sizeof(path), "%s/plain", dir);
+    FILE *f = fopen(path, "w");
+    cr_assert(f);
+    fclose(f);
+    struct bg b;
+    const char *args[] = {"--start-fifo", path, guest, "--", "--", "spin", "0", NULL};
+    bg_start(&b, args);
+    CHECK(&b, bg_wait(&b, STOP_LIMIT_S) == 2);
+    char *err = slurp(b.err);
+    CHECK(&b, strstr(err, "is not a named pipe"));
+    CHECK(&b, count_lines(err) == 1);
+    free(err);
+    free(guest);
+}

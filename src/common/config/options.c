@@ -49,6 +49,7 @@ const struct opt_def opt_defs[OPT_COUNT] = {
     [OPT_PIT] = {0, "pit", NULL, "cpu", "pit", OPT_FLAG, .linux_only = true},
     [OPT_ENV] = {'e', "env-vars", "env", "guest", "env_vars", OPT_LIST, false, NULL},
     [OPT_KERNEL_ARGS] = {0, NULL, NULL, "guest", "kernel_args", OPT_LIST, false, NULL},
+    [OPT_START_FIFO] = {0, "start-fifo", NULL, NULL, NULL, OPT_VALUE, false, NULL},
     [OPT_VERBOSE] = {'v', "verbose", NULL, NULL, NULL, OPT_FLAG, false, NULL},
     [OPT_HELP] = {'h', "help", NULL, NULL, NULL, OPT_FLAG, false, NULL},
     [OPT_VERSION] = {'V', "version", NULL, NULL, NULL, OPT_FLAG, false, NULL},
@@ -342,12 +343,14 @@ int opt_apply(struct cli *c, enum opt_id id, const char *value, enum opt_src src
     case OPT_STATS_FILE:
     case OPT_TEMPDIR:
     case OPT_CONFIG:
+    case OPT_START_FIFO:
         if (check_path(value) != 0)
             return -1;
         if (take(c, id, src)) {
             const char **dst = id == OPT_OUTPUT       ? &c->output
                                : id == OPT_STATS_FILE ? &c->cfg.stats_file
                                : id == OPT_TEMPDIR    ? &c->cfg.tempdir
+                               : id == OPT_START_FIFO ? &c->cfg.start_fifo
                                                       : &c->config_path;
             *dst = value;
         }

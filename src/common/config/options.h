@@ -42,6 +42,7 @@ enum opt_id {
     OPT_ENV,
     OPT_KERNEL_ARGS,
     /* command line only */
+    OPT_START_FIFO,
     OPT_VERBOSE,
     OPT_HELP,
     OPT_VERSION,
