@@ -8,7 +8,7 @@ shift || true
 
 packages=(meson ninja-build pkg-config gcc libc6-dev libfdt-dev zlib1g-dev libinih-dev
           libyaml-dev libcriterion-dev clang-format libslirp-dev iproute2 iputils-ping
-          gdb) # gdb: the gdb suite (tests/gdb)
+          libjansson-dev gdb) # gdb: the gdb suite (tests/gdb); jansson: chyve-oci
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
