@@ -4,6 +4,7 @@
  * gets the device's MAC unless --mac names another, and the device's MTU.
  */
 #include <errno.h>
+#include <net/if.h>
 #include <fcntl.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
@@ -57,10 +58,9 @@ int netif_tap_open(const struct net_spec *s, struct netif *n)
     snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", s->tap);
     ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
     /* The TAP must exist (as uhyve expects): without TUNSETIFF's create rights we cannot tell
-     * "missing" from "no permission" by the call alone, so look first. */
-    char path[64];
-    snprintf(path, sizeof(path), "/sys/class/net/%s", s->tap);
-    if (access(path, F_OK) != 0) {
+     * "missing" from "no permission" by the call alone, so look first: by index in this network
+     * namespace (sysfs shows the namespace of whoever mounted it, not always chyve's). */
+    if (if_nametoindex(s->tap) == 0) {
         close(fd);
         return err_set("--net tap:%s: no such network interface (create it with "
                        "'ip tuntap add dev %s mode tap user $USER')",
