@@ -25,11 +25,14 @@
 
 #include "err.h"
 #include "launch.h"
+#include "net.h"
 #include "oci.h"
 #include "spec.h"
 #include "state.h"
 
 #define READY_TIMEOUT_MS 60000 /* a VM not ready by then (a huge image?) is given up */
+/* The TAP made in the container's network namespace (rootless podman's slirp4netns has a tap0). */
+#define TAP_NAME "chyve0"
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 /* The options of create (and run). */
@@ -246,6 +249,23 @@ static void child_main(const struct create_opts *o, const struct oci_spec *s,
     }
     if (s->terminal && console_setup(o->console_socket) != 0)
         goto fail;
+    struct oci_net n;
+    struct oci_net_args na;
+    struct oci_guest_net gn;
+    if (s->netns) {
+        int rc = oci_net_enter(s->netns);
+        if (rc == 0)
+            rc = oci_net_plumb(TAP_NAME, &n);
+        if (rc < 0)
+            goto fail;
+        if (rc == 0) { /* 1: no IPv4 interface there, so a guest without a network device */
+            oci_net_args(&n, &na);
+            gn = (struct oci_guest_net){.tap = n.tap, .mac = na.mac, .ip = na.ip,
+                                        .gateway = na.gateway[0] ? na.gateway : NULL,
+                                        .mask = na.mask};
+            l->net = &gn;
+        }
+    }
     char **argv;
     if (oci_launch_argv(s, l, &argv) != 0)
         goto fail;

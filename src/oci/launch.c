@@ -140,11 +140,13 @@ int oci_launch_argv(const struct oci_spec *s, const struct oci_launch *l, char *
         add(&a, "--mac");
         add(&a, "%s", l->net->mac);
         add(&a, "--env");
-        add(&a, "HERMIT_IP=%s", l->net->ip);
+        add(&a, "%s", l->net->ip);
         add(&a, "--env");
-        add(&a, "HERMIT_GATEWAY=%s", l->net->gateway);
-        add(&a, "--env");
-        add(&a, "HERMIT_MASK=%s", l->net->mask);
+        add(&a, "%s", l->net->mask);
+        if (l->net->gateway) {
+            add(&a, "--env");
+            add(&a, "%s", l->net->gateway);
+        }
     }
     add(&a, "--");
     add(&a, "%s", l->kernel);

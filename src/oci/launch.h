@@ -14,9 +14,10 @@
 
 /* The guest's network, as chyve options and Hermit's variables want it (strings). */
 struct oci_guest_net {
-    const char *tap;                   /* "tap0": --net tap:TAP */
-    const char *mac;                   /* --mac */
-    const char *ip, *gateway, *mask;   /* HERMIT_IP, HERMIT_GATEWAY, HERMIT_MASK */
+    const char *tap; /* "chyve0": --net tap:TAP */
+    const char *mac; /* --mac */
+    /* "HERMIT_IP=a.b.c.d", "HERMIT_GATEWAY=..." (NULL: none), "HERMIT_MASK=..." */
+    const char *ip, *gateway, *mask;
 };
 
 struct oci_launch {
