@@ -9,6 +9,8 @@ scripts/setup.sh build-asan -Dwerror=true -Db_sanitize=address,undefined \
     -Db_lundef=false -Dbuildtype=debug || exit 1
 # The cross compiler, qemu and arm64 kernel for the 'arm64' suite, which the x86_64 build runs
 # (tests/arm64: a static cross build in build/arm64-cross, booted under emulated arm64 KVM).
+# podman for the chyve-oci suite (tests/oci), which drives chyve-oci as its runtime.
+scripts/setup-oci.sh || echo "test: podman setup failed: the oci suite skips (fails if CI=true)" >&2
 scripts/setup-arm64.sh || echo "test: arm64 setup failed: the arm64 suite skips (fails if CI=true)" >&2
 
 passed=0 failed=0 skipped=0 status=0
