@@ -25,8 +25,10 @@
 
 #include "err.h"
 #include "launch.h"
+#include "loader/elf.h"
 #include "net.h"
 #include "oci.h"
+#include "readfile.h"
 #include "spec.h"
 #include "state.h"
 
@@ -117,6 +119,35 @@ static int resolve_kernel(const struct oci_spec *s, char **host)
     if (!(*host = strdup(buf)))
         return err_set("out of memory");
     return 0;
+}
+
+/* The ELF machine of this host's guests (chyve boots kernels of its own architecture). */
+#if defined(__x86_64__)
+#define GUEST_ELF_MACHINE 62 /* EM_X86_64 */
+#elif defined(__aarch64__)
+#define GUEST_ELF_MACHINE 183 /* EM_AARCH64 */
+#endif
+
+/*
+ * Whether the guest can drive a network device: chyve refuses --net for a kernel whose Hermit
+ * version note says it is older than 0.13.2 (it never enables the device's interrupt). Such a
+ * kernel gets no device rather than no run. A Hermit image (gzip) is taken as new enough: the
+ * image format is younger than 0.13.2. A file chyve cannot parse is left to chyve to refuse.
+ */
+static bool kernel_takes_net(const char *path)
+{
+    uint8_t *buf;
+    size_t len;
+    if (readfile(path, 1ull << 30, &buf, &len) != READFILE_OK)
+        return true;
+    struct kernel k;
+    bool yes = true;
+    if (len >= 2 && !(buf[0] == 0x1f && buf[1] == 0x8b) &&
+        elf_parse(buf, len, GUEST_ELF_MACHINE, &k) == 0 && k.has_version && k.version[0] == 0 &&
+        (k.version[1] < 13 || (k.version[1] == 13 && k.version[2] < 2)))
+        yes = false;
+    free(buf);
+    return yes;
 }
 
 /* chyve's path: $CHYVE_OCI_CHYVE, else the chyve beside this executable, else chyve on PATH. */
@@ -252,7 +283,7 @@ static void child_main(const struct create_opts *o, const struct oci_spec *s,
     struct oci_net n;
     struct oci_net_args na;
     struct oci_guest_net gn;
-    if (s->netns) {
+    if (s->netns && kernel_takes_net(l->kernel)) {
         int rc = oci_net_enter(s->netns);
         if (rc == 0)
             rc = oci_net_plumb(TAP_NAME, &n);
