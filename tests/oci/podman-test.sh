@@ -4,8 +4,8 @@
 # inside a network namespace this script creates and deletes (podman's bridge, its iptables
 # rules and the containers' namespaces are made there); podman's storage is in a temporary
 # directory. Cases:
-#   run      output, arguments, environment and exit status of a run; a non-Hermit command is
-#            refused with a clear error
+#   run      output, arguments, environment and exit status of a run, also with a terminal
+#            (-t); a non-Hermit command is refused with a clear error
 #   stop     run -d, logs, stop (SIGTERM: status 143), rm
 #   rm       rm -f of a running container
 #   ports    -p HOSTPORT:9975 to the network test guest: TCP and UDP echo through podman's port
@@ -133,6 +133,11 @@ run)
         >"$work/out" 2>"$work/err" || fail "args_fdt run failed"
     grep -q "one" "$work/out" && grep -q "two words" "$work/out" || fail "arguments: $(cat "$work/out")"
     grep -q "GREETING=hello-from-podman" "$work/out" || fail "environment: $(cat "$work/out")"
+    # With a terminal (-t: --console-socket, the guest's console on a pty podman holds).
+    in_ns "${P[@]}" run --rm -t localhost/chyve-test:1 /bin/exitcode 3 >"$work/out" 2>"$work/err"
+    rc=$?
+    [ "$rc" -eq 3 ] || fail "podman run -t ended with $rc, not 3"
+    grep -q "exiting with 3" "$work/out" || fail "no guest output through the terminal: $(cat "$work/out")"
     # A command that is not a Hermit kernel: refused, with the reason.
     if in_ns "${P[@]}" run --rm localhost/chyve-test:1 /bin/sh >"$work/out" 2>"$work/err"; then
         fail "a non-Hermit command was run"
