@@ -26,269 +26,9 @@
 
 #include "err.h"
 #include "net.h"
+#include "netlink.h"
 
-#define NL_RECV_MAX 32768 /* the kernel sends no netlink datagram larger than 32 KiB */
-#define NL_TIMEOUT_S 10   /* the kernel answers at once; this only stops a hang */
 #define SCAN_LINKS_MAX 64 /* a container's namespace has two or three */
-
-/* --- netlink messages --- */
-
-/* A request being built: one message, whose attributes msg_put() appends. */
-struct msg {
-    union {
-        struct nlmsghdr h;
-        char b[512]; /* the largest request here, the u32 filter, takes about 150 bytes */
-    } u;
-    bool full;
-};
-
-/* Starts m as a request of type with flags and family header hdr (hlen bytes). */
-static void msg_init(struct msg *m, uint16_t type, uint16_t flags, const void *hdr, size_t hlen)
-{
-    memset(m, 0, sizeof(*m));
-    m->u.h.nlmsg_len = NLMSG_LENGTH(hlen);
-    m->u.h.nlmsg_type = type;
-    m->u.h.nlmsg_flags = NLM_F_REQUEST | flags;
-    memcpy(m->u.b + NLMSG_HDRLEN, hdr, hlen);
-}
-
-/* Appends attribute type with len bytes of data (none: a nest's head); returns its offset. */
-static size_t msg_put(struct msg *m, unsigned short type, const void *data, size_t len)
-{
-    size_t off = NLMSG_ALIGN(m->u.h.nlmsg_len);
-    size_t alen = RTA_LENGTH(len);
-    if (m->full || off + RTA_ALIGN(alen) > sizeof(m->u.b)) {
-        m->full = true;
-        return 0;
-    }
-    struct rtattr *a = (struct rtattr *)(m->u.b + off);
-    a->rta_type = type;
-    a->rta_len = (unsigned short)alen;
-    if (len > 0) {
-        memcpy(m->u.b + off + RTA_LENGTH(0), data, len);
-    }
-    m->u.h.nlmsg_len = (uint32_t)(off + RTA_ALIGN(alen));
-    return off;
-}
-
-static void msg_put_str(struct msg *m, unsigned short type, const char *s)
-{
-    msg_put(m, type, s, strlen(s) + 1);
-}
-
-static void msg_put_u32(struct msg *m, unsigned short type, uint32_t v)
-{
-    msg_put(m, type, &v, sizeof(v));
-}
-
-/* Closes the nest msg_put(m, type, NULL, 0) opened at offset nest: it holds what followed. */
-static void msg_end(struct msg *m, size_t nest)
-{
-    if (!m->full) {
-        struct rtattr *a = (struct rtattr *)(m->u.b + nest);
-        a->rta_len = (unsigned short)(m->u.h.nlmsg_len - nest);
-    }
-}
-
-/* The attribute of type in the len bytes at p (attributes one after the other), or NULL. */
-static const struct rtattr *attr_find(const char *p, size_t len, unsigned short type)
-{
-    while (len >= sizeof(struct rtattr)) {
-        const struct rtattr *a = (const struct rtattr *)p;
-        if (a->rta_len < sizeof(*a) || a->rta_len > len) {
-            return NULL;
-        }
-        if ((a->rta_type & NLA_TYPE_MASK) == type) {
-            return a;
-        }
-        size_t step = RTA_ALIGN(a->rta_len);
-        if (step >= len) {
-            return NULL;
-        }
-        p += step;
-        len -= step;
-    }
-    return NULL;
-}
-
-static const void *attr_data(const struct rtattr *a)
-{
-    return (const char *)a + RTA_LENGTH(0);
-}
-
-static size_t attr_len(const struct rtattr *a)
-{
-    return a->rta_len - RTA_LENGTH(0);
-}
-
-/* Whether a holds at least 4 bytes; then *v gets them. */
-static bool attr_u32(const struct rtattr *a, uint32_t *v)
-{
-    if (a == NULL || attr_len(a) < sizeof(*v)) {
-        return false;
-    }
-    memcpy(v, attr_data(a), sizeof(*v));
-    return true;
-}
-
-/*
- * Copies a received message's family header (hlen bytes) to hdr and points *attrs and *len at its
- * attributes. Returns false when the message is too short to hold the header.
- */
-static bool msg_parse(const struct nlmsghdr *h, void *hdr, size_t hlen, const char **attrs,
-                      size_t *len)
-{
-    size_t off = NLMSG_HDRLEN + NLMSG_ALIGN(hlen);
-    if (h->nlmsg_len < off) {
-        return false;
-    }
-    memcpy(hdr, (const char *)h + NLMSG_HDRLEN, hlen);
-    *attrs = (const char *)h + off;
-    *len = h->nlmsg_len - off;
-    return true;
-}
-
-/* --- talking to the kernel --- */
-
-struct nl {
-    int fd;
-    uint32_t seq;
-};
-
-static int nl_open(struct nl *nl)
-{
-    nl->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-    if (nl->fd < 0) {
-        return err_set("cannot open a netlink socket: %s", strerror(errno));
-    }
-    /* Optional: the kernel's own words on a refusal ("extended ACK"), without the request echoed
-     * back; and a bound on the wait. */
-    int one = 1;
-    (void)setsockopt(nl->fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
-    (void)setsockopt(nl->fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
-    struct timeval tv = {.tv_sec = NL_TIMEOUT_S};
-    (void)setsockopt(nl->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    nl->seq = (uint32_t)time(NULL);
-    return 0;
-}
-
-/* An NLMSG_ERROR answer as 0 (an ACK) or -1 with err_msg() "STEP: cause (the kernel's words)". */
-static int nl_error(const struct nlmsghdr *h, const char *step)
-{
-    struct nlmsgerr e;
-    const char *attrs;
-    size_t len;
-    if (!msg_parse(h, &e, sizeof(e), &attrs, &len)) {
-        return err_set("%s: malformed netlink answer", step);
-    }
-    if (e.error == 0) {
-        return 0;
-    }
-    int code = e.error < 0 ? -e.error : e.error;
-    const char *why = NULL;
-    /* Without NETLINK_CAP_ACK the request's payload comes back before the TLVs. */
-    size_t echo = (h->nlmsg_flags & NLM_F_CAPPED) || e.msg.nlmsg_len < NLMSG_HDRLEN
-                      ? 0
-                      : NLMSG_ALIGN(e.msg.nlmsg_len - NLMSG_HDRLEN);
-    if ((h->nlmsg_flags & NLM_F_ACK_TLVS) && echo <= len) {
-        const struct rtattr *a = attr_find(attrs + echo, len - echo, NLMSGERR_ATTR_MSG);
-        if (a != NULL && attr_len(a) > 1 && ((const char *)attr_data(a))[attr_len(a) - 1] == '\0') {
-            why = attr_data(a);
-        }
-    }
-    if (why != NULL) {
-        return err_set("%s: %s (%s)", step, strerror(code), why);
-    }
-    return err_set("%s: %s", step, strerror(code));
-}
-
-typedef int (*nl_cb)(const struct nlmsghdr *h, void *ctx);
-
-/*
- * Sends m and reads the kernel's answer: each message of it goes to cb (when not NULL), until the
- * ACK (requests with NLM_F_ACK) or the end of a dump (NLM_F_DUMP). Returns 0, or -1 with err_msg()
- * starting with step.
- */
-static int nl_exchange(struct nl *nl, struct msg *m, nl_cb cb, void *ctx, const char *step)
-{
-    if (m->full) {
-        return err_set("%s: netlink request too large", step);
-    }
-    m->u.h.nlmsg_seq = ++nl->seq;
-    struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
-    ssize_t n;
-    do {
-        n = sendto(nl->fd, m->u.b, m->u.h.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof(kernel));
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) {
-        return err_set("%s: cannot send to netlink: %s", step, strerror(errno));
-    }
-    union {
-        struct nlmsghdr h;
-        char b[NL_RECV_MAX];
-    } buf;
-    for (;;) {
-        struct sockaddr_nl from;
-        struct iovec iov = {.iov_base = buf.b, .iov_len = sizeof(buf.b)};
-        struct msghdr mh = {
-            .msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov, .msg_iovlen = 1};
-        n = recvmsg(nl->fd, &mh, 0);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            return err_set("%s: netlink did not answer within %d s", step, NL_TIMEOUT_S);
-        }
-        if (n < 0) {
-            return err_set("%s: cannot read from netlink: %s", step, strerror(errno));
-        }
-        if (mh.msg_flags & MSG_TRUNC) {
-            return err_set("%s: netlink answer truncated", step);
-        }
-        if (mh.msg_namelen != sizeof(from) || from.nl_pid != 0) {
-            continue; /* not the kernel's */
-        }
-        const char *p = buf.b;
-        size_t left = (size_t)n;
-        while (left >= NLMSG_HDRLEN) {
-            const struct nlmsghdr *h = (const struct nlmsghdr *)p;
-            if (h->nlmsg_len < NLMSG_HDRLEN || h->nlmsg_len > left) {
-                return err_set("%s: malformed netlink answer", step);
-            }
-            if (h->nlmsg_seq == m->u.h.nlmsg_seq) {
-                if (h->nlmsg_type == NLMSG_ERROR) {
-                    return nl_error(h, step);
-                }
-                if (h->nlmsg_type == NLMSG_DONE) {
-                    /* its payload, when there is one, is the dump's own result */
-                    int rc = 0;
-                    if (h->nlmsg_len >= NLMSG_LENGTH(sizeof(rc))) {
-                        memcpy(&rc, (const char *)h + NLMSG_HDRLEN, sizeof(rc));
-                    }
-                    return rc < 0 ? err_set("%s: %s", step, strerror(-rc)) : 0;
-                }
-                if (cb != NULL && cb(h, ctx) != 0) {
-                    return -1;
-                }
-            }
-            size_t adv = NLMSG_ALIGN(h->nlmsg_len);
-            if (adv >= left) {
-                break;
-            }
-            p += adv;
-            left -= adv;
-        }
-    }
-}
-
-/* Asks for a dump of type (family header hdr of hlen bytes), each answer going to cb. */
-static int nl_dump(struct nl *nl, uint16_t type, const void *hdr, size_t hlen, nl_cb cb, void *ctx,
-                   const char *step)
-{
-    struct msg m;
-    msg_init(&m, type, NLM_F_DUMP, hdr, hlen);
-    return nl_exchange(nl, &m, cb, ctx, step);
-}
 
 /* --- what the namespace holds --- */
 
@@ -331,7 +71,7 @@ static int on_link(const struct nlmsghdr *h, void *ctx)
     struct ifinfomsg ifi;
     const char *attrs;
     size_t len;
-    if (h->nlmsg_type != RTM_NEWLINK || !msg_parse(h, &ifi, sizeof(ifi), &attrs, &len)) {
+    if (h->nlmsg_type != RTM_NEWLINK || !nl_msg_parse(h, &ifi, sizeof(ifi), &attrs, &len)) {
         return 0;
     }
     if (s->nlinks == SCAN_LINKS_MAX) {
@@ -342,19 +82,19 @@ static int on_link(const struct nlmsghdr *h, void *ctx)
     memset(l, 0, sizeof(*l));
     l->index = ifi.ifi_index;
     l->flags = ifi.ifi_flags;
-    const struct rtattr *a = attr_find(attrs, len, IFLA_IFNAME);
-    if (a == NULL || attr_len(a) == 0 || attr_len(a) > IFNAMSIZ ||
-        memchr(attr_data(a), '\0', attr_len(a)) == NULL) {
+    const struct rtattr *a = nl_attr_find(attrs, len, IFLA_IFNAME);
+    if (a == NULL || nl_attr_len(a) == 0 || nl_attr_len(a) > IFNAMSIZ ||
+        memchr(nl_attr_data(a), '\0', nl_attr_len(a)) == NULL) {
         return 0;
     }
-    memcpy(l->name, attr_data(a), attr_len(a));
-    a = attr_find(attrs, len, IFLA_ADDRESS);
-    if (ifi.ifi_type == ARPHRD_ETHER && a != NULL && attr_len(a) == sizeof(l->mac)) {
+    memcpy(l->name, nl_attr_data(a), nl_attr_len(a));
+    a = nl_attr_find(attrs, len, IFLA_ADDRESS);
+    if (ifi.ifi_type == ARPHRD_ETHER && a != NULL && nl_attr_len(a) == sizeof(l->mac)) {
         l->ether = true;
-        memcpy(l->mac, attr_data(a), sizeof(l->mac));
+        memcpy(l->mac, nl_attr_data(a), sizeof(l->mac));
     }
     uint32_t mtu;
-    l->mtu = attr_u32(attr_find(attrs, len, IFLA_MTU), &mtu) ? mtu : 1500;
+    l->mtu = nl_attr_u32(nl_attr_find(attrs, len, IFLA_MTU), &mtu) ? mtu : 1500;
     s->nlinks++;
     return 0;
 }
@@ -366,20 +106,20 @@ static int on_addr(const struct nlmsghdr *h, void *ctx)
     struct ifaddrmsg ifa;
     const char *attrs;
     size_t len;
-    if (h->nlmsg_type != RTM_NEWADDR || !msg_parse(h, &ifa, sizeof(ifa), &attrs, &len) ||
+    if (h->nlmsg_type != RTM_NEWADDR || !nl_msg_parse(h, &ifa, sizeof(ifa), &attrs, &len) ||
         ifa.ifa_family != AF_INET || ifa.ifa_prefixlen > 32) {
         return 0;
     }
     uint32_t flags = ifa.ifa_flags;
-    (void)attr_u32(attr_find(attrs, len, IFA_FLAGS), &flags);
+    (void)nl_attr_u32(nl_attr_find(attrs, len, IFA_FLAGS), &flags);
     /* IFA_LOCAL is the interface's own address (IFA_ADDRESS is the peer's on point-to-point). */
-    const struct rtattr *a = attr_find(attrs, len, IFA_LOCAL);
+    const struct rtattr *a = nl_attr_find(attrs, len, IFA_LOCAL);
     if (a == NULL) {
-        a = attr_find(attrs, len, IFA_ADDRESS);
+        a = nl_attr_find(attrs, len, IFA_ADDRESS);
     }
     struct link *l = scan_link(s, (int)ifa.ifa_index);
     uint32_t ip;
-    if ((flags & IFA_F_SECONDARY) || l == NULL || l->has_ip || !attr_u32(a, &ip)) {
+    if ((flags & IFA_F_SECONDARY) || l == NULL || l->has_ip || !nl_attr_u32(a, &ip)) {
         return 0;
     }
     l->has_ip = true;
@@ -395,18 +135,18 @@ static int on_route(const struct nlmsghdr *h, void *ctx)
     struct rtmsg r;
     const char *attrs;
     size_t len;
-    if (h->nlmsg_type != RTM_NEWROUTE || !msg_parse(h, &r, sizeof(r), &attrs, &len) ||
+    if (h->nlmsg_type != RTM_NEWROUTE || !nl_msg_parse(h, &r, sizeof(r), &attrs, &len) ||
         r.rtm_family != AF_INET || r.rtm_dst_len != 0 || r.rtm_type != RTN_UNICAST) {
         return 0;
     }
     uint32_t table = r.rtm_table, oif, gw = 0, metric = 0;
-    (void)attr_u32(attr_find(attrs, len, RTA_TABLE), &table);
+    (void)nl_attr_u32(nl_attr_find(attrs, len, RTA_TABLE), &table);
     /* A multipath route (no RTA_OIF) is not one a container's namespace has: not followed. */
-    if (table != RT_TABLE_MAIN || !attr_u32(attr_find(attrs, len, RTA_OIF), &oif)) {
+    if (table != RT_TABLE_MAIN || !nl_attr_u32(nl_attr_find(attrs, len, RTA_OIF), &oif)) {
         return 0;
     }
-    (void)attr_u32(attr_find(attrs, len, RTA_GATEWAY), &gw);
-    (void)attr_u32(attr_find(attrs, len, RTA_PRIORITY), &metric);
+    (void)nl_attr_u32(nl_attr_find(attrs, len, RTA_GATEWAY), &gw);
+    (void)nl_attr_u32(nl_attr_find(attrs, len, RTA_PRIORITY), &metric);
     if (!s->has_route || metric < s->route_metric) {
         s->has_route = true;
         s->route_oif = (int)oif;
@@ -536,9 +276,9 @@ static int tap_create(const char *name, char *out)
 static int link_index(struct nl *nl, const char *name)
 {
     struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC};
-    struct msg m;
-    msg_init(&m, RTM_GETLINK, NLM_F_ACK, &ifi, sizeof(ifi));
-    msg_put_str(&m, IFLA_IFNAME, name);
+    struct nl_msg m;
+    nl_msg_init(&m, RTM_GETLINK, NLM_F_ACK, &ifi, sizeof(ifi));
+    nl_msg_put_str(&m, IFLA_IFNAME, name);
     struct scan one;
     memset(&one, 0, sizeof(one));
     char step[64];
@@ -579,9 +319,9 @@ static int link_up(struct nl *nl, int index, const char *name, unsigned mtu)
 {
     struct ifinfomsg ifi = {
         .ifi_family = AF_UNSPEC, .ifi_index = index, .ifi_flags = IFF_UP, .ifi_change = IFF_UP};
-    struct msg m;
-    msg_init(&m, RTM_NEWLINK, NLM_F_ACK, &ifi, sizeof(ifi));
-    msg_put_u32(&m, IFLA_MTU, mtu);
+    struct nl_msg m;
+    nl_msg_init(&m, RTM_NEWLINK, NLM_F_ACK, &ifi, sizeof(ifi));
+    nl_msg_put_u32(&m, IFLA_MTU, mtu);
     char step[96];
     snprintf(step, sizeof(step), "cannot set the MTU of '%s' to %u and bring it up", name, mtu);
     return nl_exchange(nl, &m, NULL, NULL, step);
@@ -594,10 +334,10 @@ static int tc_ingress(struct nl *nl, bool add, int index, const char *name)
                       .tcm_ifindex = index,
                       .tcm_handle = TC_H_MAKE(TC_H_INGRESS, 0),
                       .tcm_parent = TC_H_INGRESS};
-    struct msg m;
-    msg_init(&m, add ? RTM_NEWQDISC : RTM_DELQDISC,
-             NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_EXCL : 0), &t, sizeof(t));
-    msg_put_str(&m, TCA_KIND, "ingress");
+    struct nl_msg m;
+    nl_msg_init(&m, add ? RTM_NEWQDISC : RTM_DELQDISC,
+                NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_EXCL : 0), &t, sizeof(t));
+    nl_msg_put_str(&m, TCA_KIND, "ingress");
     char step[96];
     snprintf(step, sizeof(step), "cannot %s the ingress qdisc of '%s'", add ? "add" : "delete",
              name);
@@ -614,26 +354,26 @@ static int tc_redirect(struct nl *nl, int from, const char *from_name, int to, c
                       .tcm_ifindex = from,
                       .tcm_parent = TC_H_MAKE(TC_H_INGRESS, 0),
                       .tcm_info = TC_H_MAKE(1U << 16, htons(ETH_P_ALL))}; /* prio 1, any protocol */
-    struct msg m;
-    msg_init(&m, RTM_NEWTFILTER, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, &t, sizeof(t));
-    msg_put_str(&m, TCA_KIND, "u32");
-    size_t opts = msg_put(&m, TCA_OPTIONS, NULL, 0);
+    struct nl_msg m;
+    nl_msg_init(&m, RTM_NEWTFILTER, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, &t, sizeof(t));
+    nl_msg_put_str(&m, TCA_KIND, "u32");
+    size_t opts = nl_msg_put(&m, TCA_OPTIONS, NULL, 0);
     char sel[sizeof(struct tc_u32_sel) + sizeof(struct tc_u32_key)];
     memset(sel, 0, sizeof(sel));
     struct tc_u32_sel head = {.flags = TC_U32_TERMINAL, .nkeys = 1};
     memcpy(sel, &head, sizeof(head)); /* the key after it: all zero, mask 0 */
-    msg_put(&m, TCA_U32_SEL, sel, sizeof(sel));
-    size_t acts = msg_put(&m, TCA_U32_ACT, NULL, 0);
-    size_t act = msg_put(&m, 1, NULL, 0); /* the first action of the list */
-    msg_put_str(&m, TCA_ACT_KIND, "mirred");
-    size_t act_opts = msg_put(&m, TCA_ACT_OPTIONS, NULL, 0);
+    nl_msg_put(&m, TCA_U32_SEL, sel, sizeof(sel));
+    size_t acts = nl_msg_put(&m, TCA_U32_ACT, NULL, 0);
+    size_t act = nl_msg_put(&m, 1, NULL, 0); /* the first action of the list */
+    nl_msg_put_str(&m, TCA_ACT_KIND, "mirred");
+    size_t act_opts = nl_msg_put(&m, TCA_ACT_OPTIONS, NULL, 0);
     struct tc_mirred parms = {
         .action = TC_ACT_STOLEN, .eaction = TCA_EGRESS_REDIR, .ifindex = (uint32_t)to};
-    msg_put(&m, TCA_MIRRED_PARMS, &parms, sizeof(parms));
-    msg_end(&m, act_opts);
-    msg_end(&m, act);
-    msg_end(&m, acts);
-    msg_end(&m, opts);
+    nl_msg_put(&m, TCA_MIRRED_PARMS, &parms, sizeof(parms));
+    nl_msg_end(&m, act_opts);
+    nl_msg_end(&m, act);
+    nl_msg_end(&m, acts);
+    nl_msg_end(&m, opts);
     char step[96];
     snprintf(step, sizeof(step), "cannot redirect the frames arriving on '%s' to '%s'", from_name,
              to_name);
@@ -644,9 +384,9 @@ static int tc_redirect(struct nl *nl, int from, const char *from_name, int to, c
 static void link_delete(struct nl *nl, const char *name)
 {
     struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC};
-    struct msg m;
-    msg_init(&m, RTM_DELLINK, NLM_F_ACK, &ifi, sizeof(ifi));
-    msg_put_str(&m, IFLA_IFNAME, name);
+    struct nl_msg m;
+    nl_msg_init(&m, RTM_DELLINK, NLM_F_ACK, &ifi, sizeof(ifi));
+    nl_msg_put_str(&m, IFLA_IFNAME, name);
     (void)nl_exchange(nl, &m, NULL, NULL, "delete");
 }
 
