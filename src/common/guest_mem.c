@@ -83,12 +83,29 @@ int guest_mem_write(const struct guest_mem *m, uint64_t gpa, const void *src, ui
     return 0;
 }
 
+/* What guest_mem_zero() checks before it writes: the smallest host page size. */
+#define ZERO_BLOCK 4096u
+
+/*
+ * Writes only the blocks that are not zero already. RAM nobody has written reads as zero (the
+ * host maps its shared zero page on a read), and a write would give each block a page of host
+ * memory: a kernel's .bss zeroed at load cost chyve its whole size in resident memory, however
+ * little of it the guest then used.
+ */
 int guest_mem_zero(const struct guest_mem *m, uint64_t gpa, uint64_t len)
 {
-    void *p = guest_mem_ptr(m, gpa, len);
+    uint8_t *p = guest_mem_ptr(m, gpa, len);
     if (!p)
         return -1;
-    memset(p, 0, (size_t)len);
+    while (len > 0) {
+        size_t n = ZERO_BLOCK - (size_t)((uintptr_t)p & (ZERO_BLOCK - 1));
+        if (n > len)
+            n = (size_t)len;
+        if (p[0] != 0 || memcmp(p, p + 1, n - 1) != 0)
+            memset(p, 0, n);
+        p += n;
+        len -= n;
+    }
     return 0;
 }
 

@@ -43,7 +43,10 @@ void *guest_mem_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len);
 int guest_mem_read(const struct guest_mem *m, uint64_t gpa, void *dst, uint64_t len);
 int guest_mem_write(const struct guest_mem *m, uint64_t gpa, const void *src, uint64_t len);
 
-/* Zeroes guest-physical [gpa, gpa + len); 0, or -1 (nothing zeroed) if out of range. */
+/*
+ * Zeroes guest-physical [gpa, gpa + len), writing only where it is not zero yet (so RAM never
+ * written stays unbacked); 0, or -1 (nothing zeroed) if out of range.
+ */
 int guest_mem_zero(const struct guest_mem *m, uint64_t gpa, uint64_t len);
 
 /* Reads or writes the little-endian u64 at gpa (a page-table entry); 0, or -1 if out of range. */

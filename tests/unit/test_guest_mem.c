@@ -1,6 +1,8 @@
 /* test_guest_mem.c: the checked guest RAM accessors: range checks, overflow, strings. */
 #include <criterion/criterion.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "err.h"
@@ -176,6 +178,52 @@ Test(guest_mem, read_write_len_zero)
     cr_assert_eq(guest_mem_read(&mem, END + 1, &b, 0), -1);
     cr_assert_eq(b, 0x42);
 }
+
+Test(guest_mem, zero_clears_exactly_the_range)
+{
+    uint8_t *p = guest_mem_ptr(&mem, BASE, 4 * 4096);
+    memset(p, 0x5A, 4 * 4096);
+    /* Unaligned at both ends; one block holds a single nonzero byte at its very end. */
+    memset(p + 4096, 0, 4096);
+    p[2 * 4096 - 1] = 1;
+    cr_assert_eq(guest_mem_zero(&mem, BASE + 100, 3 * 4096 + 50 - 100), 0);
+    cr_assert_eq(p[99], 0x5A);
+    cr_assert_eq(p[3 * 4096 + 50], 0x5A);
+    for (size_t i = 100; i < 3 * 4096 + 50; i++)
+        cr_assert_eq(p[i], 0, "byte %zu", i);
+    cr_assert_eq(guest_mem_zero(&mem, END - 1, 2), -1);
+    cr_assert_eq(guest_mem_zero(&mem, END, 0), 0);
+}
+
+#ifdef __linux__
+/* Resident KiB of the mapping that holds addr, from /proc/self/smaps; -1 if not found. */
+static long mapping_rss_kib(const void *addr)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    if (!f)
+        return -1;
+    char line[512];
+    bool in = false;
+    long kib = -1;
+    while (fgets(line, sizeof(line), f)) {
+        unsigned long lo, hi;
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2)
+            in = (uintptr_t)addr >= lo && (uintptr_t)addr < hi;
+        else if (in && sscanf(line, "Rss: %ld kB", &kib) == 1)
+            break;
+    }
+    fclose(f);
+    return kib;
+}
+
+Test(guest_mem, zero_leaves_unwritten_ram_unbacked)
+{
+    /* A kernel's .bss zeroed at load: RAM nobody wrote must not become resident for it. */
+    cr_assert_eq(guest_mem_zero(&mem, BASE, SIZE), 0);
+    long kib = mapping_rss_kib(mem.host);
+    cr_assert(kib >= 0 && kib < 64, "%ld KiB of 2 MiB resident after zeroing", kib);
+}
+#endif
 
 Test(guest_mem, read_str_normal)
 {

@@ -87,19 +87,36 @@ static int build_tree(void *fdt, const struct fdt_params *p)
 }
 
 /*
- * Builds into a private buffer of cap bytes, so buf is untouched on failure and only the finished
- * blob (strings block moved down by fdt_finish) is copied out.
+ * The first work buffer's size. libfdt clears all of its buffer (fdt_create), and a tree is a
+ * few hundred bytes unless the arguments or environment are large: a tree that does not fit is
+ * built again in twice the room, up to the cap, rather than every run touching the cap's 44 KiB.
+ */
+#define FDT_WORK_FIRST 4096
+
+/*
+ * Builds into a private buffer of at most cap bytes, so buf is untouched on failure and only the
+ * finished blob (strings block moved down by fdt_finish) is copied out.
  */
 int fdt_build(void *buf, size_t cap, const struct fdt_params *p, size_t *size)
 {
-    size_t work = cap > INT_MAX ? INT_MAX : cap;
-    void *tmp = calloc(1, work ? work : 1);
-    if (!tmp) {
-        return err_set("out of memory building the device tree (%zu bytes)", cap);
-    }
-    int rc = fdt_create(tmp, (int)work);
-    if (rc == 0) {
-        rc = build_tree(tmp, p);
+    size_t limit = cap > INT_MAX ? INT_MAX : cap;
+    size_t work = limit < FDT_WORK_FIRST ? limit : FDT_WORK_FIRST;
+    void *tmp;
+    int rc;
+    for (;;) {
+        tmp = calloc(1, work ? work : 1);
+        if (!tmp) {
+            return err_set("out of memory building the device tree (%zu bytes)", work);
+        }
+        rc = fdt_create(tmp, (int)work);
+        if (rc == 0) {
+            rc = build_tree(tmp, p);
+        }
+        if (rc != -FDT_ERR_NOSPACE || work == limit) {
+            break;
+        }
+        free(tmp);
+        work = work > limit / 2 ? limit : work * 2;
     }
     if (rc < 0) {
         free(tmp);

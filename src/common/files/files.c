@@ -143,9 +143,13 @@ int files_isolate(struct files *f, const struct vm_config *cfg)
 {
     if (cfg->isolation == VM_ISOLATION_NONE)
         return 0;
-    struct rules *rs = calloc(1, sizeof(*rs));
+    /* Not calloc(): its memset would touch all ~80 KiB of slots where a run fills a few. */
+    struct rules *rs = malloc(sizeof(*rs));
     if (!rs)
         return err_set("out of memory");
+    rs->n = 0;
+    rs->full = false;
+    rs->mapped = 0;
     filemap_for_each(&f->map, rule_for_node, rs);
     add_rule(rs, f->tmp.fd, SANDBOX_TREE, "the temporary directory", false);
     add_rule(rs, f->tmp.parent, SANDBOX_REMOVE_DIR, "the temporary directory's parent", false);
