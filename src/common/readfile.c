@@ -7,45 +7,66 @@
 
 #include "readfile.h"
 
-enum readfile_error readfile(const char *path, uint64_t max, uint8_t **buf, size_t *len)
+enum readfile_error readfile_open(const char *path, uint64_t max, int *fd, uint64_t *size)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    int f = open(path, O_RDONLY | O_CLOEXEC);
+    if (f < 0)
         return READFILE_OPEN;
     enum readfile_error rc = READFILE_OK;
     struct stat st;
-    uint8_t *b = NULL;
-    size_t size = 0, got = 0;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (fstat(f, &st) != 0 || !S_ISREG(st.st_mode))
         rc = READFILE_NOT_REGULAR;
-    } else if ((uint64_t)st.st_size > max || (uint64_t)st.st_size >= SIZE_MAX) {
+    else if ((uint64_t)st.st_size > max || (uint64_t)st.st_size >= SIZE_MAX)
         rc = READFILE_TOO_LARGE;
-    } else {
-        size = (size_t)st.st_size;
-        b = malloc(size + 1);
-        rc = b ? READFILE_OK : READFILE_NO_MEMORY;
+    if (rc != READFILE_OK) {
+        int saved = errno;
+        close(f);
+        errno = saved;
+        return rc;
     }
-    while (rc == READFILE_OK && got < size) {
-        ssize_t n = read(fd, b + got, size - got);
-        if (n < 0 && errno == EINTR)
+    *fd = f;
+    *size = (uint64_t)st.st_size;
+    return READFILE_OK;
+}
+
+enum readfile_error readfile_fd(int fd, uint64_t size, uint8_t **buf, size_t *len)
+{
+    if (size >= SIZE_MAX)
+        return READFILE_TOO_LARGE;
+    size_t n = (size_t)size, got = 0;
+    uint8_t *b = malloc(n + 1);
+    if (!b)
+        return READFILE_NO_MEMORY;
+    while (got < n) {
+        ssize_t r = pread(fd, b + got, n - got, (off_t)got);
+        if (r < 0 && errno == EINTR)
             continue;
-        if (n <= 0) {
-            if (n == 0)
+        if (r <= 0) {
+            if (r == 0)
                 errno = 0;
-            rc = READFILE_READ;
-            break;
+            int saved = errno;
+            free(b);
+            errno = saved;
+            return READFILE_READ;
         }
-        got += (size_t)n;
+        got += (size_t)r;
     }
+    b[n] = '\0';
+    *buf = b;
+    *len = n;
+    return READFILE_OK;
+}
+
+enum readfile_error readfile(const char *path, uint64_t max, uint8_t **buf, size_t *len)
+{
+    int fd;
+    uint64_t size;
+    enum readfile_error rc = readfile_open(path, max, &fd, &size);
+    if (rc != READFILE_OK)
+        return rc;
+    rc = readfile_fd(fd, size, buf, len);
     int saved = errno;
     close(fd);
     errno = saved;
-    if (rc != READFILE_OK) {
-        free(b);
-        return rc;
-    }
-    b[size] = '\0';
-    *buf = b;
-    *len = size;
-    return READFILE_OK;
+    return rc;
 }

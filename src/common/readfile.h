@@ -1,4 +1,4 @@
-/* readfile.h: reading a whole regular host file into memory (the kernel, configuration files). */
+/* readfile.h: opening and reading whole regular host files (the kernel, configuration files). */
 #ifndef CHYVE_READFILE_H
 #define CHYVE_READFILE_H
 
@@ -22,5 +22,19 @@ enum readfile_error {
  * failing call set it.
  */
 enum readfile_error readfile(const char *path, uint64_t max, uint8_t **buf, size_t *len);
+
+/*
+ * readfile()'s first half: opens path read-only and close-on-exec if it is a regular file of at
+ * most max bytes. Returns READFILE_OK with *fd (the caller closes it) and *size (fstat's), or
+ * the reason (OPEN, NOT_REGULAR, TOO_LARGE) with nothing left open.
+ */
+enum readfile_error readfile_open(const char *path, uint64_t max, int *fd, uint64_t *size);
+
+/*
+ * readfile()'s second half: reads the first `size` bytes of fd (pread from offset 0, whatever
+ * the file position) into a malloc'd buffer with one NUL byte after them. READFILE_OK with *buf
+ * and *len, or READFILE_NO_MEMORY / READFILE_READ (errno 0: the file ended early).
+ */
+enum readfile_error readfile_fd(int fd, uint64_t size, uint8_t **buf, size_t *len);
 
 #endif

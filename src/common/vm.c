@@ -34,12 +34,18 @@
 /* A kernel file larger than this is not a Hermit kernel anyone builds. */
 #define KERNEL_FILE_MAX (1ull << 30)
 
-/* Reads the whole kernel file into a malloc'd buffer. */
-static int read_kernel(const char *path, uint8_t **buf, size_t *len)
+/* The kernel file of a run while it loads. */
+struct kernel_file {
+    int fd;                /* the open file, or -1 */
+    struct elf_source src; /* a plain ELF file: read from fd, straight into guest RAM */
+    uint8_t *image;        /* a Hermit image: the whole file (files_add_image() reads it) */
+    size_t image_len;
+};
+
+/* Words a readfile_*() failure for the kernel at path. */
+static int kernel_file_error(enum readfile_error e, const char *path)
 {
-    uint8_t *b = NULL;
-    size_t size = 0;
-    switch (readfile(path, KERNEL_FILE_MAX, &b, &size)) {
+    switch (e) {
     case READFILE_OK:
         break;
     case READFILE_OPEN:
@@ -53,14 +59,39 @@ static int read_kernel(const char *path, uint8_t **buf, size_t *len)
     case READFILE_READ:
         return err_set("cannot read kernel '%s': %s", path, errno ? strerror(errno) : "EOF");
     }
-    /* A gzip stream is a Hermit image (files_add_image() takes it from here). */
-    if ((size < 4 || memcmp(b, "\177ELF", 4) != 0) && !image_is_gzip(b, size)) {
-        free(b);
-        return err_set("'%s' is not a Hermit kernel: not an ELF file or a Hermit image", path);
-    }
-    *buf = b;
-    *len = size;
     return 0;
+}
+
+/*
+ * Opens the kernel file and tells what it is from its first bytes: a plain ELF stays a file
+ * for the loader to read what it needs of (never copied whole into a buffer); a gzip stream is
+ * a Hermit image, read whole. kf->fd is open on success and on failure after the open.
+ */
+static int kernel_file_open(const char *path, struct kernel_file *kf)
+{
+    uint64_t size;
+    enum readfile_error e = readfile_open(path, KERNEL_FILE_MAX, &kf->fd, &size);
+    if (e != READFILE_OK)
+        return kernel_file_error(e, path);
+    if (elf_source_file(&kf->src, kf->fd, size) != 0)
+        return err_prefix("kernel '%s': ", path);
+    const uint8_t *head = kf->src.head;
+    size_t n = kf->src.head_len;
+    if (n >= 4 && memcmp(head, "\177ELF", 4) == 0)
+        return 0;
+    if (!image_is_gzip(head, n))
+        return err_set("'%s' is not a Hermit kernel: not an ELF file or a Hermit image", path);
+    return kernel_file_error(readfile_fd(kf->fd, size, &kf->image, &kf->image_len), path);
+}
+
+/* Closes the file and frees an image's bytes; safe to call twice. */
+static void kernel_file_close(struct kernel_file *kf)
+{
+    if (kf->fd >= 0)
+        close(kf->fd);
+    kf->fd = -1;
+    free(kf->image);
+    kf->image = NULL;
 }
 
 /* Writes the FDT and the boot info into guest RAM (after the backend told us the TSC rate). */
@@ -150,28 +181,34 @@ static int net_prepare(struct vm *vm)
 static int vm_prepare(struct vm *vm)
 {
     const struct vm_config *cfg = vm->cfg;
-    uint8_t *file = NULL;
-    size_t len = 0;
-    if (files_create(cfg, &vm->files) != 0 || read_kernel(cfg->kernel_path, &file, &len) != 0)
-        return -1;
+    struct kernel_file kf = {.fd = -1};
+    struct elf_file *elf = NULL;
     int rc = -1;
-    const uint8_t *kernel = file; /* an image's kernel lives in vm->files */
-    if (image_is_gzip(file, len)) {
-        int e =
-            files_add_image(vm->files, file, len, cfg->kernel_path, cfg, &vm->cfg, &kernel, &len);
-        if (e != 0)
+    if (files_create(cfg, &vm->files) != 0 || kernel_file_open(cfg->kernel_path, &kf) != 0)
+        goto out;
+    if (kf.image) {
+        const uint8_t *kernel; /* an image's kernel lives in vm->files */
+        size_t len;
+        if (files_add_image(vm->files, kf.image, kf.image_len, cfg->kernel_path, cfg, &vm->cfg,
+                            &kernel, &len) != 0)
             goto out;
         cfg = vm->cfg; /* with the image's arguments and environment */
+        elf_source_buffer(&kf.src, kernel, len);
     }
     uint64_t random = 0;
     if (cfg->aslr && getentropy(&random, sizeof(random)) != 0)
         random = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
-    if (elf_parse(kernel, len, arch_info.elf_machine, &vm->kernel) != 0 ||
+    /* Fresh guest RAM, nothing written before the kernel: elf_load_file() skips the bss. */
+    if (elf_open(&kf.src, arch_info.elf_machine, &vm->kernel, &elf) != 0 ||
         layout_choose(&vm->kernel, cfg->mem_size, cfg->aslr, random, &vm->layout) != 0 ||
         guest_mem_init(&vm->mem, vm->layout.guest_base, vm->layout.mem_size) != 0 ||
         guest_mem_advise(&vm->mem, cfg->thp, cfg->ksm) != 0 ||
-        elf_load(&vm->kernel, kernel, len, &vm->mem, vm->layout.kernel_start) != 0 ||
-        arch_setup_guest(&vm->mem, &vm->layout) != 0 || net_prepare(vm) != 0 ||
+        elf_load_file(elf, &vm->mem, vm->layout.kernel_start, true) != 0)
+        goto out;
+    elf_close(elf); /* the kernel file is no longer needed: closed before the sandbox */
+    elf = NULL;
+    kernel_file_close(&kf);
+    if (arch_setup_guest(&vm->mem, &vm->layout) != 0 || net_prepare(vm) != 0 ||
         backend_vm_create(&vm->mem, cfg, vm->bus, &vm->backend) != 0 || write_boot_data(vm) != 0 ||
         (cfg->gdb_port && gdb_open(vm, cfg->gdb_port, &vm->gdb) != 0) ||
         (cfg->start_fifo && (vm->start_fd = start_fifo_open(cfg->start_fifo)) < 0) ||
@@ -192,7 +229,8 @@ static int vm_prepare(struct vm *vm)
              vm->kernel.legacy_mapping ? ", legacy mapping" : "");
     rc = 0;
 out:
-    free(file);
+    elf_close(elf);
+    kernel_file_close(&kf);
     return rc;
 }
 

@@ -1,87 +1,17 @@
-/* elf.c: validates a Hermit kernel ELF byte by byte and loads it into guest RAM (ABI §1). */
+/* elf.c: validates a Hermit kernel ELF (ABI §1), reading only its headers and tables. */
 #include "loader/elf.h"
+#include "loader/elf_file.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "err.h"
 #include "le.h"
 #include "log.h"
 
-/*
- * ELF constants, spelled out here instead of taken from the C library's <elf.h>: that header
- * does not exist on macOS, and our own "elf.h" would shadow it anyway.
- */
-#define EHDR_SIZE 64
-#define PHDR_SIZE 56
-#define DYN_SIZE 16
-#define RELA_SIZE 24
-#define NOTE_HDR_SIZE 12
-
-#define EI_CLASS 4
-#define EI_DATA 5
-#define EI_OSABI 7
-#define ELFCLASS64 2
-#define ELFDATA2LSB 1
-#define ELFOSABI_STANDALONE 0xFF
-
-#define ET_EXEC 2
-#define ET_DYN 3
-#define EM_X86_64 62
-#define EM_AARCH64 183
-
-#define PT_LOAD 1
-#define PT_DYNAMIC 2
-#define PT_NOTE 4
-#define PT_TLS 7
-
-#define DT_NULL 0
-#define DT_NEEDED 1
-#define DT_PLTRELSZ 2
-#define DT_RELA 7
-#define DT_RELASZ 8
-#define DT_RELAENT 9
-#define DT_REL 17
-#define DT_RELSZ 18
-#define DT_RELRSZ 35
-#define DT_RELR 36
-#define DT_RELCOUNT 0x6ffffffaull
-
-#define R_X86_64_RELATIVE 8
-#define R_AARCH64_RELATIVE 1027
-
-/* Notes a Hermit kernel carries (ABI §1.3). */
-#define NT_HERMIT_ENTRY_VERSION 0x5A00
-#define NT_UHYVE_INTERFACE 0x5B00
-#define NT_GNU_ABI_TAG 1
-#define ELF_NOTE_OS_HERMIT 6
-
-/* No Hermit kernel comes near this; anything larger is a broken or hostile file. */
-#define MAX_IMAGE_SIZE (64ull << 30)
-
-/* One program header, decoded. */
-struct phdr {
-    uint32_t type;
-    uint64_t offset;
-    uint64_t vaddr;
-    uint64_t filesz;
-    uint64_t memsz;
-    uint64_t align;
-};
-
-/* What parsing learned beyond struct kernel: where elf_load finds headers and relocations. */
-struct elf_file {
-    const uint8_t *buf;
-    size_t len;
-    uint16_t machine;
-    uint64_t phoff;
-    unsigned phnum;
-    uint64_t rela_off;   /* file offset of the RELA table */
-    uint64_t rela_count; /* entries in it; 0 when there is none */
-};
-
-/* True if [off, off + size) lies inside a buffer of len bytes; overflow-safe. */
-static bool in_file(uint64_t off, uint64_t size, size_t len)
+/* True if [off, off + size) lies inside a file of len bytes; overflow-safe. */
+static bool in_file(uint64_t off, uint64_t size, uint64_t len)
 {
     return off <= len && size <= len - off;
 }
@@ -109,10 +39,9 @@ static const char *machine_name(uint16_t em)
     return "unknown machine";
 }
 
-/* Decodes program header i; the caller has checked that the table lies inside the file. */
-static void read_phdr(const struct elf_file *f, unsigned i, struct phdr *ph)
+void elf_file_phdr(const struct elf_file *f, unsigned i, struct elf_phdr *ph)
 {
-    const uint8_t *p = f->buf + f->phoff + (uint64_t)i * PHDR_SIZE;
+    const uint8_t *p = f->phdrs + (size_t)i * PHDR_SIZE;
     ph->type = le32_get(p);
     ph->offset = le64_get(p + 8);
     ph->vaddr = le64_get(p + 16);
@@ -121,12 +50,19 @@ static void read_phdr(const struct elf_file *f, unsigned i, struct phdr *ph)
     ph->align = le64_get(p + 48);
 }
 
-/* Checks the ELF header and the program header table's position; fills f and k->relocatable. */
+/*
+ * Checks the ELF header and the program header table's position, reads the table; fills f and
+ * k->relocatable.
+ */
 static int check_header(struct elf_file *f, uint16_t machine, struct kernel *k, bool warn)
 {
-    const uint8_t *b = f->buf;
-    if (f->len < EHDR_SIZE) {
-        return err_set("kernel is too short for an ELF header (%zu bytes)", f->len);
+    uint8_t b[EHDR_SIZE];
+    uint64_t len = f->src.size;
+    if (len < EHDR_SIZE) {
+        return err_set("kernel is too short for an ELF header (%" PRIu64 " bytes)", len);
+    }
+    if (elf_source_read(&f->src, 0, b, EHDR_SIZE) != 0) {
+        return -1;
     }
     if (b[0] != 0x7F || b[1] != 'E' || b[2] != 'L' || b[3] != 'F') {
         return err_set("kernel is not an ELF file (bad magic)");
@@ -159,13 +95,16 @@ static int check_header(struct elf_file *f, uint16_t machine, struct kernel *k, 
     if (phnum == 0xFFFF) {
         return err_set("kernel has too many program headers (PN_XNUM)");
     }
-    if (!in_file(phoff, (uint64_t)phnum * PHDR_SIZE, f->len)) {
+    if (!in_file(phoff, (uint64_t)phnum * PHDR_SIZE, len)) {
         return err_set("kernel program headers (%u at offset 0x%" PRIx64 ") lie outside the "
-                       "file (%zu bytes)",
-                       phnum, phoff, f->len);
+                       "file (%" PRIu64 " bytes)",
+                       phnum, phoff, len);
+    }
+    f->phdrs = elf_source_copy(&f->src, phoff, (uint64_t)phnum * PHDR_SIZE, "program headers");
+    if (!f->phdrs) {
+        return -1;
     }
     f->machine = machine;
-    f->phoff = phoff;
     f->phnum = phnum;
     k->relocatable = type == ET_DYN;
     k->entry = le64_get(b + 24);
@@ -180,20 +119,19 @@ static bool note_name_is(const uint8_t *name, uint32_t namesz, const char *want)
 }
 
 /*
- * Walks the notes of one PT_NOTE segment (ABI §1.3). Offsets are relative to the segment, whose
- * notes start aligned: the descriptor begins at align_up(12 + namesz) and the next note at
- * align_up(desc + descsz), with the alignment p_align (0 or 1 meaning 4). With alignment 4 this
- * is exactly "name and descriptor each padded to 4". *entry_version is set to the first HERMIT
- * entry-version note's byte (it starts at -1).
+ * Walks the notes of one PT_NOTE segment, ph->filesz bytes read into seg (ABI §1.3). Offsets are
+ * relative to the segment, whose notes start aligned: the descriptor begins at align_up(12 +
+ * namesz) and the next note at align_up(desc + descsz), with the alignment p_align (0 or 1 meaning
+ * 4). With alignment 4 this is exactly "name and descriptor each padded to 4". *entry_version is
+ * set to the first HERMIT entry-version note's byte (it starts at -1).
  */
-static int scan_notes(const struct elf_file *f, const struct phdr *ph, struct kernel *k,
+static int scan_notes(const uint8_t *seg, const struct elf_phdr *ph, struct kernel *k,
                       int *entry_version, bool *seen_uhyve_if)
 {
     uint64_t a = ph->align <= 1 ? 4 : ph->align;
     if ((a & (a - 1)) != 0) {
         return err_set("kernel PT_NOTE alignment %" PRIu64 " is not a power of two", a);
     }
-    const uint8_t *seg = f->buf + ph->offset;
     uint64_t size = ph->filesz;
     uint64_t pos = 0;
     while (size - pos >= NOTE_HDR_SIZE) {
@@ -246,15 +184,18 @@ static int check_notes(const struct elf_file *f, struct kernel *k)
     bool seen_uhyve_if = false;
     k->uhyve_if = 1;
     for (unsigned i = 0; i < f->phnum; i++) {
-        struct phdr ph;
-        read_phdr(f, i, &ph);
+        struct elf_phdr ph;
+        elf_file_phdr(f, i, &ph);
         if (ph.type != PT_NOTE) {
             continue;
         }
-        if (!in_file(ph.offset, ph.filesz, f->len)) {
+        if (!in_file(ph.offset, ph.filesz, f->src.size)) {
             return err_set("kernel PT_NOTE segment %u lies outside the file", i);
         }
-        if (scan_notes(f, &ph, k, &entry_version, &seen_uhyve_if) < 0) {
+        uint8_t *seg = elf_source_copy(&f->src, ph.offset, ph.filesz, "PT_NOTE segment");
+        int rc = seg ? scan_notes(seg, &ph, k, &entry_version, &seen_uhyve_if) : -1;
+        free(seg);
+        if (rc < 0) {
             return -1;
         }
     }
@@ -280,8 +221,8 @@ static int check_loads(const struct elf_file *f, struct kernel *k)
     unsigned n = 0;
     uint64_t prev_end = 0;
     for (unsigned i = 0; i < f->phnum; i++) {
-        struct phdr ph;
-        read_phdr(f, i, &ph);
+        struct elf_phdr ph;
+        elf_file_phdr(f, i, &ph);
         if (ph.type != PT_LOAD) {
             continue;
         }
@@ -290,10 +231,10 @@ static int check_loads(const struct elf_file *f, struct kernel *k)
                            " > p_memsz 0x%" PRIx64,
                            i, ph.filesz, ph.memsz);
         }
-        if (!in_file(ph.offset, ph.filesz, f->len)) {
+        if (!in_file(ph.offset, ph.filesz, f->src.size)) {
             return err_set("kernel PT_LOAD segment %u (0x%" PRIx64 " bytes at offset 0x%" PRIx64
-                           ") lies outside the file (%zu bytes)",
-                           i, ph.filesz, ph.offset, f->len);
+                           ") lies outside the file (%" PRIu64 " bytes)",
+                           i, ph.filesz, ph.offset, f->src.size);
         }
         if (ph.memsz > UINT64_MAX - ph.vaddr) {
             return err_set("kernel PT_LOAD segment %u ends past the address space", i);
@@ -334,8 +275,8 @@ static int check_tls(const struct elf_file *f, struct kernel *k)
 {
     bool seen = false;
     for (unsigned i = 0; i < f->phnum; i++) {
-        struct phdr ph;
-        read_phdr(f, i, &ph);
+        struct elf_phdr ph;
+        elf_file_phdr(f, i, &ph);
         if (ph.type != PT_TLS) {
             continue;
         }
@@ -362,8 +303,8 @@ static int check_tls(const struct elf_file *f, struct kernel *k)
 static bool vaddr_to_offset(const struct elf_file *f, uint64_t vaddr, uint64_t size, uint64_t *off)
 {
     for (unsigned i = 0; i < f->phnum; i++) {
-        struct phdr ph;
-        read_phdr(f, i, &ph);
+        struct elf_phdr ph;
+        elf_file_phdr(f, i, &ph);
         if (ph.type != PT_LOAD || vaddr < ph.vaddr) {
             continue;
         }
@@ -376,12 +317,12 @@ static bool vaddr_to_offset(const struct elf_file *f, uint64_t vaddr, uint64_t s
     return false;
 }
 
-/* Checks every RELA entry: RELATIVE only, target slot inside the image. */
+/* Checks every RELA entry (in f->rela): RELATIVE only, target slot inside the image. */
 static int check_relas(const struct elf_file *f, const struct kernel *k)
 {
     uint32_t relative = f->machine == EM_AARCH64 ? R_AARCH64_RELATIVE : R_X86_64_RELATIVE;
     for (uint64_t i = 0; i < f->rela_count; i++) {
-        const uint8_t *r = f->buf + f->rela_off + i * RELA_SIZE;
+        const uint8_t *r = f->rela + i * RELA_SIZE;
         uint64_t offset = le64_get(r);
         uint32_t type = (uint32_t)le64_get(r + 8);
         if (type != relative) {
@@ -398,37 +339,21 @@ static int check_relas(const struct elf_file *f, const struct kernel *k)
     return 0;
 }
 
-/* Checks PT_DYNAMIC (ABI §1.2, §1.5) and locates the RELA table; sets f->rela_*. */
-static int check_dynamic(struct elf_file *f, const struct kernel *k)
+/* What the dynamic array says about relocations (ABI §1.5). */
+struct dyn_info {
+    uint64_t rela, relasz, relaent;
+    bool have_rela;
+};
+
+/*
+ * Walks the dynamic array d (size bytes, PT_DYNAMIC's file data) up to DT_NULL, refusing what
+ * chyve cannot load (ABI §1.2), and collects the RELA entries into *di.
+ */
+static int scan_dynamic(const uint8_t *d, uint64_t size, struct dyn_info *di)
 {
-    struct phdr dyn = {0};
-    bool seen = false;
-    for (unsigned i = 0; i < f->phnum; i++) {
-        struct phdr ph;
-        read_phdr(f, i, &ph);
-        if (ph.type == PT_DYNAMIC) {
-            if (seen) {
-                return err_set("kernel has more than one PT_DYNAMIC segment");
-            }
-            dyn = ph;
-            seen = true;
-        }
-    }
-    f->rela_off = 0;
-    f->rela_count = 0;
-    if (!seen) {
-        return 0;
-    }
-    if (!in_file(dyn.offset, dyn.filesz, f->len)) {
-        return err_set("kernel PT_DYNAMIC (0x%" PRIx64 " bytes at offset 0x%" PRIx64 ") lies "
-                       "outside the file (%zu bytes)",
-                       dyn.filesz, dyn.offset, f->len);
-    }
-    uint64_t rela = 0, relasz = 0, relaent = RELA_SIZE;
-    bool have_rela = false;
-    for (uint64_t pos = 0; dyn.filesz - pos >= DYN_SIZE; pos += DYN_SIZE) {
-        uint64_t tag = le64_get(f->buf + dyn.offset + pos);
-        uint64_t val = le64_get(f->buf + dyn.offset + pos + 8);
+    for (uint64_t pos = 0; size - pos >= DYN_SIZE; pos += DYN_SIZE) {
+        uint64_t tag = le64_get(d + pos);
+        uint64_t val = le64_get(d + pos + 8);
         if (tag == DT_NULL) {
             break;
         }
@@ -454,119 +379,154 @@ static int check_dynamic(struct elf_file *f, const struct kernel *k)
             }
             break;
         case DT_RELA:
-            rela = val;
-            have_rela = true;
+            di->rela = val;
+            di->have_rela = true;
             break;
         case DT_RELASZ:
-            relasz = val;
+            di->relasz = val;
             break;
         case DT_RELAENT:
-            relaent = val;
+            di->relaent = val;
             break;
         default:
             break;
         }
     }
-    if (relasz == 0) {
+    return 0;
+}
+
+/* Checks PT_DYNAMIC (ABI §1.2, §1.5) and reads the RELA table; sets f->rela and rela_count. */
+static int check_dynamic(struct elf_file *f, const struct kernel *k)
+{
+    struct elf_phdr dyn = {0};
+    bool seen = false;
+    for (unsigned i = 0; i < f->phnum; i++) {
+        struct elf_phdr ph;
+        elf_file_phdr(f, i, &ph);
+        if (ph.type == PT_DYNAMIC) {
+            if (seen) {
+                return err_set("kernel has more than one PT_DYNAMIC segment");
+            }
+            dyn = ph;
+            seen = true;
+        }
+    }
+    if (!seen) {
         return 0;
     }
-    if (!have_rela) {
+    if (!in_file(dyn.offset, dyn.filesz, f->src.size)) {
+        return err_set("kernel PT_DYNAMIC (0x%" PRIx64 " bytes at offset 0x%" PRIx64 ") lies "
+                       "outside the file (%" PRIu64 " bytes)",
+                       dyn.filesz, dyn.offset, f->src.size);
+    }
+    struct dyn_info di = {.relaent = RELA_SIZE};
+    uint8_t *d = elf_source_copy(&f->src, dyn.offset, dyn.filesz, "PT_DYNAMIC segment");
+    int rc = d ? scan_dynamic(d, dyn.filesz, &di) : -1;
+    free(d);
+    if (rc < 0) {
+        return -1;
+    }
+    if (di.relasz == 0) {
+        return 0;
+    }
+    if (!di.have_rela) {
         return err_set("kernel has DT_RELASZ but no DT_RELA");
     }
-    if (relaent != RELA_SIZE) {
-        return err_set("kernel DT_RELAENT is %" PRIu64 ", expected %u", relaent, RELA_SIZE);
+    if (di.relaent != RELA_SIZE) {
+        return err_set("kernel DT_RELAENT is %" PRIu64 ", expected %u", di.relaent, RELA_SIZE);
     }
-    if (relasz % RELA_SIZE != 0) {
-        return err_set("kernel DT_RELASZ %" PRIu64 " is not a multiple of %u", relasz, RELA_SIZE);
+    if (di.relasz % RELA_SIZE != 0) {
+        return err_set("kernel DT_RELASZ %" PRIu64 " is not a multiple of %u", di.relasz,
+                       RELA_SIZE);
     }
     if (!k->relocatable) {
         return err_set("non-relocatable (ET_EXEC) kernel has relocations");
     }
-    if (!vaddr_to_offset(f, rela, relasz, &f->rela_off)) {
+    uint64_t rela_off;
+    if (!vaddr_to_offset(f, di.rela, di.relasz, &rela_off)) {
         return err_set("kernel RELA table (0x%" PRIx64 " bytes at 0x%" PRIx64 ") is not inside "
                        "the file data of a PT_LOAD segment",
-                       relasz, rela);
+                       di.relasz, di.rela);
     }
-    f->rela_count = relasz / RELA_SIZE;
+    f->rela = elf_source_copy(&f->src, rela_off, di.relasz, "RELA table");
+    if (!f->rela) {
+        return -1;
+    }
+    f->rela_count = di.relasz / RELA_SIZE;
     return check_relas(f, k);
 }
 
-/* The whole validation, shared by elf_parse and elf_load; fills *k only on success. */
-static int parse(const uint8_t *buf, size_t len, uint16_t machine, struct kernel *k,
-                 struct elf_file *f, bool warn)
+/* Frees what parsing read; the struct itself stays. */
+static void drop_copies(struct elf_file *f)
 {
-    struct kernel kk;
-    memset(&kk, 0, sizeof(kk));
-    memset(f, 0, sizeof(*f));
-    f->buf = buf;
-    f->len = len;
-    if (buf == NULL && len != 0) {
-        return err_set("kernel buffer is missing");
-    }
-    if (check_header(f, machine, &kk, warn) < 0 || check_notes(f, &kk) < 0 ||
-        check_loads(f, &kk) < 0 || check_tls(f, &kk) < 0 || check_dynamic(f, &kk) < 0) {
+    free(f->phdrs);
+    free(f->rela);
+    f->phdrs = NULL;
+    f->rela = NULL;
+    f->phnum = 0;
+    f->rela_count = 0;
+}
+
+/* The whole validation of f->src for `machine`: fills f and f->k, or frees what it read. */
+static int parse(struct elf_file *f, uint16_t machine, bool warn)
+{
+    struct kernel *k = &f->k;
+    memset(k, 0, sizeof(*k));
+    if (check_header(f, machine, k, warn) < 0 || check_notes(f, k) < 0 || check_loads(f, k) < 0 ||
+        check_tls(f, k) < 0 || check_dynamic(f, k) < 0) {
+        drop_copies(f);
         return -1;
     }
-    *k = kk;
     return 0;
 }
 
-/* Validates the kernel (see elf.h); warns once about a non-Hermit OSABI. */
-int elf_parse(const uint8_t *buf, size_t len, uint16_t e_machine, struct kernel *k)
+int elf_file_open(const struct elf_source *src, uint16_t machine, bool warn, struct elf_file **out)
 {
-    struct elf_file f;
-    return parse(buf, len, e_machine, k, &f, true);
-}
-
-/*
- * Loads the kernel. The buffer is parsed again (quietly) rather than trusted, and must describe
- * the same image as *k; every guest write goes through guest_mem.
- */
-int elf_load(const struct kernel *k, const uint8_t *buf, size_t len, struct guest_mem *m,
-             uint64_t load_addr)
-{
-    if (len < EHDR_SIZE || buf == NULL) {
-        return err_set("elf_load: kernel buffer is too short");
+    struct elf_file *f = calloc(1, sizeof(*f));
+    if (!f) {
+        return err_set("out of memory reading the kernel");
     }
-    struct kernel again;
-    struct elf_file f;
-    if (parse(buf, len, le16_get(buf + 18), &again, &f, false) < 0) {
+    f->src = *src;
+    if (parse(f, machine, warn) < 0) {
+        free(f);
         return -1;
     }
-    if (again.first_vaddr != k->first_vaddr || again.mem_size != k->mem_size ||
-        again.relocatable != k->relocatable) {
-        return err_set("elf_load: kernel buffer does not match the parsed kernel");
+    *out = f;
+    return 0;
+}
+
+int elf_open(const struct elf_source *src, uint16_t e_machine, struct kernel *k,
+             struct elf_file **out)
+{
+    struct elf_file *f;
+    if (elf_file_open(src, e_machine, true, &f) < 0) {
+        return -1;
     }
-    if (load_addr > UINT64_MAX - k->mem_size || guest_mem_ptr(m, load_addr, k->mem_size) == NULL) {
-        return err_set("kernel image [0x%" PRIx64 ", +0x%" PRIx64 ") does not fit in guest "
-                       "memory [0x%" PRIx64 ", 0x%" PRIx64 ")",
-                       load_addr, k->mem_size, m->base, m->base + m->size);
+    *k = f->k;
+    *out = f;
+    return 0;
+}
+
+void elf_close(struct elf_file *f)
+{
+    if (f) {
+        drop_copies(f);
+        free(f);
     }
-    for (unsigned i = 0; i < f.phnum; i++) {
-        struct phdr ph;
-        read_phdr(&f, i, &ph);
-        if (ph.type != PT_LOAD) {
-            continue;
-        }
-        uint64_t dest = load_addr + (ph.vaddr - k->first_vaddr);
-        if (guest_mem_write(m, dest, buf + ph.offset, ph.filesz) < 0) {
-            return err_set("cannot copy kernel segment %u to guest address 0x%" PRIx64, i, dest);
-        }
-        uint64_t bss = ph.memsz - ph.filesz;
-        if (guest_mem_zero(m, dest + ph.filesz, bss) != 0) {
-            return err_set("cannot zero kernel segment %u at guest address 0x%" PRIx64, i,
-                           dest + ph.filesz);
-        }
+}
+
+/* Validates the kernel in a buffer (see elf.h); warns once about a non-Hermit OSABI. */
+int elf_parse(const uint8_t *buf, size_t len, uint16_t e_machine, struct kernel *k)
+{
+    if (buf == NULL && len != 0) {
+        return err_set("kernel buffer is missing");
     }
-    for (uint64_t i = 0; i < f.rela_count; i++) {
-        const uint8_t *r = buf + f.rela_off + i * RELA_SIZE;
-        uint64_t slot = load_addr + le64_get(r); /* r_offset < mem_size: checked, cannot wrap */
-        uint8_t val[8];
-        le64_put(val, load_addr + le64_get(r + 16)); /* B + addend, modulo 2^64 like the CPU */
-        if (guest_mem_write(m, slot, val, sizeof(val)) < 0) {
-            return err_set("cannot apply relocation %" PRIu64 " at guest address 0x%" PRIx64, i,
-                           slot);
-        }
+    struct elf_source src;
+    struct elf_file *f;
+    elf_source_buffer(&src, buf, len);
+    if (elf_open(&src, e_machine, k, &f) < 0) {
+        return -1;
     }
+    elf_close(f);
     return 0;
 }
