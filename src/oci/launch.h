@@ -9,7 +9,7 @@
 
 #include "spec.h"
 
-#define OCI_ROOT_ENTRIES_MAX 512 /* top-level names of a rootfs that are mapped one by one */
+#define OCI_ROOT_ENTRIES_MAX 512  /* top-level names of a rootfs that are mapped one by one */
 #define OCI_MEM_MIN (16ull << 20) /* chyve's smallest guest */
 
 /* The guest's network, as chyve options and Hermit's variables want it (strings). */
@@ -21,9 +21,9 @@ struct oci_guest_net {
 };
 
 struct oci_launch {
-    const char *chyve;  /* the chyve executable */
-    const char *kernel; /* the host path of the kernel or image (process.args[0] resolved) */
-    const char *fifo;   /* --start-fifo */
+    const char *chyve;   /* the chyve executable */
+    const char *kernel;  /* the host path of the kernel or image (process.args[0] resolved) */
+    const char *fifo;    /* --start-fifo */
     const char *tempdir; /* --tempdir: inside the container's state directory */
     const struct oci_guest_net *net; /* NULL: no network device */
 };

@@ -221,8 +221,8 @@ static int parse_mounts(json_t *root, struct oci_spec *s)
             goto next;
         }
         if (!source || source[0] != '/') {
-            err_set("config.json: %s.source of the bind mount at %s is not an absolute path",
-                    where, dest);
+            err_set("config.json: %s.source of the bind mount at %s is not an absolute path", where,
+                    dest);
             goto next;
         }
         struct oci_mount *om = &s->mounts[s->nmounts];

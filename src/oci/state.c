@@ -224,7 +224,7 @@ unsigned long long oci_proc_starttime(int pid, bool *zombie)
     if (n <= 0)
         return 0;
     buf[n] = '\0';
-    /* The command name (field 2) may hold spaces and parentheses: fields resume after the last ')'. */
+    /* The command name (field 2) may hold spaces and ')': the fields resume after the last. */
     char *p = strrchr(buf, ')');
     if (!p || p[1] != ' ')
         return 0;
@@ -270,7 +270,8 @@ char *oci_state_json(const struct oci_state *st, enum oci_status status, bool in
         !json_object_set_new(o, "id", json_string(st->id)) &&
         !json_object_set_new(o, "status", json_string(oci_status_name(status))) &&
         !json_object_set_new(
-            o, "pid", json_integer(status == OCI_STOPPED || status == OCI_CREATING ? 0 : st->pid)) &&
+            o, "pid",
+            json_integer(status == OCI_STOPPED || status == OCI_CREATING ? 0 : st->pid)) &&
         !json_object_set_new(o, "bundle", json_string(st->bundle)) &&
         !json_object_set_new(o, "created", json_string(st->created)) &&
         !json_object_set_new(o, "owner", json_string("")) &&
