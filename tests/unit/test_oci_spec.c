@@ -256,6 +256,8 @@ Test(oci_spec, duplicate_keys)
 
 Test(oci_spec, missing_fields)
 {
+    expect_error("{'root': {'path': 'r'}, 'process': {'args': ['k']}}",
+                 "config.json: ociVersion is missing");
     expect_error("{'ociVersion': '1.0.2', 'process': {'args': ['k']}}",
                  "config.json: root is missing");
     expect_error("{'ociVersion': '1.0.2', 'root': {}, 'process': {'args': ['k']}}",
@@ -272,8 +274,14 @@ Test(oci_spec, missing_fields)
 
 Test(oci_spec, wrong_types)
 {
+    expect_error("{'ociVersion': 1, 'root': {'path': 'r'}, 'process': {'args': ['k']}}",
+                 "config.json: ociVersion is not a string");
     expect_error("{'ociVersion': '0.9', 'root': {'path': 'r'}, 'process': {'args': ['k']}}",
                  "config.json: ociVersion 0.9: chyve-oci reads version 1 specs");
+    expect_error("{'ociVersion': '1.0.2', 'root': 'r', 'process': {'args': ['k']}}",
+                 "config.json: root is not an object");
+    expect_error("{'ociVersion': '1.0.2', 'root': {'path': 'r'}, 'process': null}",
+                 "config.json: process is missing");
     expect_error("{'ociVersion': '1.0.2', 'root': {'path': 'r'}, 'process': {'args': 'k'}}",
                  "config.json: process.args is not an array");
     expect_error("{'ociVersion': '1.0.2', 'root': {'path': 'r'}, 'process': {'args': ['k', 2]}}",
@@ -281,6 +289,7 @@ Test(oci_spec, wrong_types)
     expect_error("{'ociVersion': '1.0.2', 'root': {'path': 'r', 'readonly': 'yes'},"
                  " 'process': {'args': ['k']}}",
                  "config.json: root.readonly is not a boolean");
+    expect_error_with("'linux': []", "config.json: linux is not an object");
     expect_error_with("'annotations': ['a']", "config.json: annotations is not an object");
     expect_error_with("'linux': {'namespaces': {}}",
                       "config.json: linux.namespaces is not an array");
