@@ -92,8 +92,10 @@ static int get_strings(json_t *o, const char *key, const char *where, size_t max
     *out = v;
     for (size_t i = 0; i < len; i++) {
         json_t *e = json_array_get(a, i);
-        if (!json_is_string(e) || strlen(json_string_value(e)) != json_string_length(e))
+        if (!json_is_string(e))
             return err_set("config.json: %s%s%s[%zu] is not a string", FIELD(where, key), i);
+        if (strlen(json_string_value(e)) != json_string_length(e))
+            return err_set("config.json: %s%s%s[%zu] holds a NUL character", FIELD(where, key), i);
         if (!(v[i] = dup_str(json_string_value(e))))
             return -1;
         (*n)++;
@@ -326,7 +328,8 @@ int oci_spec_parse(const char *json, size_t len, const char *bundle, struct oci_
     if (len > OCI_SPEC_MAX_BYTES)
         return err_set("config.json: larger than %u bytes", OCI_SPEC_MAX_BYTES);
     json_error_t jerr;
-    json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+    /* \u0000 is let through to the checks of each field, whose errors name it. */
+    json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
     if (!root)
         return err_set("config.json: line %d, column %d: %s", jerr.line, jerr.column, jerr.text);
     int rc = -1;
@@ -365,6 +368,15 @@ int oci_spec_parse(const char *json, size_t len, const char *bundle, struct oci_
         if (!json_is_object(ann)) {
             err_set("config.json: annotations is not an object");
             goto out;
+        }
+        /* They go into state.json and the state JSON, read back without JSON_ALLOW_NUL. */
+        for (void *it = json_object_iter(ann); it; it = json_object_iter_next(ann, it)) {
+            json_t *v = json_object_iter_value(it);
+            if (json_is_string(v) && strlen(json_string_value(v)) != json_string_length(v)) {
+                err_set("config.json: annotations.%s holds a NUL character",
+                        json_object_iter_key(it));
+                goto out;
+            }
         }
         if (!(out->annotations = json_dumps(ann, JSON_COMPACT))) {
             err_set("out of memory");

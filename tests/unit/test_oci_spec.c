@@ -297,6 +297,29 @@ Test(oci_spec, wrong_types)
                       "config.json: linux.namespaces[0].path 'netns/x' is not an absolute path");
 }
 
+Test(oci_spec, embedded_nul)
+{
+    /* A NUL would cut the C string short: root.path "r\0/etc" must not be taken for "r". */
+    expect_error("{'ociVersion': '1.0.2', 'root': {'path': 'r\\u0000/etc'},"
+                 " 'process': {'args': ['k']}}",
+                 "config.json: root.path holds a NUL character");
+    expect_error("{'ociVersion': '1.0.2', 'root': {'path': 'r'},"
+                 " 'process': {'args': ['k', 'a\\u0000b']}}",
+                 "config.json: process.args[1] holds a NUL character");
+    expect_error("{'ociVersion': '1.0.2', 'root': {'path': 'r'},"
+                 " 'process': {'args': ['k'], 'env': ['A=1\\u0000B=2']}}",
+                 "config.json: process.env[0] holds a NUL character");
+    expect_error_with("'annotations': {'a': 'x\\u0000y'}",
+                      "config.json: annotations.a holds a NUL character");
+    expect_error_with("'mounts': [{'destination': '/d\\u0000x', 'type': 'bind', 'source': '/s'}]",
+                      "config.json: mounts[0].destination holds a NUL character");
+    /* jansson itself refuses one in a key */
+    cr_assert_eq(parse("{'ociVersion': '1.0.2', 'a\\u0000b': 1}"), -1);
+    cr_assert(strstr(err_msg(), "config.json: line 1, column ") == err_msg() &&
+                  strstr(err_msg(), "NUL byte in object key"),
+              "%s", err_msg());
+}
+
 Test(oci_spec, bad_env_and_cwd)
 {
     expect_error("{'ociVersion': '1.0.2', 'root': {'path': 'r'},"
