@@ -286,7 +286,7 @@ static int parse_linux(json_t *root, struct oci_spec *s)
             if (period <= 0)
                 return err_set("config.json: linux.resources.cpu.period %lld is not positive",
                                (long long)period);
-            json_int_t n = (quota + period - 1) / period;
+            json_int_t n = quota / period + (quota % period != 0); /* rounded up, no overflow */
             s->cpus = n > 64 ? 64 : (unsigned)n;
         } else if (cpus && *cpus) {
             long n = cpuset_count(cpus);

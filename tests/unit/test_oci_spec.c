@@ -217,6 +217,14 @@ Test(oci_spec, cpu_and_memory)
     cr_assert_eq(s.cpus, 1, "half a CPU over the default period is one vCPU");
     expect_ok_with("'linux': {'resources': {'cpu': {'quota': 200000, 'period': 100000}}}");
     cr_assert_eq(s.cpus, 2);
+    /* the largest quota, which quota + period - 1 would overflow */
+    expect_ok_with("'linux': {'resources': {'cpu': {'quota': 9223372036854775807}}}");
+    cr_assert_eq(s.cpus, 64);
+    expect_ok_with("'linux': {'resources': {'cpu': {'quota': 9223372036854775807, "
+                   "'period': 9223372036854775807}}}");
+    cr_assert_eq(s.cpus, 1);
+    expect_ok_with("'linux': {'resources': {'cpu': {'quota': 1, 'period': 9223372036854775807}}}");
+    cr_assert_eq(s.cpus, 1);
     expect_ok_with("'linux': {'resources': {'cpu': {'quota': -1, 'period': 100000}}}");
     cr_assert_eq(s.cpus, 0, "quota -1 is no limit");
     expect_ok_with("'linux': {'resources': {'cpu': {'shares': 1024}}}");
