@@ -4,6 +4,8 @@
  */
 #include "oci_test.h"
 
+#include <limits.h>
+
 #include "err.h"
 #include "launch.h"
 
@@ -84,8 +86,8 @@ static int cmp_str(const void *a, const void *b)
 /* Expects n --file-mapping pairs at argv[*i], in any order, to be want[0..n) (sorted here). */
 static void mappings(size_t *i, const char **want, size_t n)
 {
-    const char *got[8];
-    cr_assert(n <= 8);
+    const char *got[16];
+    cr_assert(n <= 16);
     for (size_t k = 0; k < n; k++) {
         word(i, "--file-mapping");
         cr_assert(argv[*i], "argv ends in the mappings");
@@ -94,7 +96,7 @@ static void mappings(size_t *i, const char **want, size_t n)
     qsort(got, n, sizeof(got[0]), cmp_str);
     qsort(want, n, sizeof(want[0]), cmp_str);
     for (size_t k = 0; k < n; k++)
-        cr_assert_str_eq(got[k], want[k], "mapping %zu", k);
+        cr_assert_str_eq(got[k], want[k], "mapping %zu: %s, expected %s", k, got[k], want[k]);
 }
 
 /* The three mappings of the rootfs, with suffix (":ro" or ""). */
@@ -285,6 +287,59 @@ Test(oci_launch, rootfs_entries)
     char want[256];
     snprintf(want, sizeof(want), "the rootfs %s has more than 512 top-level entries", rootfs);
     expect_error(&s, &launch, want);
+}
+
+/* symlink(target, ROOTFS/name) */
+static void link_in_rootfs(const char *target, const char *name)
+{
+    char p[192];
+    snprintf(p, sizeof(p), "%s/%s", rootfs, name);
+    cr_assert_eq(symlink(target, p), 0, "%s: %s", p, strerror(errno));
+}
+
+Test(oci_launch, rootfs_symlinks)
+{
+    /*
+     * chyve resolves a mapping's host path on the host: ROOTFS/lib -> / mapped as it is would
+     * give the guest the host's root. A top-level symlink is mapped as what it names inside the
+     * rootfs, as the container would see it; one that leads nowhere there is left out.
+     */
+    char usr[160], outside[128];
+    snprintf(usr, sizeof(usr), "%s/usr", rootfs);
+    cr_assert_eq(mkdir(usr, 0700), 0);
+    snprintf(usr, sizeof(usr), "%s/usr/lib", rootfs);
+    cr_assert_eq(mkdir(usr, 0700), 0);
+    snprintf(outside, sizeof(outside), "%s/outside", dir);
+    cr_assert_eq(mkdir(outside, 0700), 0);
+    link_in_rootfs("usr/lib", "lib");    /* relative, inside */
+    link_in_rootfs("/etc", "etc2");      /* absolute: the rootfs's /etc, not the host's */
+    link_in_rootfs("/", "host");         /* the rootfs itself */
+    link_in_rootfs("../../../..", "up"); /* ".." stops at the rootfs */
+    link_in_rootfs(outside, "out");      /* DIR/outside is not in the rootfs: left out */
+    link_in_rootfs("/nonexistent", "dangling");
+    link_in_rootfs("loop", "loop");
+    link_in_rootfs("hello/x", "notdir");
+
+    struct oci_spec s = spec();
+    s.root_ro = true;
+    build(&s, &launch);
+    char real[PATH_MAX];
+    cr_assert(realpath(rootfs, real));
+    char m[8][PATH_MAX + 32];
+    const char *want[8];
+    snprintf(m[0], sizeof(m[0]), "%s/bin:/bin:ro", rootfs);
+    snprintf(m[1], sizeof(m[1]), "%s/etc:/etc:ro", rootfs);
+    snprintf(m[2], sizeof(m[2]), "%s/hello:/hello:ro", rootfs);
+    snprintf(m[3], sizeof(m[3]), "%s/usr:/usr:ro", rootfs);
+    snprintf(m[4], sizeof(m[4]), "%s/usr/lib:/lib:ro", real);
+    snprintf(m[5], sizeof(m[5]), "%s/etc:/etc2:ro", real);
+    snprintf(m[6], sizeof(m[6]), "%s:/host:ro", real);
+    snprintf(m[7], sizeof(m[7]), "%s:/up:ro", real);
+    for (int k = 0; k < 8; k++)
+        want[k] = m[k];
+    size_t i = 5;
+    mappings(&i, want, 8);
+    word(&i, "--env");
 }
 
 Test(oci_launch, rootfs_missing)
