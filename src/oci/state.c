@@ -33,6 +33,9 @@ bool oci_id_valid(const char *id)
 
 int oci_state_path(char *buf, size_t len, const char *root, const char *id, const char *name)
 {
+    /* "" would make ROOT/ID the host's /ID: delete would remove /etc as container "etc" */
+    if (!root[0])
+        return err_set("the state directory (--root) is an empty path");
     int n = name ? snprintf(buf, len, "%s/%s/%s", root, id, name)
                  : snprintf(buf, len, "%s/%s", root, id);
     if (n < 0 || (size_t)n >= len)
@@ -87,7 +90,7 @@ static int lock_dir(const char *path, const char *id)
 int oci_state_create(const char *root, const char *id)
 {
     char path[4096];
-    if (mkdirs(root) != 0 || oci_state_path(path, sizeof(path), root, id, NULL) != 0)
+    if (oci_state_path(path, sizeof(path), root, id, NULL) != 0 || mkdirs(root) != 0)
         return -1;
     if (mkdir(path, 0700) != 0) {
         if (errno == EEXIST)

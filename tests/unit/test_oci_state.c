@@ -87,6 +87,22 @@ Test(oci_state, path)
     cr_assert_eq(oci_state_path(buf, 9, "/run/x", "c1", NULL), -1);
 }
 
+Test(oci_state, empty_root)
+{
+    /* --root "": ROOT/ID would be /ID, and delete removes a directory it cannot read state of */
+    cr_assert_eq(oci_state_lock("", "tmp"), -1, "locked /tmp as container tmp");
+    cr_assert_str_eq(err_msg(), "the state directory (--root) is an empty path");
+    cr_assert_eq(oci_state_create("", "c1"), -1);
+    cr_assert_str_eq(err_msg(), "the state directory (--root) is an empty path");
+    struct oci_state r;
+    cr_assert_eq(oci_state_read("", "etc", &r), -1);
+    cr_assert_str_eq(err_msg(), "the state directory (--root) is an empty path");
+    cr_assert_eq(oci_state_remove("", "c1"), -1);
+    cr_assert_str_eq(err_msg(), "the state directory (--root) is an empty path");
+    char buf[64];
+    cr_assert_eq(oci_state_path(buf, sizeof(buf), "", "c1", NULL), -1);
+}
+
 /* ---- the directory and its lock -------------------------------------------------------------- */
 
 /* Whether another open file description of dir can take the lock now. */
