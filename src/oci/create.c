@@ -226,8 +226,8 @@ static int send_console(const char *path, int fd)
     char name[] = "/dev/ptmx";
     char ctl[CMSG_SPACE(sizeof(int))] = {0};
     struct iovec iov = {.iov_base = name, .iov_len = sizeof(name) - 1};
-    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
-                       .msg_controllen = sizeof(ctl)};
+    struct msghdr m = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof(ctl)};
     struct cmsghdr *c = CMSG_FIRSTHDR(&m);
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;
@@ -268,8 +268,8 @@ static int console_setup(const char *path)
  * The child's work before exec: session, console, network, argv. On failure it writes the
  * message to errfd and returns (the caller exits).
  */
-static void child_main(const struct create_opts *o, const struct oci_spec *s,
-                       struct oci_launch *l, const char *dir, int errfd)
+static void child_main(const struct create_opts *o, const struct oci_spec *s, struct oci_launch *l,
+                       const char *dir, int errfd)
 {
     sigset_t none;
     sigemptyset(&none);
@@ -291,7 +291,9 @@ static void child_main(const struct create_opts *o, const struct oci_spec *s,
             goto fail;
         if (rc == 0) { /* 1: no IPv4 interface there, so a guest without a network device */
             oci_net_args(&n, &na);
-            gn = (struct oci_guest_net){.tap = n.tap, .mac = na.mac, .ip = na.ip,
+            gn = (struct oci_guest_net){.tap = n.tap,
+                                        .mac = na.mac,
+                                        .ip = na.ip,
                                         .gateway = na.gateway[0] ? na.gateway : NULL,
                                         .mask = na.mask};
             l->net = &gn;
@@ -341,8 +343,7 @@ static int wait_ready(pid_t pid, const char *fifo)
                 return err_set("chyve exited with status %d before the VM was ready (its "
                                "message is in the container's output)",
                                WEXITSTATUS(status));
-            return err_set("chyve ended by signal %d before the VM was ready",
-                           WTERMSIG(status));
+            return err_set("chyve ended by signal %d before the VM was ready", WTERMSIG(status));
         }
         if (waited >= READY_TIMEOUT_MS) {
             kill(pid, SIGKILL);
@@ -378,8 +379,10 @@ static int do_create(const struct oci_global *g, const struct create_opts *o)
         goto out_remove;
     }
     now_rfc3339(created, sizeof(created));
-    st = (struct oci_state){.id = strdup(o->id), .bundle = strdup(o->bundle),
-                            .created = strdup(created), .annotations = s.annotations};
+    st = (struct oci_state){.id = strdup(o->id),
+                            .bundle = strdup(o->bundle),
+                            .created = strdup(created),
+                            .annotations = s.annotations};
     s.annotations = NULL; /* st's now */
     if (!st.id || !st.bundle || !st.created) {
         err_set("out of memory");

@@ -2,11 +2,17 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <linux/openat2.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "err.h"
 #include "launch.h"
@@ -60,7 +66,36 @@ static int check_mapping_path(const char *p, const char *what)
     return 0;
 }
 
-/* --file-mapping ROOT/NAME:/NAME for each top-level entry of the rootfs. */
+/*
+ * What the symlink name in the rootfs (rootfd) leads to as the container sees it: resolved
+ * inside the rootfs (an absolute target or ".." never leaves it), as a host path in buf.
+ * Returns 0, 1 if it leads nowhere there (dangling, a loop), or -1 with err_msg().
+ */
+static int rootfs_link(int rootfd, const char *root, const char *name, char *buf, size_t len)
+{
+    struct open_how how = {.flags = O_PATH | O_CLOEXEC,
+                           .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+    int fd = (int)syscall(SYS_openat2, rootfd, name, &how, sizeof(how));
+    if (fd < 0) {
+        if (errno == ENOENT || errno == ELOOP || errno == ENOTDIR)
+            return 1;
+        return err_set("cannot follow the symlink %s/%s: %s", root, name, strerror(errno));
+    }
+    char link[64];
+    snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, buf, len);
+    close(fd);
+    if (n <= 0 || (size_t)n >= len)
+        return err_set("cannot name what the symlink %s/%s leads to", root, name);
+    buf[n] = '\0';
+    return 0;
+}
+
+/*
+ * --file-mapping ROOT/NAME:/NAME for each top-level entry of the rootfs. chyve resolves a
+ * mapping's host path on the host, so a symlink is mapped as what it leads to in the rootfs:
+ * as it is, ROOT/lib -> / would give the guest the host's root.
+ */
 static int map_rootfs(struct vec *a, const struct oci_spec *s)
 {
     if (check_mapping_path(s->root, "the rootfs") != 0)
@@ -71,8 +106,7 @@ static int map_rootfs(struct vec *a, const struct oci_spec *s)
     unsigned n = 0;
     struct dirent *e;
     int rc = 0;
-    errno = 0;
-    while ((e = readdir(d))) {
+    while ((errno = 0, e = readdir(d))) {
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
             continue;
         if (++n > OCI_ROOT_ENTRIES_MAX) {
@@ -82,9 +116,27 @@ static int map_rootfs(struct vec *a, const struct oci_spec *s)
         }
         if (strchr(e->d_name, ':'))
             continue; /* not expressible; such a name is not one a Hermit guest looks up */
+        struct stat st;
+        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            rc = err_set("cannot stat %s/%s: %s", s->root, e->d_name, strerror(errno));
+            break;
+        }
+        const char *ro = s->root_ro ? ":ro" : "";
+        if (S_ISLNK(st.st_mode)) {
+            char target[PATH_MAX];
+            int r = rootfs_link(dirfd(d), s->root, e->d_name, target, sizeof(target));
+            if (r < 0) {
+                rc = -1;
+                break;
+            }
+            if (r == 0 && !strchr(target, ':')) {
+                add(a, "--file-mapping");
+                add(a, "%s:/%s%s", target, e->d_name, ro);
+            }
+            continue;
+        }
         add(a, "--file-mapping");
-        add(a, "%s/%s:/%s%s", s->root, e->d_name, e->d_name, s->root_ro ? ":ro" : "");
-        errno = 0;
+        add(a, "%s/%s:/%s%s", s->root, e->d_name, e->d_name, ro);
     }
     if (rc == 0 && errno)
         rc = err_set("cannot list the rootfs %s: %s", s->root, strerror(errno));

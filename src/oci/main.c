@@ -46,13 +46,12 @@ static const char usage[] =
     "Environment: CHYVE_OCI_CHYVE, the chyve to run [default: the chyve beside\n"
     "chyve-oci, then chyve on PATH].\n";
 
-
 static const struct {
     const char *name;
     int (*fn)(const struct oci_global *, int, char **);
 } commands[] = {
-    {"create", oci_cmd_create}, {"start", oci_cmd_start},   {"run", oci_cmd_run},
-    {"state", oci_cmd_state},   {"kill", oci_cmd_kill},     {"delete", oci_cmd_delete},
+    {"create", oci_cmd_create}, {"start", oci_cmd_start},       {"run", oci_cmd_run},
+    {"state", oci_cmd_state},   {"kill", oci_cmd_kill},         {"delete", oci_cmd_delete},
     {"list", oci_cmd_list},     {"features", oci_cmd_features},
 };
 

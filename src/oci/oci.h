@@ -11,11 +11,11 @@
 
 /* The global flags, parsed before the command. */
 struct oci_global {
-    const char *root;    /* --root: where container state lives */
-    const char *log;     /* --log: a file for chyve-oci's own messages, or NULL */
-    bool log_json;       /* --log-format json */
-    bool debug;          /* --debug: also info lines */
-    const char *argv0;   /* how chyve-oci was invoked (to find chyve beside it) */
+    const char *root;  /* --root: where container state lives */
+    const char *log;   /* --log: a file for chyve-oci's own messages, or NULL */
+    bool log_json;     /* --log-format json */
+    bool debug;        /* --debug: also info lines */
+    const char *argv0; /* how chyve-oci was invoked (to find chyve beside it) */
 };
 
 /*

@@ -14,6 +14,12 @@
 
 #define PATH_MAX_BYTES 4096
 
+/*
+ * The arguments of a "%s%s%s" that names member key of where: "root.path", or "ociVersion" at
+ * the top level (where "").
+ */
+#define FIELD(where, key) (where), (where)[0] ? "." : "", (key)
+
 /* A copy of s, or NULL with err_msg() set. */
 static char *dup_str(const char *s)
 {
@@ -37,16 +43,17 @@ static int get_str(json_t *o, const char *key, const char *where, bool required,
     json_t *v = json_object_get(o, key);
     if (!v || json_is_null(v)) {
         if (required)
-            return err_set("config.json: %s.%s is missing", where, key);
+            return err_set("config.json: %s%s%s is missing", FIELD(where, key));
         return 0;
     }
     if (!json_is_string(v))
-        return err_set("config.json: %s.%s is not a string", where, key);
+        return err_set("config.json: %s%s%s is not a string", FIELD(where, key));
     const char *s = json_string_value(v);
     if (strlen(s) != json_string_length(v))
-        return err_set("config.json: %s.%s holds a NUL character", where, key);
+        return err_set("config.json: %s%s%s holds a NUL character", FIELD(where, key));
     if (strlen(s) >= PATH_MAX_BYTES)
-        return err_set("config.json: %s.%s is longer than %d bytes", where, key, PATH_MAX_BYTES);
+        return err_set("config.json: %s%s%s is longer than %d bytes", FIELD(where, key),
+                       PATH_MAX_BYTES);
     *out = s;
     return 0;
 }
@@ -59,7 +66,7 @@ static int get_obj(json_t *o, const char *key, const char *where, json_t **out)
         return 0;
     json_t *v = json_object_get(o, key);
     if (!json_is_object(v))
-        return err_set("config.json: %s.%s is not an object", where, key);
+        return err_set("config.json: %s%s%s is not an object", FIELD(where, key));
     *out = v;
     return 0;
 }
@@ -74,19 +81,21 @@ static int get_strings(json_t *o, const char *key, const char *where, size_t max
         return 0;
     json_t *a = json_object_get(o, key);
     if (!json_is_array(a))
-        return err_set("config.json: %s.%s is not an array", where, key);
+        return err_set("config.json: %s%s%s is not an array", FIELD(where, key));
     size_t len = json_array_size(a);
     if (len > max)
-        return err_set("config.json: %s.%s has %zu entries, more than the %zu chyve passes on",
-                       where, key, len, max);
+        return err_set("config.json: %s%s%s has %zu entries, more than the %zu chyve passes on",
+                       FIELD(where, key), len, max);
     char **v = calloc(len + 1, sizeof(*v));
     if (!v)
         return err_set("out of memory");
     *out = v;
     for (size_t i = 0; i < len; i++) {
         json_t *e = json_array_get(a, i);
-        if (!json_is_string(e) || strlen(json_string_value(e)) != json_string_length(e))
-            return err_set("config.json: %s.%s[%zu] is not a string", where, key, i);
+        if (!json_is_string(e))
+            return err_set("config.json: %s%s%s[%zu] is not a string", FIELD(where, key), i);
+        if (strlen(json_string_value(e)) != json_string_length(e))
+            return err_set("config.json: %s%s%s[%zu] holds a NUL character", FIELD(where, key), i);
         if (!(v[i] = dup_str(json_string_value(e))))
             return -1;
         (*n)++;
@@ -102,7 +111,7 @@ static int get_int(json_t *o, const char *key, const char *where, json_int_t *ou
         return 0;
     json_t *v = json_object_get(o, key);
     if (!json_is_integer(v))
-        return err_set("config.json: %s.%s is not an integer", where, key);
+        return err_set("config.json: %s%s%s is not an integer", FIELD(where, key));
     *out = json_integer_value(v);
     *set = true;
     return 0;
@@ -116,7 +125,7 @@ static int get_bool(json_t *o, const char *key, const char *where, bool *out)
         return 0;
     json_t *v = json_object_get(o, key);
     if (!json_is_boolean(v))
-        return err_set("config.json: %s.%s is not a boolean", where, key);
+        return err_set("config.json: %s%s%s is not a boolean", FIELD(where, key));
     *out = json_is_true(v);
     return 0;
 }
@@ -221,8 +230,8 @@ static int parse_mounts(json_t *root, struct oci_spec *s)
             goto next;
         }
         if (!source || source[0] != '/') {
-            err_set("config.json: %s.source of the bind mount at %s is not an absolute path",
-                    where, dest);
+            err_set("config.json: %s.source of the bind mount at %s is not an absolute path", where,
+                    dest);
             goto next;
         }
         struct oci_mount *om = &s->mounts[s->nmounts];
@@ -277,7 +286,7 @@ static int parse_linux(json_t *root, struct oci_spec *s)
             if (period <= 0)
                 return err_set("config.json: linux.resources.cpu.period %lld is not positive",
                                (long long)period);
-            json_int_t n = (quota + period - 1) / period;
+            json_int_t n = quota / period + (quota % period != 0); /* rounded up, no overflow */
             s->cpus = n > 64 ? 64 : (unsigned)n;
         } else if (cpus && *cpus) {
             long n = cpuset_count(cpus);
@@ -319,7 +328,8 @@ int oci_spec_parse(const char *json, size_t len, const char *bundle, struct oci_
     if (len > OCI_SPEC_MAX_BYTES)
         return err_set("config.json: larger than %u bytes", OCI_SPEC_MAX_BYTES);
     json_error_t jerr;
-    json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+    /* \u0000 is let through to the checks of each field, whose errors name it. */
+    json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
     if (!root)
         return err_set("config.json: line %d, column %d: %s", jerr.line, jerr.column, jerr.text);
     int rc = -1;
@@ -358,6 +368,15 @@ int oci_spec_parse(const char *json, size_t len, const char *bundle, struct oci_
         if (!json_is_object(ann)) {
             err_set("config.json: annotations is not an object");
             goto out;
+        }
+        /* They go into state.json and the state JSON, read back without JSON_ALLOW_NUL. */
+        for (void *it = json_object_iter(ann); it; it = json_object_iter_next(ann, it)) {
+            json_t *v = json_object_iter_value(it);
+            if (json_is_string(v) && strlen(json_string_value(v)) != json_string_length(v)) {
+                err_set("config.json: annotations.%s holds a NUL character",
+                        json_object_iter_key(it));
+                goto out;
+            }
         }
         if (!(out->annotations = json_dumps(ann, JSON_COMPACT))) {
             err_set("out of memory");

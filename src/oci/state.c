@@ -33,6 +33,9 @@ bool oci_id_valid(const char *id)
 
 int oci_state_path(char *buf, size_t len, const char *root, const char *id, const char *name)
 {
+    /* "" would make ROOT/ID the host's /ID: delete would remove /etc as container "etc" */
+    if (!root[0])
+        return err_set("the state directory (--root) is an empty path");
     int n = name ? snprintf(buf, len, "%s/%s/%s", root, id, name)
                  : snprintf(buf, len, "%s/%s", root, id);
     if (n < 0 || (size_t)n >= len)
@@ -87,7 +90,7 @@ static int lock_dir(const char *path, const char *id)
 int oci_state_create(const char *root, const char *id)
 {
     char path[4096];
-    if (mkdirs(root) != 0 || oci_state_path(path, sizeof(path), root, id, NULL) != 0)
+    if (oci_state_path(path, sizeof(path), root, id, NULL) != 0 || mkdirs(root) != 0)
         return -1;
     if (mkdir(path, 0700) != 0) {
         if (errno == EEXIST)
@@ -224,7 +227,7 @@ unsigned long long oci_proc_starttime(int pid, bool *zombie)
     if (n <= 0)
         return 0;
     buf[n] = '\0';
-    /* The command name (field 2) may hold spaces and parentheses: fields resume after the last ')'. */
+    /* The command name (field 2) may hold spaces and ')': the fields resume after the last. */
     char *p = strrchr(buf, ')');
     if (!p || p[1] != ' ')
         return 0;
@@ -270,7 +273,8 @@ char *oci_state_json(const struct oci_state *st, enum oci_status status, bool in
         !json_object_set_new(o, "id", json_string(st->id)) &&
         !json_object_set_new(o, "status", json_string(oci_status_name(status))) &&
         !json_object_set_new(
-            o, "pid", json_integer(status == OCI_STOPPED || status == OCI_CREATING ? 0 : st->pid)) &&
+            o, "pid",
+            json_integer(status == OCI_STOPPED || status == OCI_CREATING ? 0 : st->pid)) &&
         !json_object_set_new(o, "bundle", json_string(st->bundle)) &&
         !json_object_set_new(o, "created", json_string(st->created)) &&
         !json_object_set_new(o, "owner", json_string("")) &&

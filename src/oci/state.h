@@ -65,7 +65,7 @@ char *oci_state_json(const struct oci_state *st, enum oci_status status, bool in
 /* The start time of process pid (/proc/PID/stat field 22), or 0 if it has none (gone). */
 unsigned long long oci_proc_starttime(int pid, bool *zombie);
 
-/* The path ROOT/ID[/name] in buf (len bytes); -1 if it does not fit. */
+/* The path ROOT/ID[/name] in buf (len bytes); -1 if it does not fit or ROOT is "". */
 int oci_state_path(char *buf, size_t len, const char *root, const char *id, const char *name);
 
 #endif
