@@ -115,6 +115,23 @@ int oci_cmd_kill(const struct oci_global *g, int argc, char **argv)
     return rc;
 }
 
+/* Whether ROOT/ID holds at most the start FIFO and a half-written state.json.new. */
+static bool bare_dir(const char *root, const char *id)
+{
+    char path[4096];
+    if (oci_state_path(path, sizeof(path), root, id, NULL) != 0)
+        return false;
+    DIR *d = opendir(path);
+    if (!d)
+        return false;
+    bool bare = true;
+    for (struct dirent *e; bare && (e = readdir(d));)
+        bare = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
+               !strcmp(e->d_name, "start") || !strcmp(e->d_name, "state.json.new");
+    closedir(d);
+    return bare;
+}
+
 int oci_cmd_delete(const struct oci_global *g, int argc, char **argv)
 {
     static const struct option opts[] = {{"force", no_argument, NULL, 'f'}, {NULL, 0, NULL, 0}};
@@ -140,8 +157,18 @@ int oci_cmd_delete(const struct oci_global *g, int argc, char **argv)
     }
     struct oci_state st;
     int rc = 0;
-    /* A directory without a readable state is a create that died half-way: remove it. */
-    if (oci_state_read(g->root, id, &st) == 0) {
+    /*
+     * A directory without a readable state is a create that died half-way: removed only if it
+     * holds nothing but what create makes before state.json (so that a wrong --root cannot make
+     * delete empty a directory that was never a container's).
+     */
+    if (oci_state_read(g->root, id, &st) != 0) {
+        if (!bare_dir(g->root, id)) {
+            oci_error(g, "%s/%s has no readable state.json and holds other files: not removed",
+                      g->root, id);
+            rc = 1;
+        }
+    } else {
         enum oci_status now = oci_state_status(&st);
         if ((now == OCI_CREATED || now == OCI_RUNNING) && !force) {
             oci_error(g, "cannot delete container %s that is not stopped: %s", id,

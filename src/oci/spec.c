@@ -144,21 +144,25 @@ static long cpuset_count(const char *s)
     while (*s) {
         char *end;
         errno = 0;
+        if (*s < '0' || *s > '9') /* strtol would take " 1" and "+1" */
+            return -1;
         long a = strtol(s, &end, 10);
         if (end == s || errno || a < 0 || a > 65535)
             return -1;
         long b = a;
         if (*end == '-') {
             s = end + 1;
+            if (*s < '0' || *s > '9')
+                return -1;
             b = strtol(s, &end, 10);
             if (end == s || errno || b < a || b > 65535)
                 return -1;
         }
         count += b - a + 1;
-        if (*end == ',')
+        if (*end == ',' && end[1] != '\0')
             end++;
         else if (*end)
-            return -1;
+            return -1; /* "1," too */
         s = end;
     }
     return count;
@@ -354,6 +358,10 @@ int oci_spec_parse(const char *json, size_t len, const char *bundle, struct oci_
     if (get_str(rootfs, "path", "root", true, &path) != 0 ||
         get_bool(rootfs, "readonly", "root", &out->root_ro) != 0)
         goto out;
+    if (path[0] == '\0') {
+        err_set("config.json: root.path is empty"); /* it would be the whole bundle */
+        goto out;
+    }
     if (path[0] == '/') {
         out->root = dup_str(path);
     } else if (asprintf(&out->root, "%s/%s", bundle, path) < 0) {

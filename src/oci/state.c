@@ -13,9 +13,9 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "oci.h"
 #include "state.h"
 
-#define OCI_VERSION "1.0.2"
 
 bool oci_id_valid(const char *id)
 {
@@ -269,7 +269,7 @@ char *oci_state_json(const struct oci_state *st, enum oci_status status, bool in
     json_t *o = json_object();
     json_t *ann = st->annotations ? json_loads(st->annotations, 0, NULL) : json_object();
     char *text = NULL;
-    if (o && ann && !json_object_set_new(o, "ociVersion", json_string(OCI_VERSION)) &&
+    if (o && ann && !json_object_set_new(o, "ociVersion", json_string(OCI_RUNTIME_VERSION)) &&
         !json_object_set_new(o, "id", json_string(st->id)) &&
         !json_object_set_new(o, "status", json_string(oci_status_name(status))) &&
         !json_object_set_new(

@@ -130,6 +130,16 @@ one_line "$work/e" "unknown command 'frobnicate'"
 one_line "$work/e" "not possible for a Hermit VM"
 for id in t1 t2 t3 t4 t5 t6; do [ -e "$root/$id" ] && fail "a failed create left $root/$id"; done
 
+# --- delete removes a directory without state only if create could have left it
+mkdir -p "$root/notours" && echo precious >"$root/notours/data"
+"${O[@]}" delete notours 2>"$work/e" && fail "delete removed a directory that was never a container's"
+one_line "$work/e" "has no readable state.json and holds other files"
+[ -f "$root/notours/data" ] || fail "delete removed a file of a directory it did not make"
+rm -rf "$root/notours"
+mkdir -p "$root/halfway" && mkfifo "$root/halfway/start"
+"${O[@]}" delete halfway || fail "delete of a create that died before its state"
+[ -e "$root/halfway" ] && fail "delete left a half-made container"
+
 # --- the JSON log engines read: one JSON object per error line
 "$CHYVE_OCI" --root "$root" --log "$work/log.json" --log-format json state nosuch 2>/dev/null &&
     fail "state of a missing container"

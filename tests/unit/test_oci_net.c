@@ -450,7 +450,8 @@ Test(oci_net, no_ipv4_interface)
     drop_names();
 
     struct oci_net n;
-    cr_assert_eq(oci_net_plumb("tap0", &n), 1, "a namespace without IPv4 is no network, not an error");
+    cr_assert_eq(oci_net_plumb("tap0", &n), 1,
+                 "a namespace without IPv4 is no network, not an error");
     cr_assert(!link_exists("tap0"), "a TAP was left behind");
 }
 

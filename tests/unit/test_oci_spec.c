@@ -203,6 +203,10 @@ Test(oci_spec, root_paths)
                        " 'process': {'args': ['k']}}"),
                  0, "%s", err_msg());
     cr_assert_str_eq(s.root, "/abs/rootfs", "an absolute root.path is taken as it is");
+    /* An empty root.path would be the bundle itself, config.json and all. */
+    cr_assert_eq(parse("{'ociVersion': '1.0.0', 'root': {'path': ''}, 'process': {'args': ['k']}}"),
+                 -1);
+    cr_assert_str_eq(err_msg(), "config.json: root.path is empty");
 }
 
 Test(oci_spec, cpu_and_memory)
@@ -418,7 +422,8 @@ Test(oci_spec, bad_limits)
                       "config.json: linux.resources.cpu.period 0 is not positive");
     expect_error_with("'linux': {'resources': {'cpu': {'quota': 100000, 'period': -10}}}",
                       "config.json: linux.resources.cpu.period -10 is not positive");
-    static const char *const bad_sets[] = {"a", "1-", "-1", "3-1", "1,,2", "0-65536", "1;2", "1 2"};
+    static const char *const bad_sets[] = {"a",   "1-",  "-1", "3-1", "1,,2", "0-65536",
+                                           "1;2", "1 2", "1,", "+1",  " 1",   "1-+2"};
     for (size_t i = 0; i < sizeof(bad_sets) / sizeof(bad_sets[0]); i++) {
         char extra[128], msg[128];
         snprintf(extra, sizeof(extra), "'linux': {'resources': {'cpu': {'cpus': '%s'}}}",
