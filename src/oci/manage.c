@@ -126,8 +126,8 @@ static bool bare_dir(const char *root, const char *id)
         return false;
     bool bare = true;
     for (struct dirent *e; bare && (e = readdir(d));)
-        bare = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
-               !strcmp(e->d_name, "start") || !strcmp(e->d_name, "state.json.new");
+        bare = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || !strcmp(e->d_name, "start") ||
+               !strcmp(e->d_name, "state.json.new");
     closedir(d);
     return bare;
 }

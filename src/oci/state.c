@@ -16,7 +16,6 @@
 #include "oci.h"
 #include "state.h"
 
-
 bool oci_id_valid(const char *id)
 {
     size_t n = strlen(id);
