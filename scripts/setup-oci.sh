@@ -2,7 +2,7 @@
 # setup-oci.sh: installs what the chyve-oci tests with podman need on Debian/Ubuntu (idempotent):
 # podman with its CNI plugins (the bridge and port forwarding the -p test uses) and iptables.
 set -euo pipefail
-packages=(podman containernetworking-plugins iptables)
+packages=(podman containernetworking-plugins iptables containerd)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
