@@ -10,13 +10,21 @@
 #          with the reason
 #   kill   run -d: the log, task ls, exec refused; task kill (SIGTERM: exit 143 in containerd's
 #          events), task delete, container delete; then task delete --force of a running guest
+#   pod    a Kubernetes pod's shape through examples/containerd/chyve-oci-cri as the runtime: a
+#          sandbox container (the CRI annotation; a static pause built here) that runc runs in a
+#          network namespace of the test's, and a Hermit container joining its network and PID
+#          namespaces that chyve-oci runs: the guest has the pod's address and echoes TCP; its
+#          stop (exit 143) is cleaned up without errors from the shim's kill --all; then the
+#          sandbox's stop and removal
 # Each checks afterwards that no chyve, no shim and no mount of the test is left, and nothing of
 # the containers in the runtime root; at the end, that the temporary directory is gone.
 # Needs $CHYVE_OCI and $GUEST_DIR (meson sets them). Exit 77 = skipped, with the reason.
 set -uo pipefail
-mode=${1:?usage: containerd-test.sh run|kill}
+mode=${1:?usage: containerd-test.sh run|kill|pod}
 here=$(cd "$(dirname "$0")" && pwd)
 mkimage="python3 $here/../../examples/containerd/hermit-oci-image.py"
+cri_runtime=$here/../../examples/containerd/chyve-oci-cri
+check="python3 $here/../net/netcheck.py"
 skip() {
     if [ "${CI:-}" = true ]; then echo "containerd-test: FAILED (CI): cannot run: $*" >&2; exit 1; fi
     echo "containerd-test: skipped: $*" >&2; exit 77
@@ -38,7 +46,8 @@ command -v nsenter >/dev/null || skip "no nsenter(1) (util-linux)"
 
 work=$(mktemp -d /tmp/chyve-ctrd-XXXXXX)
 ns=chyve-ctrd-$$
-cns=chyve # containerd's namespace: the shim passes --root $rroot/$cns to the runtime
+podns=chyve-ctrd-pod-$$ # the pod case's network namespace
+cns=chyve-test-$$ # containerd's namespace: the shim passes --root $rroot/$cns to the runtime
 rroot=$work/runc-root
 sock=$work/containerd.sock
 ctrd_pid="" events_pid=""
@@ -66,14 +75,16 @@ cleanup() {
         local id
         for id in $(C task ls -q 2>/dev/null); do C task delete --force "$id" >/dev/null 2>&1; done
         for id in $(C container ls -q 2>/dev/null); do C container delete "$id" >/dev/null 2>&1; done
-        C images rm localhost/chyve-test:1 >/dev/null 2>&1
         stop "$ctrd_pid"
     fi
     [ -n "$events_pid" ] && stop "$events_pid"
     # Whatever is still mounted in the work directory (a failed case's rootfs), innermost first.
     awk -v w="$work/" 'index($2, w) == 1 { print $2 }' /proc/self/mounts | sort -r |
         while read -r m; do umount -l "$m" 2>/dev/null; done
+    ip netns del "$podns" 2>/dev/null
     ip netns del "$ns" 2>/dev/null
+    # runc's cgroups of the pod case's sandbox are under /$cns in each hierarchy: the parents too.
+    rmdir /sys/fs/cgroup/*/"$cns" /sys/fs/cgroup/"$cns" 2>/dev/null
     if $made_run; then
         rmdir /run/containerd/s /run/containerd/fifo /run/containerd/runc/* /run/containerd/runc \
             /run/containerd 2>/dev/null
@@ -111,7 +122,7 @@ C version >/dev/null 2>&1 || skip "containerd does not answer on $sock: $(tail -
 
 # The image: the test guests under /bin, one file that is not a Hermit kernel, and a Cmd.
 mkdir -p "$work/rootfs/bin" "$work/rootfs/etc"
-for g in exitcode args_fdt stopwait; do
+for g in exitcode args_fdt stopwait net_echo; do
     cp "$GUEST_DIR/$g" "$work/rootfs/bin/" || skip "no test guest $g in $GUEST_DIR"
 done
 printf '#!/bin/sh\necho not hermit\n' >"$work/rootfs/bin/sh"
@@ -213,7 +224,62 @@ kill)
         fail "no exit 137 of k2 in containerd's events: $(grep /tasks/exit "$work/events")"
     C container delete k2 2>"$work/err" || fail "ctr container delete k2"
     ;;
-*) echo "usage: containerd-test.sh run|kill" >&2; exit 2 ;;
+pod)
+    ids+=(p1 h1)
+    command -v cc >/dev/null || skip "no C compiler for the pod's pause"
+    command -v runc >/dev/null || skip "no runc for the pod's sandbox (containerd's package brings it)"
+    cat >"$work/pause.c" <<'C'
+#include <signal.h>
+#include <unistd.h>
+static void done(int sig) { (void)sig; _exit(0); }
+int main(void) { signal(SIGTERM, done); signal(SIGINT, done); for (;;) pause(); }
+C
+    cc -static -O2 -o "$work/pause" "$work/pause.c" 2>"$work/err" || skip "cannot link a static pause"
+    $mkimage --name localhost/chyve-pause:1 --cmd /pause "$work/pause.tar" "$work/pause:/pause" \
+        >/dev/null 2>"$work/err" || fail "cannot make the pause image"
+    C images import "$work/pause.tar" >/dev/null 2>"$work/err" || fail "cannot import the pause image"
+    # The pod's network, as a CNI plugin would make it: eth0 with an address and a default route.
+    ip netns add "$podns" || fail "cannot create the pod's network namespace"
+    ip link add eth0 netns "$podns" type veth peer name podveth netns "$ns" || fail "no veth pair"
+    in_ns ip addr add 10.201.1.1/24 dev podveth && in_ns ip link set podveth up || fail "host side"
+    nsenter --net="/run/netns/$podns" sh -c 'ip link set lo up && ip addr add 10.201.1.2/24 dev eth0 &&
+        ip link set eth0 up && ip route add default via 10.201.1.1' || fail "the pod's side"
+    P=(--runc-binary "$cri_runtime" --runc-root "$rroot" --fifo-dir "$work/fifo")
+    C run -d "${P[@]}" --annotation io.kubernetes.cri.container-type=sandbox \
+        --with-ns "network:/run/netns/$podns" localhost/chyve-pause:1 p1 >/dev/null 2>"$work/err" ||
+        fail "the sandbox did not start"
+    [ -d "$rroot/$cns/@runc/p1" ] || fail "the sandbox is not runc's: $(ls -A "$rroot/$cns")"
+    ppid=$(C task ls | awk '$1 == "p1" { print $2 }')
+    timeout 300 nsenter --net="/run/netns/$ns" ctr --address "$sock" --namespace "$cns" events \
+        >"$work/events" 2>&1 &
+    events_pid=$!
+    C run -d "${P[@]}" --annotation io.kubernetes.cri.container-type=container \
+        --with-ns "network:/proc/$ppid/ns/net" --with-ns "pid:/proc/$ppid/ns/pid" \
+        --log-uri "file://$work/h1.log" localhost/chyve-test:1 h1 /bin/net_echo >/dev/null 2>"$work/err" ||
+        fail "the Hermit container did not start"
+    [ -d "$rroot/$cns/h1" ] || fail "the Hermit container is not chyve-oci's"
+    wait_for "$work/h1.log" 60 "net: ready" || fail "the guest did not get ready: $(cat "$work/h1.log")"
+    grep -q "ip 10.201.1.2 " "$work/h1.log" || fail "the guest does not have the pod's address: $(cat "$work/h1.log")"
+    in_ns $check tcp-echo 10.201.1.2 9975 65536 2 || fail "tcp echo to the pod's address"
+    C task kill h1 2>"$work/err" || fail "ctr task kill h1"
+    wait_for "$work/events" 30 '/tasks/exit.*"container_id":"h1".*"exit_status":143' ||
+        fail "no exit 143 of h1 in containerd's events: $(grep /tasks/exit "$work/events")"
+    C task delete h1 >/dev/null 2>"$work/err" || fail "ctr task delete h1"
+    C container delete h1 2>"$work/err" || fail "ctr container delete h1"
+    # With the pod's PID namespace the shim ends a stopped container with kill --all; runc
+    # answers that for a stopped container with success, and so must chyve-oci-cri.
+    grep -q "failed to kill init's children" "$work/containerd.log" &&
+        fail "the shim's kill --all failed: $(grep "kill init's children" "$work/containerd.log")"
+    C task kill p1 2>"$work/err" || fail "ctr task kill p1"
+    wait_for "$work/events" 30 '/tasks/exit.*"container_id":"p1"' || fail "the sandbox did not end"
+    # Status 0: the events' JSON leaves a zero exit_status out.
+    exit_line=$(grep '/tasks/exit.*"container_id":"p1"' "$work/events")
+    [[ $exit_line == *'"exit_status":'* ]] && fail "the sandbox's pause did not exit 0: $exit_line"
+    C task delete p1 >/dev/null 2>"$work/err" || fail "ctr task delete p1"
+    C container delete p1 2>"$work/err" || fail "ctr container delete p1"
+    [ -e "$rroot/$cns/@runc/p1" ] && fail "runc left the sandbox's state"
+    ;;
+*) echo "usage: containerd-test.sh run|kill|pod" >&2; exit 2 ;;
 esac
 leftovers
 cleanup
