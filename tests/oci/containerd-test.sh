@@ -260,6 +260,9 @@ C
     [ -d "$rroot/$cns/h1" ] || fail "the Hermit container is not chyve-oci's"
     wait_for "$work/h1.log" 60 "net: ready" || fail "the guest did not get ready: $(cat "$work/h1.log")"
     grep -q "ip 10.201.1.2 " "$work/h1.log" || fail "the guest does not have the pod's address: $(cat "$work/h1.log")"
+    hpid=$(C task ls | awk '$1 == "h1" { print $2 }')
+    tr '\0' ' ' <"/proc/$hpid/cmdline" | grep -q "HERMIT_GATEWAY=10.201.1.1 " ||
+        fail "the guest is not given the pod's gateway: $(tr '\0' ' ' <"/proc/$hpid/cmdline")"
     in_ns $check tcp-echo 10.201.1.2 9975 65536 2 || fail "tcp echo to the pod's address"
     C task kill h1 2>"$work/err" || fail "ctr task kill h1"
     wait_for "$work/events" 30 '/tasks/exit.*"container_id":"h1".*"exit_status":143' ||
