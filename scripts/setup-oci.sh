@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# setup-oci.sh: installs what the chyve-oci tests with podman need on Debian/Ubuntu (idempotent):
-# podman with its CNI plugins (the bridge and port forwarding the -p test uses) and iptables.
+# setup-oci.sh: installs what the chyve-oci tests with podman and containerd need (idempotent):
+# podman with its CNI plugins (the bridge and port forwarding the -p test uses), iptables, and
+# containerd (with runc, which runs the pod test's pause container).
 set -euo pipefail
 packages=(podman containernetworking-plugins iptables containerd)
 missing=()

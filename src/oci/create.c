@@ -33,14 +33,13 @@
 #include "state.h"
 
 #define READY_TIMEOUT_MS 60000 /* a VM not ready by then (a huge image?) is given up */
-/* The TAP made in the container's network namespace (rootless podman's slirp4netns has a tap0). */
-#define TAP_NAME "chyve0"
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 /* The options of create (and run). */
 struct create_opts {
     const char *bundle, *pid_file, *console_socket, *id;
-    bool detach; /* run --detach: return once started */
+    bool detach;   /* run --detach: return once started */
+    bool want_net; /* the kernel can drive a network device (set by create) */
 };
 
 /* Opens path inside the directory rootfd, never leaving it (symlinks and ".." stay inside). */
@@ -268,7 +267,7 @@ static int console_setup(const char *path)
  * The child's work before exec: session, console, network, argv. On failure it writes the
  * message to errfd and returns (the caller exits).
  */
-static void child_main(const struct create_opts *o, const struct oci_spec *s, struct oci_launch *l,
+static void child_main(struct create_opts *o, const struct oci_spec *s, struct oci_launch *l,
                        const char *dir, int errfd)
 {
     sigset_t none;
@@ -283,10 +282,13 @@ static void child_main(const struct create_opts *o, const struct oci_spec *s, st
     struct oci_net n;
     struct oci_net_args na;
     struct oci_guest_net gn;
-    if (s->netns && kernel_takes_net(l->kernel)) {
+    /* The namespace is joined whatever the kernel: the container belongs there, device or not. */
+    if (s->netns) {
         int rc = oci_net_enter(s->netns);
-        if (rc == 0)
-            rc = oci_net_plumb(TAP_NAME, &n);
+        if (rc == 0 && o->want_net)
+            rc = oci_net_plumb(OCI_TAP_NAME, &n);
+        else if (rc == 0)
+            rc = 1;
         if (rc < 0)
             goto fail;
         if (rc == 0) { /* 1: no IPv4 interface there, so a guest without a network device */
@@ -355,7 +357,7 @@ static int wait_ready(pid_t pid, const char *fifo)
 }
 
 /* create proper, with the state directory locked (lockfd). */
-static int do_create(const struct oci_global *g, const struct create_opts *o)
+static int do_create(const struct oci_global *g, struct create_opts *o)
 {
     struct oci_spec s;
     struct oci_state st = {0};
@@ -379,12 +381,14 @@ static int do_create(const struct oci_global *g, const struct create_opts *o)
         goto out_remove;
     }
     now_rfc3339(created, sizeof(created));
-    st = (struct oci_state){.id = strdup(o->id),
+    o->want_net = s.netns && kernel_takes_net(kernel);
+    st = (struct oci_state){.netns = o->want_net ? strdup(s.netns) : NULL,
+                            .id = strdup(o->id),
                             .bundle = strdup(o->bundle),
                             .created = strdup(created),
                             .annotations = s.annotations};
     s.annotations = NULL; /* st's now */
-    if (!st.id || !st.bundle || !st.created) {
+    if (!st.id || !st.bundle || !st.created || (o->want_net && !st.netns)) {
         err_set("out of memory");
         goto out_remove;
     }

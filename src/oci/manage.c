@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "net.h"
 #include "oci.h"
 #include "state.h"
 
@@ -78,11 +79,14 @@ int oci_cmd_kill(const struct oci_global *g, int argc, char **argv)
     static const struct option opts[] = {{"all", no_argument, NULL, 'a'}, {NULL, 0, NULL, 0}};
     optind = 1;
     opterr = 0;
-    for (int c; (c = getopt_long(argc, argv, "+a", opts, NULL)) != -1;)
+    bool all = false;
+    for (int c; (c = getopt_long(argc, argv, "+a", opts, NULL)) != -1;) {
         if (c != 'a') {
             oci_error(g, "kill: unknown option '%s'", argv[optind - 1]);
             return 1;
         }
+        all = true;
+    }
     if (argc - optind < 1 || argc - optind > 2 || !oci_id_valid(argv[optind])) {
         oci_error(g, "usage: kill [--all] ID [SIGNAL]");
         return 1;
@@ -104,8 +108,12 @@ int oci_cmd_kill(const struct oci_global *g, int argc, char **argv)
     int rc = 0;
     enum oci_status now = oci_state_status(&st);
     if (now != OCI_CREATED && now != OCI_RUNNING) {
-        oci_error(g, "container %s is not running (%s)", id, oci_status_name(now));
-        rc = 1;
+        /* As runc: --all of an ended container is done; a plain kill says "container not
+         * running", the words containerd's shim takes for "already gone". */
+        if (!all) {
+            oci_error(g, "container not running: %s is %s", id, oci_status_name(now));
+            rc = 1;
+        }
     } else if (kill(st.pid, sig) != 0) {
         oci_error(g, "cannot signal container %s: %s", id, strerror(errno));
         rc = 1;
@@ -152,6 +160,8 @@ int oci_cmd_delete(const struct oci_global *g, int argc, char **argv)
     const char *id = argv[optind];
     int lockfd = oci_state_lock(g->root, id);
     if (lockfd < 0) {
+        if (force && strstr(err_msg(), "does not exist"))
+            return 0; /* as runc: nothing to delete is done */
         oci_error(g, "%s", err_msg());
         return 1;
     }
@@ -183,6 +193,11 @@ int oci_cmd_delete(const struct oci_global *g, int argc, char **argv)
                 rc = 1;
             }
         }
+        /* The VM is gone: give the namespace its interface back (a namespace already gone,
+         * or never plumbed, has nothing to undo). */
+        if (rc == 0 && st.netns && oci_net_enter(st.netns) == 0 &&
+            oci_net_unplumb(OCI_TAP_NAME) != 0)
+            oci_error(g, "container %s (deleted all the same): %s", id, err_msg());
         oci_state_free(&st);
     }
     if (rc == 0 && oci_state_remove(g->root, id) != 0) {

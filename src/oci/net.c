@@ -474,6 +474,36 @@ fail:;
     return err_set("%s", why);
 }
 
+int oci_net_unplumb(const char *tap_name)
+{
+    if (!ifname_ok(tap_name)) {
+        return err_set("'%s' is not a network interface name", tap_name);
+    }
+    struct nl nl;
+    if (nl_open(&nl) != 0) {
+        return -1;
+    }
+    if (link_index(&nl, tap_name) < 0) { /* never made, or gone: nothing to undo */
+        close(nl.fd);
+        return 0;
+    }
+    /* The interface's ingress qdisc (and the redirect filter under it) first, then the TAP. */
+    struct scan sc;
+    bool none;
+    const struct link *eth = NULL;
+    int rc = 0;
+    if (scan_netns(&nl, &sc) == 0 && (eth = scan_pick(&sc, &none)) != NULL &&
+        tc_ingress(&nl, false, eth->index, eth->name) != 0 && errno != ENOENT) {
+        rc = -1;
+    }
+    link_delete(&nl, tap_name);
+    if (link_index(&nl, tap_name) >= 0) {
+        rc = err_set("cannot remove the TAP '%s'", tap_name);
+    }
+    close(nl.fd);
+    return rc;
+}
+
 /* Writes "key=a.b.c.d" for addr (host byte order) into buf. */
 static void ip_str(char *buf, size_t len, const char *key, uint32_t addr)
 {

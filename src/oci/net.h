@@ -9,6 +9,9 @@
 
 #include <stdint.h>
 
+/* The TAP chyve-oci makes in a container's namespace (rootless podman's slirp4netns has tap0). */
+#define OCI_TAP_NAME "chyve0"
+
 /* The interface the guest takes over, and the TAP that carries its frames. */
 struct oci_net {
     char ifname[16]; /* the namespace's interface (e.g. "eth0"), NUL-terminated */
@@ -45,6 +48,14 @@ int oci_net_enter(const char *netns_path);
  * set up.
  */
 int oci_net_plumb(const char *tap_name, struct oci_net *out);
+
+/*
+ * Undoes oci_net_plumb(tap_name) in the calling thread's network namespace once the guest has
+ * ended: the ingress qdisc (and redirect) of the interface it took over, then the TAP, so that
+ * the namespace's interface works as before and another container can be plumbed there. A
+ * namespace without that TAP is left alone. Returns 0, or -1 with err_msg().
+ */
+int oci_net_unplumb(const char *tap_name);
 
 /* What chyve's command line needs to give the guest n's identity, as NUL-terminated strings. */
 struct oci_net_args {

@@ -120,6 +120,7 @@ static json_t *state_obj(const struct oci_state *st)
         json_object_set_new(o, "pid", json_integer(st->pid)) ||
         json_object_set_new(o, "starttime", json_integer((json_int_t)st->starttime)) ||
         json_object_set_new(o, "started", json_boolean(st->started)) ||
+        (st->netns && json_object_set_new(o, "netns", json_string(st->netns))) ||
         (ann && json_object_set_new(o, "annotations", ann))) {
         json_decref(o);
         return NULL;
@@ -173,6 +174,7 @@ int oci_state_read(const char *root, const char *id, struct oci_state *st)
     st->pid = json_is_integer(pid) ? (int)json_integer_value(pid) : 0;
     st->starttime = json_is_integer(stt) ? (unsigned long long)json_integer_value(stt) : 0;
     st->started = json_is_true(json_object_get(o, "started"));
+    st->netns = member_str(o, "netns");
     if (json_is_object(ann))
         st->annotations = json_dumps(ann, JSON_COMPACT);
     json_decref(o);
@@ -189,6 +191,7 @@ void oci_state_free(struct oci_state *st)
     free(st->bundle);
     free(st->created);
     free(st->annotations);
+    free(st->netns);
     memset(st, 0, sizeof(*st));
 }
 

@@ -21,6 +21,7 @@ struct oci_state {
     int pid;                      /* chyve's pid, 0 before it exists */
     unsigned long long starttime; /* its start time (/proc/PID/stat field 22): pid reuse check */
     bool started;                 /* start has released the VM */
+    char *netns;                  /* the network namespace whose TAP delete removes, or NULL */
 };
 
 /* Whether id is a usable container ID: 1..OCI_ID_MAX bytes of [A-Za-z0-9_.+-], not "." or "..". */

@@ -2,7 +2,9 @@
 # cli-test.sh: chyve-oci's command line driven by hand, as an engine drives it, on bundles made
 # here from the test guests (no engine needed): create holds the VM, state says so, start runs
 # it, its exit status is the guest's; kill by name and number; delete refuses a live container
-# without --force; concurrent creates of one ID; and the errors, one line each.
+# without --force; concurrent creates of one ID; as root, a guest in a network namespace of the
+# test's own taking eth0's address, and delete giving eth0 back (twice in one namespace); and
+# the errors, one line each.
 # Needs $CHYVE_OCI and $GUEST_DIR (meson sets them). Exit 77 = skipped, with the reason.
 set -uo pipefail
 skip() { echo "cli-test: skipped: $*" >&2; exit 77; }
@@ -16,6 +18,8 @@ cleanup() {
     for d in "$root"/*/; do
         [ -d "$d" ] && "${O[@]}" delete --force "$(basename "$d")" >/dev/null 2>&1
     done
+    ip netns del "chyve-cli-$$" 2>/dev/null
+    ip netns del "chyve-clp-$$" 2>/dev/null
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -66,11 +70,13 @@ one_line "$work/e" "not stopped: running"
 for _ in $(seq 300); do [ "$(state_of life)" = "stopped 0" ] && break; sleep 0.1; done
 [ "$(state_of life)" = "stopped 0" ] || fail "after kill: $(state_of life)"
 "${O[@]}" kill life 9 2>"$work/e" && fail "kill of a stopped container"
-one_line "$work/e" "is not running"
+one_line "$work/e" "container not running"
+"${O[@]}" kill --all life 9 || fail "kill --all of a stopped container is not done at once (as runc)"
 "${O[@]}" delete life || fail "delete of a stopped container"
 [ -e "$root/life" ] && fail "delete left $root/life"
 "${O[@]}" state life 2>"$work/e" && fail "state of a deleted container"
 one_line "$work/e" "container life does not exist"
+"${O[@]}" delete --force life || fail "delete --force of a missing container is not done at once (as runc)"
 
 # --- run: the guest's exit status and arguments, environment from the spec
 b=$(bundle code '["/bin/exitcode", "42"]')
@@ -100,6 +106,32 @@ wait $p1; r1=$?; wait $p2; r2=$?
 [ $((r1 + r2)) -eq 1 ] || fail "two creates of one ID: statuses $r1 and $r2"
 cat "$work/e1" "$work/e2" | grep -q "container race already exists" || fail "the loser's error: $(cat "$work/e1" "$work/e2")"
 "${O[@]}" delete --force race || fail "delete race"
+
+# --- in a network namespace (root): the guest takes eth0's address; delete gives eth0 back
+if [ "$(id -u)" -eq 0 ] && command -v ip >/dev/null && ip netns add "chyve-cli-$$" 2>/dev/null; then
+    ns=chyve-cli-$$ peer=chyve-clp-$$
+    ip netns add "$peer"
+    ip -n "$ns" link add eth0 type veth peer name eth1 netns "$peer"
+    ip -n "$ns" addr add 10.203.0.2/24 dev eth0 && ip -n "$ns" link set eth0 up && ip -n "$ns" link set lo up
+    ip -n "$ns" route add default via 10.203.0.1
+    ip -n "$peer" addr add 10.203.0.1/24 dev eth1 && ip -n "$peer" link set eth1 up
+    cp "$GUEST_DIR/net_echo" "$work/"
+    for round in 1 2; do # the second create in the same namespace needs the first undone
+        b=$(bundle "net$round" '["/bin/net_echo"]' ", \"linux\": {\"namespaces\": [{\"type\": \"network\", \"path\": \"/run/netns/$ns\"}]}")
+        cp "$work/net_echo" "$b/rootfs/bin/"
+        "${O[@]}" create --bundle "$b" "net$round" >"$work/nout" 2>"$work/e" || fail "create in a namespace: $(cat "$work/e")"
+        ip -n "$ns" link show chyve0 >/dev/null 2>&1 || fail "no TAP chyve0 in the namespace"
+        "${O[@]}" start "net$round" || fail "start net$round"
+        for _ in $(seq 300); do grep -q "net: ready" "$work/nout" && break; sleep 0.1; done
+        grep -q "net: ready mac .* ip 10.203.0.2 " "$work/nout" || fail "the guest does not have eth0's address: $(cat "$work/nout")"
+        ip netns exec "$peer" ping -c 2 -W 5 -q 10.203.0.2 >/dev/null || fail "the guest does not answer on eth0's address"
+        "${O[@]}" kill "net$round" TERM && for _ in $(seq 300); do [ "$(state_of "net$round")" = "stopped 0" ] && break; sleep 0.1; done
+        "${O[@]}" delete "net$round" || fail "delete net$round"
+        ip -n "$ns" link show chyve0 >/dev/null 2>&1 && fail "delete left the TAP chyve0"
+        tc -n "$ns" qdisc show dev eth0 | grep -q ingress && fail "delete left eth0's ingress qdisc"
+    done
+    ip netns del "$ns"; ip netns del "$peer"
+fi
 
 # --- errors: one line on stderr, status 1, nothing left behind
 b=$(bundle text '["/bin/text"]')
