@@ -2,7 +2,8 @@
  * test_files_ro.c: read-only file mappings (HOST:GUEST:ro) on a real host directory: every
  * write-like operation below one gets EROFS and changes nothing on the host, reads, stat, lseek
  * and listings work, host fds there are read-only, a writable mapping nested inside keeps its
- * own mode, '..' and symlinks do not get around it.
+ * own mode, '..' and symlinks do not get around it, and Landlock grants such mappings only read
+ * rights (proven from inside a sandboxed child).
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -23,6 +25,7 @@
 #include "files/files_priv.h"
 #include "fixture.h"
 #include "le.h"
+#include "log.h"
 
 /*
  * The fixture, below tmp:
@@ -372,4 +375,79 @@ Test(ro, a_writable_mapping_nested_inside_keeps_its_own_mode)
     free(before);
     free(after);
     cr_assert_eq(run_dir_entries(), 0);
+}
+
+/* ---- file isolation ------------------------------------------------------------------------ */
+
+/* The checks inside the sandbox; the step number is the exit status on failure. */
+static int confined(void)
+{
+    /* chyve itself may read below the read-only mappings, and change nothing there */
+    int fd = open(at("ro/keep.txt"), O_RDONLY);
+    if (fd < 0)
+        return 1;
+    close(fd);
+    if (open(at("ro/keep.txt"), O_WRONLY) != -1 || errno != EACCES)
+        return 2;
+    if (open(at("ro/sub/inner.txt"), O_RDWR) != -1 || errno != EACCES)
+        return 3;
+    if (open(at("ro/made.txt"), O_WRONLY | O_CREAT, 0644) != -1 || errno != EACCES)
+        return 4;
+    if (unlink(at("ro/keep.txt")) != -1 || errno != EACCES)
+        return 5;
+    if (mkdir(at("ro/d"), 0755) != -1 || errno != EACCES)
+        return 6;
+    if (truncate(at("ro/keep.txt"), 0) != -1 || errno != EACCES)
+        return 7;
+    if (open(at("conf.txt"), O_WRONLY) != -1 || errno != EACCES)
+        return 8;
+    if (unlink(at("conf.txt")) != -1 || errno != EACCES)
+        return 9; /* a read-only file gets no remove right in its directory */
+    /* the guest's reads and listings go through */
+    int32_t g = files_open(f, "/ro/sub/inner.txt", RD, 0);
+    uint8_t b[16] = {0};
+    if (g < 3 || files_read(f, g, b, sizeof(b)) != 6 || files_close(f, g) != 0)
+        return 10;
+    static uint8_t buf[4096];
+    uint64_t n = 0;
+    if ((g = files_open(f, "/ro/sub", RD | DIRECTORY, 0)) < 3 ||
+        files_getdents(f, g, buf, sizeof(buf), &n) != 1)
+        return 11;
+    if ((g = files_open(f, "/etc/conf.txt", RD, 0)) < 3 || files_read(f, g, b, 5) != 5)
+        return 12;
+    /* the nested and the other writable mappings are writable */
+    if ((g = files_open(f, "/ro/out/n.txt", WR | CREAT, 0644)) < 3 ||
+        files_write(f, g, (const uint8_t *)"n", 1) != 1)
+        return 13;
+    if (files_mkdir(f, "/ro/out/sub") != 0 || files_unlink(f, "/ro/out/n.txt") != 0)
+        return 14;
+    if ((g = files_open(f, "/ro/a/vol/v.txt", WR | CREAT, 0644)) < 3)
+        return 15;
+    if ((g = files_open(f, "/rw/r.txt", WR | CREAT, 0644)) < 3)
+        return 16;
+    files_destroy(f); /* the run directory can still be removed */
+    return 0;
+}
+
+Test(ro, landlock_grants_read_only_mappings_only_reading)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        cfg.isolation = VM_ISOLATION_STRICT;
+        if (files_isolate(f, &cfg) != 0)
+            _exit(strstr(err_msg(), "Landlock") ? 77 : 78);
+        _exit(confined());
+    }
+    int status;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status), "the sandboxed child crashed");
+    if (WEXITSTATUS(status) == 77)
+        cr_skip_test("this kernel has no usable Landlock (ABI 3)");
+    cr_assert_eq(WEXITSTATUS(status), 0, "step %d failed in the sandbox", WEXITSTATUS(status));
+    cr_assert_eq(access(at("ro/out/sub"), F_OK), 0);
+    cr_assert_eq(access(at("vol/v.txt"), F_OK), 0);
+    cr_assert_eq(fixture_dir_entries(temps), 0, "the sandboxed run did not remove its directory");
+    log_threshold = LOG_ERROR; /* this process's copy of the state finds it gone: no warning */
 }

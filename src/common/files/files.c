@@ -117,7 +117,8 @@ static void add_rule(struct rules *rs, int fd, enum sandbox_access a, const char
 /*
  * A mapped host path: a directory allows everything beneath it; an existing file itself, and its
  * removal from its directory (the guest may unlink it); a missing file its directory (where the
- * guest may create it).
+ * guest may create it). A read-only mapping allows reading only: its directory's files and
+ * listings, or its file (it exists: filemap_map_host refuses a missing one); never its parent.
  */
 static void rule_for_node(struct fm_node *n, void *ctx)
 {
@@ -126,6 +127,17 @@ static void rule_for_node(struct fm_node *n, void *ctx)
         return;
     rs->mapped++;
     struct stat st;
+    if (n->ro) {
+        if (n->dirfd >= 0) {
+            add_rule(rs, n->dirfd, SANDBOX_TREE_READ, n->host, false);
+        } else if (fstatat(n->parentfd, n->base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+            int fd = openat(n->parentfd, n->base, RULE_OPEN_FLAGS);
+            if (fd >= 0)
+                add_rule(rs, fd, S_ISDIR(st.st_mode) ? SANDBOX_TREE_READ : SANDBOX_READ, n->host,
+                         true);
+        }
+        return;
+    }
     if (n->dirfd >= 0) {
         add_rule(rs, n->dirfd, SANDBOX_TREE, n->host, false);
     } else if (fstatat(n->parentfd, n->base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
