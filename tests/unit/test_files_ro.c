@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
+#include <criterion/redirect.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -375,6 +376,55 @@ Test(ro, a_writable_mapping_nested_inside_keeps_its_own_mode)
     free(before);
     free(after);
     cr_assert_eq(run_dir_entries(), 0);
+}
+
+/* ---- start-up ------------------------------------------------------------------------------ */
+
+Test(ro_setup, a_read_only_path_a_writable_mapping_reaches_is_warned_about,
+     .init = cr_redirect_stderr)
+{
+    char dir[] = "/tmp/chyve-files-ro-w-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char s1[600], s2[600], s3[600], t[600], cmd[700];
+    snprintf(cmd, sizeof(cmd), "mkdir -p '%s/w/sub' && mkdir -m 700 '%s/t' && touch '%s/w/sub/f'",
+             dir, dir, dir);
+    cr_assert_eq(system(cmd), 0);
+    snprintf(s1, sizeof(s1), "%s/w:/w", dir);
+    snprintf(s2, sizeof(s2), "%s/w/sub/f:/f:ro", dir);
+    snprintf(s3, sizeof(s3), "%s/w/sub:/s:ro", dir);
+    snprintf(t, sizeof(t), "%s/t", dir);
+    const char *m[] = {s1, s2, s3};
+    struct vm_config c = cfg;
+    c.file_maps = m;
+    c.nfile_maps = 3;
+    c.tempdir = t;
+    struct files *g = NULL;
+    cr_assert_eq(files_create(&c, &g), 0, "%s", err_msg());
+    /* the other way round (writable inside read-only) is the nesting this feature is for */
+    files_destroy(g);
+    snprintf(s1, sizeof(s1), "%s/w:/w:ro", dir);
+    snprintf(s2, sizeof(s2), "%s/w/sub:/sub", dir);
+    c.nfile_maps = 2;
+    cr_assert_eq(files_create(&c, &g), 0, "%s", err_msg());
+    files_destroy(g);
+    fflush(stderr);
+    char out[4096];
+    size_t n = fread(out, 1, sizeof(out) - 1, cr_get_redirected_stderr());
+    out[n] = '\0';
+    char want[2][1024];
+    snprintf(want[0], sizeof(want[0]),
+             "chyve: warning: file mapping of '%s/w/sub/f' at '/f' is read-only, but the guest "
+             "can change it through the writable mapping of '%s/w' at '/w'\n",
+             dir, dir);
+    snprintf(want[1], sizeof(want[1]),
+             "chyve: warning: file mapping of '%s/w/sub' at '/s' is read-only, but the guest can "
+             "change it through the writable mapping of '%s/w' at '/w'\n",
+             dir, dir);
+    cr_assert(strstr(out, want[0]), "%s", out);
+    cr_assert(strstr(out, want[1]), "%s", out);
+    cr_assert_eq(strlen(out), strlen(want[0]) + strlen(want[1]), "%s", out);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
 }
 
 /* ---- file isolation ------------------------------------------------------------------------ */
