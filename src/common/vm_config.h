@@ -29,7 +29,7 @@ struct vm_config {
     int out_fd; /* where guest console output goes; -1 discards it */
 
     /* Host files for the guest (file mapping issue): as given on the command line / config. */
-    const char *const *file_maps; /* "HOST:GUEST" strings */
+    const char *const *file_maps; /* "HOST:GUEST[:ro|:rw]" strings */
     size_t nfile_maps;
     const char *tempdir; /* parent of the per-run temporary directory; NULL = default */
     enum vm_isolation { VM_ISOLATION_NORMAL = 0, VM_ISOLATION_NONE, VM_ISOLATION_STRICT } isolation;

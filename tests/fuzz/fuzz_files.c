@@ -6,13 +6,15 @@
  *   TOP/map/               mapped at /data: f (16 bytes), d/g, dl -> d, up -> ../outside,
  *                          abs -> TOP/outside, self -> self
  *   TOP/one                a single file mapped at /single/file
+ *   TOP/ro/                mapped read-only at /ro: r, rd/h, rl -> rd, ru -> ../outside; with
+ *                          TOP/map/d mapped writable inside it at /ro/w
  *   TOP/tmp/               the parent of the run's temporary directory (must be empty after)
  * Input: operations, each an opcode byte, an argument byte and a NUL-terminated path (the rest
  * of the input if no NUL follows). Opcodes (mod 12): open, close, read, write, lseek, unlink,
  * mkdir, stat, fstat, getdents, resolve_*, filemap_clean; the argument picks flags, the fd
  * (3 + arg % 8; 255 = -1), lengths and whence; paths go in as the guest sent them. After each input
- * nothing outside TOP/map, TOP/one and TOP/tmp has changed, and every fd resolve_open() returned
- * lies beneath TOP/map.
+ * nothing outside TOP/map, TOP/one and TOP/tmp has changed (TOP/ro least of all), and every fd
+ * resolve_open() returned lies beneath TOP/map.
  */
 #define _GNU_SOURCE /* nftw */
 #include <dirent.h>
@@ -33,9 +35,9 @@
 #include "log.h"
 #include "vm_config.h"
 
-static char top[256], map[288], one[288], tmp[288], outside[288];
-static char spec_map[320], spec_one[320];
-static const char *maps[2];
+static char top[256], map[288], one[288], tmp[288], outside[288], ro[288];
+static char spec_map[320], spec_one[320], spec_ro[320], spec_nested[320];
+static const char *maps[4];
 static struct vm_config cfg;
 static uint8_t buf[4096 + 64];
 
@@ -111,6 +113,69 @@ static void build_map(void)
     empty_dir(tmp);
 }
 
+/* The read-only directory, made once: no input may change it (check_ro). */
+static void build_ro(void)
+{
+    char p[320];
+    at(p, sizeof(p), ro, "r");
+    write_file(p, "ro");
+    at(p, sizeof(p), ro, "rd");
+    if (mkdir(p, 0755) != 0)
+        abort();
+    at(p, sizeof(p), ro, "rd/h");
+    write_file(p, "h");
+    at(p, sizeof(p), ro, "rl");
+    if (symlink("rd", p) != 0)
+        abort();
+    at(p, sizeof(p), ro, "ru");
+    if (symlink("../outside", p) != 0)
+        abort();
+}
+
+/* True if file dir/name holds exactly text. */
+static bool holds(const char *dir, const char *name, const char *text)
+{
+    char p[320], b[16] = {0};
+    at(p, sizeof(p), dir, name);
+    FILE *f = fopen(p, "rb");
+    if (!f)
+        return false;
+    size_t n = fread(b, 1, sizeof(b) - 1, f);
+    fclose(f);
+    return n == strlen(text) && !memcmp(b, text, n);
+}
+
+/* Entries of directory dir ("." and ".." too), each of which must be one of names[0, n). */
+static int entries_among(const char *dir, const char *const *names, size_t n)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        abort();
+    int count = 0;
+    for (struct dirent *de; (de = readdir(d)) != NULL; count++) {
+        bool known = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..");
+        for (size_t i = 0; i < n; i++)
+            known |= !strcmp(de->d_name, names[i]);
+        if (!known)
+            abort(); /* created through the read-only mapping */
+    }
+    closedir(d);
+    return count;
+}
+
+/* The read-only directory is exactly as build_ro() made it. */
+static void check_ro(void)
+{
+    static const char *const top_names[] = {"r", "rd", "rl", "ru"}, *const rd_names[] = {"h"};
+    char rd[320], p[320], t[32];
+    at(rd, sizeof(rd), ro, "rd");
+    at(p, sizeof(p), ro, "rl");
+    ssize_t l = readlink(p, t, sizeof(t));
+    if (entries_among(ro, top_names, 4) != 6 || entries_among(rd, rd_names, 1) != 3 ||
+        !holds(ro, "r", "ro") || !holds(rd, "h", "h") || l != 2 || memcmp(t, "rd", 2) != 0)
+        abort();
+}
+
 static void setup(void)
 {
     log_threshold = LOG_ERROR;
@@ -123,15 +188,21 @@ static void setup(void)
     at(one, sizeof(one), top, "one");
     at(tmp, sizeof(tmp), top, "tmp");
     at(outside, sizeof(outside), top, "outside");
-    if (mkdir(map, 0755) != 0 || mkdir(tmp, 0755) != 0)
+    at(ro, sizeof(ro), top, "ro");
+    if (mkdir(map, 0755) != 0 || mkdir(tmp, 0755) != 0 || mkdir(ro, 0755) != 0)
         abort();
     write_file(outside, "secret");
+    build_ro();
     snprintf(spec_map, sizeof(spec_map), "%s:/data", map);
     snprintf(spec_one, sizeof(spec_one), "%s:/single/file", one);
+    snprintf(spec_ro, sizeof(spec_ro), "%s:/ro:ro", ro);
+    snprintf(spec_nested, sizeof(spec_nested), "%s/d:/ro/w:rw", map);
     maps[0] = spec_map;
     maps[1] = spec_one;
+    maps[2] = spec_ro;
+    maps[3] = spec_nested;
     cfg.file_maps = maps;
-    cfg.nfile_maps = 2;
+    cfg.nfile_maps = 4;
     cfg.tempdir = tmp;
 }
 
@@ -150,7 +221,7 @@ static void check_outside(void)
     while ((de = readdir(d)) != NULL) {
         const char *n = de->d_name;
         if (strcmp(n, ".") && strcmp(n, "..") && strcmp(n, "outside") && strcmp(n, "map") &&
-            strcmp(n, "one") && strcmp(n, "tmp"))
+            strcmp(n, "one") && strcmp(n, "tmp") && strcmp(n, "ro"))
             abort(); /* the guest created something beside its directories */
     }
     closedir(d);
@@ -161,6 +232,7 @@ static void check_outside(void)
         if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
             abort(); /* the run's temporary directory outlived the run */
     closedir(d);
+    check_ro();
 }
 
 /* A resolve_open() result must be a file beneath map (the kernel's name for the fd says). */

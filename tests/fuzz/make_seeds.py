@@ -141,6 +141,12 @@ write("files", "temp_and_single", fop(OPEN, 2, "/tmp/a") + fop(WRITE, 0, "x" * 2
       + fop(OPEN, 2, "/tmp/b/c") + fop(OPEN, 6, "/single/file") + fop(WRITE, 1, "new")
       + fop(UNLINK, 0, "/single/file") + fop(STAT, 0, "/single") + fop(OPEN, 4, "/single")
       + fop(GETDENTS, 0x40))
+write("files", "read_only", fop(OPEN, 0, "/ro/r") + fop(READ, 0) + fop(WRITE, 0, "x")
+      + fop(OPEN, 1, "/ro/new") + fop(OPEN, 2, "/ro/r") + fop(OPEN, 5, "/ro/rl/h")
+      + fop(OPEN, 7, "/ro/w/../r") + fop(UNLINK, 0, "/ro/r") + fop(MKDIR, 0, "/ro/x")
+      + fop(MKDIR, 0, "/ro/rd") + fop(OPEN, 2, "/ro/w/n") + fop(WRITE, 1, "nested")
+      + fop(MKDIR, 0, "/ro/w/m") + fop(OPEN, 4, "/ro") + fop(GETDENTS, 0x32) + fop(OPEN, 0, "/ro/ru")
+      + fop(UNLINK, 0, "/ro/w") + fop(STAT, 1, "/ro/rl") + fop(OPEN, 3, "//ro/./rd/../rl/h"))
 write("files", "clean", fop(CLEAN, 0, "/a/./b//../c/") + fop(CLEAN, 0, "../../..") + fop(CLEAN, 0, "\xff\xfe")
       + fop(CLEAN, 0, "a" * 300) + fop(OPEN, 0, "/data/" + "a" * 300))
 

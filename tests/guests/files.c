@@ -393,6 +393,84 @@ static int image(const char *path)
 }
 
 /*
+ * readonly DIR FILE: DIR is mapped read-only with keep.txt ("keep\n"), sub/ and link ->
+ * keep.txt, and a writable DIR/out inside; FILE is a read-only mapped file ("conf\n"). Every
+ * change is tried and must get EROFS (-30); reads, seeks, stat and listings work; DIR/out is
+ * writable.
+ */
+static int readonly(const char *dir, const char *file)
+{
+    char keep[256], p[256];
+    rt_snprintf(keep, sizeof(keep), "%s/keep.txt", dir);
+    int32_t fd = hf_open(keep, O_RDONLY, 0);
+    SAY("open read-only: %s\n", fd >= 3 ? "ok" : "FAIL");
+    char buf[64];
+    memset(buf, 0, sizeof(buf));
+    show("read", hf_read(fd, buf, sizeof(buf) - 1));
+    SAY("content '%s'\n", buf);
+    show("write to it", hf_write(fd, "x", 1));
+    show("SET 1", hf_lseek(fd, 1, 0));
+    struct uhyve_file_attr a;
+    memset(&a, 0, sizeof(a));
+    show("fstat", hf_fstat(fd, &a));
+    SAY("fstat size %ld\n", (long)a.size);
+    show("close", hf_close(fd));
+    static const struct {
+        const char *name;
+        int32_t flags;
+    } opens[] = {
+        {"keep.txt", O_WRONLY},
+        {"keep.txt", O_RDWR},
+        {"keep.txt", O_WRONLY | O_TRUNC},
+        {"keep.txt", O_RDONLY | O_TRUNC},
+        {"keep.txt", O_WRONLY | O_APPEND},
+        {"new.txt", O_WRONLY | O_CREAT},
+        {"new.txt", O_RDONLY | O_CREAT},
+        {"link", O_RDWR},
+        {"out/../keep.txt", O_WRONLY},
+        {"sub/new.txt", O_RDWR | O_CREAT | O_EXCL},
+    };
+    for (unsigned i = 0; i < sizeof(opens) / sizeof(opens[0]); i++) {
+        rt_snprintf(p, sizeof(p), "%s/%s", dir, opens[i].name);
+        int32_t r = hf_open(p, opens[i].flags, 0644);
+        SAY("open %s 0x%x: %d\n", opens[i].name, (unsigned)opens[i].flags, r >= 3 ? 3 : r);
+        if (r >= 0) {
+            hf_write(r, "CHANGED", 7);
+            hf_close(r);
+        }
+    }
+    show("unlink keep.txt", hf_unlink(keep));
+    rt_snprintf(p, sizeof(p), "%s/sub", dir);
+    show("unlink sub", hf_unlink(p));
+    show("mkdir sub", hf_mkdir(p));
+    rt_snprintf(p, sizeof(p), "%s/newdir", dir);
+    show("mkdir newdir", hf_mkdir(p));
+    rt_snprintf(p, sizeof(p), "%s/link", dir);
+    fd = hf_open(p, O_RDONLY, 0);
+    memset(buf, 0, sizeof(buf));
+    show("read through link", hf_read(fd, buf, sizeof(buf) - 1));
+    hf_close(fd);
+    show_stat(keep, false);
+    list_dir(dir, 4096);
+    /* the writable mapping inside */
+    rt_snprintf(p, sizeof(p), "%s/out/made.txt", dir);
+    fd = hf_open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    SAY("create in out: %s\n", fd >= 3 ? "ok" : "FAIL");
+    show("write there", hf_write(fd, "made", 4));
+    show("close", hf_close(fd));
+    /* the read-only file */
+    fd = hf_open(file, O_RDONLY, 0);
+    memset(buf, 0, sizeof(buf));
+    show("read file", hf_read(fd, buf, sizeof(buf) - 1));
+    SAY("content '%s'\n", buf);
+    show("write file", hf_write(fd, "x", 1));
+    hf_close(fd);
+    show("open file for writing", hf_open(file, O_WRONLY, 0));
+    show("unlink file", hf_unlink(file));
+    return 0;
+}
+
+/*
  * Fills the run directory below top (a path the guest creates): nested directories until mkdir
  * fails, files until open fails, bytes until write fails; prints how far each got and its errno.
  */
@@ -470,6 +548,8 @@ int guest_main(void)
         return image(p1);
     if (!strcmp(m, "fill"))
         return fill(p1);
+    if (!strcmp(m, "readonly"))
+        return readonly(p1, p2);
     SAY("FAIL: unknown mode '%s'\n", m);
     return 100;
 }

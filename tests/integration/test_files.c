@@ -1,8 +1,8 @@
 /*
- * test_files.c: guests use host files through chyve: file mapping, the temporary directory,
- * the fd limit, escapes that must fail, file isolation (Landlock) and Hermit images, with the
- * real binary. Fixtures are made per test in a private directory; big and malformed ones are
- * generated here (tests/unit/fixture.c) rather than committed.
+ * test_files.c: guests use host files through chyve: file mapping (also read-only), the
+ * temporary directory, the fd limit, escapes that must fail, file isolation (Landlock) and Hermit
+ * images, with the real binary. Fixtures are made per test in a private directory; big and
+ * malformed ones are generated here (tests/unit/fixture.c) rather than committed.
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
@@ -220,6 +220,96 @@ Test(files, mkdir_getdents_stat)
              (long)st.st_size, (unsigned long)st.st_nlink);
     expect(&r, 0, want);
     run_free(&r);
+}
+
+static bool landlock_available(void);
+
+/* ---- read-only mappings -------------------------------------------------------------------- */
+
+static const char readonly_out[] =
+    "open read-only: ok\nread: 5\ncontent 'keep\n'\nwrite to it: -30\nSET 1: 1\nfstat: 0\n"
+    "fstat size 5\nclose: 0\n"
+    "open keep.txt 0x1: -30\nopen keep.txt 0x2: -30\nopen keep.txt 0x201: -30\n"
+    "open keep.txt 0x200: -30\nopen keep.txt 0x401: -30\nopen new.txt 0x41: -30\n"
+    "open new.txt 0x40: -30\nopen link 0x2: -30\nopen out/../keep.txt 0x1: -30\n"
+    "open sub/new.txt 0xc2: -30\n"
+    "unlink keep.txt: -30\nunlink sub: -30\nmkdir sub: -30\nmkdir newdir: -30\n"
+    "read through link: 5\nstat /ro/keep.txt: mode 0x81a4 size 5 nlink 1\n"
+    "/ro: ./4 ../4 keep.txt/8 link/10 out/4 sub/4\n"
+    "create in out: ok\nwrite there: 4\nclose: 0\n"
+    "read file: 5\ncontent 'conf\n'\nwrite file: -30\nopen file for writing: -30\n"
+    "unlink file: -30\n";
+
+/* The host side of the read-only scenario: what it must look like before and after. */
+static void readonly_fixture(void)
+{
+    sh("cd '%s' && rm -rf rodata conf.txt && mkdir -p rodata/sub rodata/out && "
+       "printf 'keep\\n' > rodata/keep.txt && chmod 644 rodata/keep.txt && "
+       "ln -s keep.txt rodata/link && printf 'conf\\n' > conf.txt",
+       dir);
+}
+
+static void readonly_unchanged(void)
+{
+    char *t = read_text(at("rodata/keep.txt"));
+    cr_assert_str_eq(t, "keep\n", "the read-only file changed");
+    free(t);
+    t = read_text(at("conf.txt"));
+    cr_assert_str_eq(t, "conf\n", "the read-only mapped file changed");
+    free(t);
+    cr_assert_eq(fixture_dir_entries(at("rodata")), 4, "entries appeared or vanished");
+    cr_assert_eq(fixture_dir_entries(at("rodata/sub")), 0);
+    t = read_text(at("rodata/out/made.txt"));
+    cr_assert_str_eq(t, "made", "the writable mapping inside did not work");
+    free(t);
+}
+
+/*
+ * HOST:GUEST:ro on the command line and in a configuration file, with the default isolation
+ * and with strict isolation where Landlock has ABI 3 (so its read-only rules are in force): the
+ * guest sees EROFS for every change, reads what is there, and the host bytes stay the same.
+ */
+Test(files, read_only_mappings_refuse_every_change)
+{
+    readonly_fixture();
+    struct run r;
+    run_files(&r, false,
+              (const char *[]){"--file-mapping", map("rodata", "/ro:ro"), "--file-mapping",
+                               map("rodata/out", "/ro/out:rw"), "--file-mapping",
+                               map("conf.txt", "/conf/conf.txt:ro"), NULL},
+              (const char *[]){"readonly", "/ro", "/conf/conf.txt", NULL});
+    expect(&r, 0, readonly_out);
+    run_free(&r);
+    readonly_unchanged();
+
+    readonly_fixture();
+    char conf[2048];
+    snprintf(conf, sizeof(conf),
+             "[uhyve]\nfile_isolation = '%s'\nfile_mapping = ['%s/rodata:/ro:ro', "
+             "'%s/rodata/out:/ro/out', '%s/conf.txt:/conf/conf.txt:ro']\n",
+             landlock_available() ? "strict" : "normal", dir, dir, dir);
+    write_file(at("ro.toml"), conf, strlen(conf));
+    run_files(&r, false, (const char *[]){"--config", at("ro.toml"), NULL},
+              (const char *[]){"readonly", "/ro", "/conf/conf.txt", NULL});
+    expect(&r, 0, readonly_out);
+    run_free(&r);
+    readonly_unchanged();
+}
+
+Test(files, an_unknown_mapping_mode_is_refused)
+{
+    struct run r;
+    char *g = guest_path("files");
+    run_chyve(&r, (const char *[]){"--file-mapping", map("data", "/data:rx"), g, NULL}, NULL);
+    cr_assert_eq(r.status, 2, "%s", r.err);
+    char want[700];
+    snprintf(want, sizeof(want),
+             "chyve: error: invalid file mapping '%s': unknown mode 'rx' (expected ro or rw)\n",
+             map("data", "/data:rx"));
+    cr_assert_str_eq(r.err, want);
+    cr_assert_eq(r.out_len, 0);
+    run_free(&r);
+    free(g);
 }
 
 /* ---- the temporary directory --------------------------------------------------------------- */

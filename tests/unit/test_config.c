@@ -456,6 +456,24 @@ Test(config, file_mappings_and_kernel_args)
     cr_assert_str_eq(c->cfg.args[0], "x");
 }
 
+/* A mapping's mode is checked where the file says it, with the line; ro and rw pass. */
+Test(config, file_mapping_modes)
+{
+    cr_assert_eq(cfg_load("m.ini", "[uhyve]\nfile_mapping = a:/a:ro\nfile_mapping = b:/b:rw\n"), 0,
+                 "%s", err_msg());
+    cr_assert_eq(c->cfg.nfile_maps, 2);
+    cr_assert_str_eq(c->cfg.file_maps[0], "a:/a:ro");
+    expect_load_error("c.ini", "[uhyve]\nfile_mapping = a:/a:ro\nfile_mapping = b:/b:wr\n",
+                      "3: key 'file_mapping': invalid file mapping 'b:/b:wr': unknown mode 'wr' "
+                      "(expected ro or rw)");
+    expect_load_error("c.yaml", "uhyve:\n  file_mapping:\n    - a:/a:ro\n    - b:/b:wr\n",
+                      "4: key 'file_mapping': invalid file mapping 'b:/b:wr': unknown mode 'wr' "
+                      "(expected ro or rw)");
+    expect_load_error("c.toml", "[uhyve]\nfile_mapping = ['a:/a:ro', 'b:/b:']\n",
+                      "2: key 'file_mapping': invalid file mapping 'b:/b:': empty mode after "
+                      "GUEST (expected ro or rw)");
+}
+
 /* ---- where the file is found ----------------------------------------------------------------- */
 
 Test(config, lookup_in_working_directory)

@@ -123,7 +123,7 @@ Test(map, host_paths_and_lookups)
     cr_assert_eq(map_spec("data", "/data"), 0, "%s", err_msg());
     cr_assert_eq(map_spec("notes.txt", "root/./notes.txt"), 0, "%s", err_msg());
     cr_assert_eq(map_spec("missing.txt", "/out/result.txt"), 0, "%s", err_msg());
-    cr_assert_eq(map_spec("data/..//data/in.txt", "/other/in.txt:ignored"), 0, "%s", err_msg());
+    cr_assert_eq(map_spec("data/..//data/in.txt", "/other/in.txt:rw"), 0, "%s", err_msg());
 
     struct fm_where w = look("/data/in.txt");
     cr_assert_eq(w.node->kind, FM_HOST);
@@ -156,7 +156,8 @@ Test(map, host_paths_and_lookups)
     w = look("/out/result.txt");
     cr_assert_str_eq(w.node->base, "missing.txt");
     w = look("/other/in.txt");
-    cr_assert_str_eq(w.node->base, "in.txt"); /* canonical host path, third part ignored */
+    cr_assert_str_eq(w.node->base, "in.txt"); /* canonical host path */
+    cr_assert_not(w.node->ro, "rw is the default mode, also when given");
 
     char path[FILEMAP_PATH_MAX];
     cr_assert(filemap_path(look("/root/notes.txt").node, path, sizeof(path)));
@@ -208,6 +209,89 @@ Test(map, mapping_errors)
     cr_assert_eq(map_spec("f", "/h"), -1);
     cr_assert(strstr(err_msg(), "is not a directory but paths below it are mapped"), "%s",
               err_msg());
+}
+
+/* ---- modes -------------------------------------------------------------------------------- */
+
+static void spec_is(const char *spec, const char *host, const char *guest, bool ro)
+{
+    struct fm_spec sp;
+    cr_assert_eq(filemap_spec(spec, &sp), 0, "'%s': %s", spec, err_msg());
+    cr_assert_eq(sp.host_len, strlen(host), "'%s'", spec);
+    cr_assert_eq(memcmp(sp.host, host, sp.host_len), 0, "'%s'", spec);
+    cr_assert_eq(sp.guest_len, strlen(guest), "'%s'", spec);
+    cr_assert_eq(memcmp(sp.guest, guest, sp.guest_len), 0, "'%s'", spec);
+    cr_assert_eq(sp.ro, ro, "'%s'", spec);
+}
+
+static void spec_refused(const char *spec, const char *msg)
+{
+    struct fm_spec sp;
+    cr_assert_eq(filemap_spec(spec, &sp), -1, "'%s' accepted", spec);
+    cr_assert_str_eq(err_msg(), msg);
+}
+
+Test(spec, third_part_is_the_mode)
+{
+    spec_is("h:/g", "h", "/g", false);
+    spec_is("h:/g:rw", "h", "/g", false);
+    spec_is("./h/x:g/y:ro", "./h/x", "g/y", true);
+    spec_refused("h:/g:x", "invalid file mapping 'h:/g:x': unknown mode 'x' (expected ro or rw)");
+    spec_refused("h:/g:Ro",
+                 "invalid file mapping 'h:/g:Ro': unknown mode 'Ro' (expected ro or rw)");
+    spec_refused("h:/g:ro:", "invalid file mapping 'h:/g:ro:': unknown mode 'ro:' (expected ro or "
+                             "rw)");
+    spec_refused("h:/g:ignored", "invalid file mapping 'h:/g:ignored': unknown mode 'ignored' "
+                                 "(expected ro or rw)");
+    spec_refused("h:/g:", "invalid file mapping 'h:/g:': empty mode after GUEST (expected ro or "
+                          "rw)");
+    spec_refused("h::ro", "invalid file mapping 'h::ro': expected HOST:GUEST or HOST:GUEST:ro");
+    spec_refused(":/g:ro", "invalid file mapping ':/g:ro': expected HOST:GUEST or HOST:GUEST:ro");
+}
+
+Test(map, read_only_mappings_and_the_innermost_mode)
+{
+    mkd("ro");
+    mkd("ro/out");
+    mkd("vol");
+    mkfile("ro/f", "f");
+    mkfile("conf", "c");
+    /* the nested writable mapping first: the read-only one takes over its virtual parent */
+    cr_assert_eq(map_spec("vol", "/ro/a/vol"), 0, "%s", err_msg());
+    cr_assert_eq(map_spec("ro/out", "/ro/out:rw"), 0, "%s", err_msg());
+    cr_assert_eq(map_spec("ro", "/ro:ro"), 0, "%s", err_msg());
+    cr_assert_eq(map_spec("conf", "/etc/conf:ro"), 0, "%s", err_msg());
+    cr_assert_eq(map_spec("rw-missing", "/new:rw"), 0, "%s", err_msg());
+
+    struct fm_where w = look("/ro/f");
+    cr_assert_eq(w.node->kind, FM_HOST);
+    cr_assert(w.node->ro);
+    cr_assert(filemap_read_only(w.node));
+    cr_assert(filemap_read_only(look("/ro/deep/er").node));
+    cr_assert(filemap_read_only(look("/etc/conf").node));
+    cr_assert_not(filemap_read_only(look("/etc").node), "/etc is not below the file mapping");
+    cr_assert_not(filemap_read_only(look("/etc/other").node));
+    /* a virtual directory between two mappings takes the outer one's mode, */
+    w = look("/ro/a");
+    cr_assert_eq(w.node->kind, FM_DIR);
+    cr_assert(filemap_read_only(w.node));
+    cr_assert(filemap_read_only(look("/ro/a/x").node));
+    /* the nested writable mappings their own */
+    cr_assert_not(filemap_read_only(look("/ro/a/vol").node));
+    cr_assert_not(filemap_read_only(look("/ro/a/vol/x/y").node));
+    cr_assert_not(filemap_read_only(look("/ro/out/z").node));
+    cr_assert_not(filemap_read_only(look("/new").node));
+    cr_assert_not(filemap_read_only(&map.root));
+    cr_assert_not(filemap_read_only(look("/elsewhere").node));
+
+    /* a read-only mapping must name something that exists: the guest could never create it */
+    cr_assert_eq(map_spec("missing", "/m:ro"), -1);
+    cr_assert(strstr(err_msg(), "does not exist (a read-only mapping needs an existing file or "
+                                "directory)"),
+              "%s", err_msg());
+    cr_assert_eq(map_spec("ro", "/bad:wr"), -1);
+    cr_assert(strstr(err_msg(), "unknown mode 'wr'"), "%s", err_msg());
+    cr_assert_eq(look("/bad").node, &map.root, "a refused mapping leaves no node");
 }
 
 Test(map, virtual_files_and_runtime_paths)

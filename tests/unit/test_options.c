@@ -80,13 +80,33 @@ Test(options, file_mappings)
     cr_assert_eq(c->cfg.nfile_maps, 2);
     cr_assert_str_eq(c->cfg.file_maps[0], "./data:/data");
     cr_assert_str_eq(c->cfg.file_maps[1], "notes.txt:/root/notes.txt");
-    static const char *const bad[] = {"nocolon", ":/guest", "host:", ":"};
-    for (size_t i = 0; i < 4; i++) {
+    static const char *const bad[] = {"nocolon", ":/guest", "host:", ":", "host::ro"};
+    for (size_t i = 0; i < 5; i++) {
         char msg[128];
-        snprintf(msg, sizeof(msg), "invalid file mapping '%s': expected HOST_PATH:GUEST_PATH",
-                 bad[i]);
+        snprintf(msg, sizeof(msg),
+                 "invalid file mapping '%s': expected HOST:GUEST or HOST:GUEST:ro", bad[i]);
         expect1_error("--file-mapping", bad[i], msg);
     }
+}
+
+/* The third part is the mode: ro or rw (the default), nothing else (uhyve ignores it). */
+Test(options, file_mapping_modes)
+{
+    const char *argv[] = {"chyve",          "--file-mapping", "./data:/data:ro",
+                          "--file-mapping", "out:/out:rw",    "k"};
+    expect_ok(N(argv), argv, no_env);
+    cr_assert_eq(c->cfg.nfile_maps, 2);
+    cr_assert_str_eq(c->cfg.file_maps[0], "./data:/data:ro");
+    cr_assert_str_eq(c->cfg.file_maps[1], "out:/out:rw");
+    expect1_error("--file-mapping", "d:/d:RO",
+                  "invalid file mapping 'd:/d:RO': unknown mode 'RO' (expected ro or rw)");
+    expect1_error("--file-mapping", "d:/d:readonly",
+                  "invalid file mapping 'd:/d:readonly': unknown mode 'readonly' (expected ro or "
+                  "rw)");
+    expect1_error("--file-mapping", "d:/d:ro:x",
+                  "invalid file mapping 'd:/d:ro:x': unknown mode 'ro:x' (expected ro or rw)");
+    expect1_error("--file-mapping", "d:/d:",
+                  "invalid file mapping 'd:/d:': empty mode after GUEST (expected ro or rw)");
 }
 
 Test(options, file_isolation)

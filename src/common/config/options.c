@@ -12,6 +12,7 @@
 #include "config/size.h"
 #include "config/strlist.h"
 #include "err.h"
+#include "files/filemap.h"
 #include "loader/layout.h"
 #include "net/netif.h"
 
@@ -224,13 +225,14 @@ bad:
                    s);
 }
 
-/* HOST:GUEST, both non-empty; the file mapping itself checks the paths. */
+/*
+ * HOST:GUEST[:ro|:rw], HOST and GUEST non-empty (filemap_spec, so a configuration file's bad mode
+ * is reported with its line); the file mapping itself checks the paths when the run starts.
+ */
 static int check_mapping(const char *s)
 {
-    const char *colon = strchr(s, ':');
-    if (!colon || colon == s || colon[1] == '\0')
-        return err_set("invalid file mapping '%s': expected HOST_PATH:GUEST_PATH", s);
-    return 0;
+    struct fm_spec sp;
+    return filemap_spec(s, &sp);
 }
 
 /* A KEY=VALUE entry of the guest environment (KEY not empty), or `host`. */

@@ -32,6 +32,7 @@ struct fd_entry {
     uint64_t size;              /* bytes in data or the listing */
     uint64_t pos;               /* file offset, or directory byte cursor */
     uint64_t rec_at;            /* FD_VIRT_DIR: a record boundary <= pos, where a scan starts */
+    bool ro;                    /* opened below a read-only mapping: writes get EROFS */
     /* FD_HOST_FILE: a file in the run directory, counted against its limits (tempquota.h) */
     bool temp;
     uint64_t dev, ino;

@@ -346,27 +346,59 @@ static int open_host(struct fm_node *n, const char *spec)
     return 0;
 }
 
+int filemap_spec(const char *spec, struct fm_spec *out)
+{
+    const char *c1 = strchr(spec, ':');
+    const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+    if (!c1 || c1 == spec || !c1[1] || c2 == c1 + 1)
+        return err_set("invalid file mapping '%s': expected HOST:GUEST or HOST:GUEST:ro", spec);
+    out->host = spec;
+    out->host_len = (size_t)(c1 - spec);
+    out->guest = c1 + 1;
+    out->guest_len = c2 ? (size_t)(c2 - c1 - 1) : strlen(c1 + 1);
+    out->ro = false;
+    if (!c2)
+        return 0;
+    /* uhyve ignores a third part; chyve gives it a meaning, so only the two modes pass */
+    const char *mode = c2 + 1;
+    if (!strcmp(mode, "ro"))
+        out->ro = true;
+    else if (!*mode)
+        return err_set("invalid file mapping '%s': empty mode after GUEST (expected ro or rw)",
+                       spec);
+    else if (strcmp(mode, "rw") != 0)
+        return err_set("invalid file mapping '%s': unknown mode '%s' (expected ro or rw)", spec,
+                       mode);
+    return 0;
+}
+
 int filemap_map_host(struct filemap *m, const char *spec)
 {
-    const char *colon = strchr(spec, ':');
-    if (!colon || colon == spec || !colon[1] || colon[1] == ':')
-        return err_set("file mapping '%s': expected HOST:GUEST", spec);
-    char host[PATH_MAX], guest[FILEMAP_PATH_MAX];
-    if ((size_t)(colon - spec) >= sizeof(host))
+    struct fm_spec sp;
+    if (filemap_spec(spec, &sp) != 0)
+        return -1;
+    char host[PATH_MAX], guest[FILEMAP_PATH_MAX], gin[FILEMAP_PATH_MAX];
+    if (sp.host_len >= sizeof(host))
         return err_set("file mapping '%s': host path too long", spec);
-    snprintf(host, sizeof(host), "%.*s", (int)(colon - spec), spec);
-    char gin[FILEMAP_PATH_MAX];
-    const char *gend = strchr(colon + 1, ':'); /* a third part is ignored, as uhyve */
-    size_t glen = gend ? (size_t)(gend - colon - 1) : strlen(colon + 1);
-    if (glen >= sizeof(gin))
+    snprintf(host, sizeof(host), "%.*s", (int)sp.host_len, sp.host);
+    if (sp.guest_len >= sizeof(gin))
         return err_set("file mapping '%s': guest path too long", spec);
-    snprintf(gin, sizeof(gin), "%.*s", (int)glen, colon + 1);
+    snprintf(gin, sizeof(gin), "%.*s", (int)sp.guest_len, sp.guest);
     if (filemap_clean(gin, guest, sizeof(guest)) != 0)
         return err_set("file mapping '%s': invalid guest path '%s'", spec, gin);
 
     char *canon = canonical_host(host, spec);
     if (!canon)
         return -1;
+    /* A missing host path is one the guest may create: never through a read-only mapping. */
+    struct stat st;
+    if (sp.ro && stat(canon, &st) != 0) {
+        err_set("file mapping '%s': host path '%s' does not exist (a read-only mapping needs an "
+                "existing file or directory)",
+                spec, canon);
+        free(canon);
+        return -1;
+    }
     struct fm_node *n = place(m, guest, spec);
     if (!n) {
         free(canon);
@@ -374,12 +406,21 @@ int filemap_map_host(struct filemap *m, const char *spec)
     }
     n->kind = FM_HOST;
     n->host = canon;
+    n->ro = sp.ro;
     if (open_host(n, spec) != 0)
         return -1; /* the half-made node is freed with the map */
     if (n->dirfd < 0 && n->child)
         return err_set("file mapping '%s': '%s' is not a directory but paths below it are mapped",
                        spec, n->host);
     return 0;
+}
+
+bool filemap_read_only(const struct fm_node *n)
+{
+    for (; n; n = n->parent)
+        if (n->kind == FM_HOST)
+            return n->ro;
+    return false;
 }
 
 int filemap_add_virtual(struct filemap *m, const char *path, const uint8_t *data, uint64_t size)

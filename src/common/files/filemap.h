@@ -50,6 +50,7 @@ struct fm_node {
     char *host;   /* the absolute host path (messages, sandbox) */
     bool temp;    /* in the run's temporary directory (parentfd is not owned) */
     bool dir;     /* a directory the guest made there: opened when used, so it pins no fd */
+    bool ro;      /* mapped with ":ro": nothing at or below it may change (filemap_read_only) */
     /* FM_DIR: the listing of its children, or NULL until an open needs it */
     struct fm_listing *listing;
     /* FM_VIRT */
@@ -90,12 +91,36 @@ void filemap_fini(struct filemap *m);
  */
 int filemap_clean(const char *path, char *out, size_t cap);
 
+/* A --file-mapping split into its parts: spans of the spec string, not NUL-terminated. */
+struct fm_spec {
+    const char *host, *guest;
+    size_t host_len, guest_len;
+    bool ro; /* the third part was "ro" */
+};
+
 /*
- * Adds a --file-mapping "HOST:GUEST" (split at the first ':', a third part ignored). HOST is made
- * canonical (realpath); it may be missing if its parent directory exists. Returns 0, or -1 with
- * err_msg() naming the mapping (duplicate guest path, path below a mapped file, bad host path).
+ * Splits --file-mapping `spec` "HOST:GUEST[:MODE]" at its first two ':' (HOST and GUEST not
+ * empty). MODE is "ro" (read-only) or "rw" (the default, also without a third part, as uhyve);
+ * anything else after the second ':' is refused, so a typo never maps a path writable. Returns
+ * 0 with *out set, or -1 with a one-line err_msg() naming the spec (and the mode).
+ */
+int filemap_spec(const char *spec, struct fm_spec *out);
+
+/*
+ * Adds a --file-mapping "HOST:GUEST[:ro|:rw]" (filemap_spec). HOST is made canonical (realpath);
+ * a writable mapping's HOST may be missing if its parent directory exists, a read-only one's
+ * must exist. Returns 0, or -1 with err_msg() naming the mapping (bad syntax or mode, duplicate
+ * guest path, path below a mapped file, bad host path).
  */
 int filemap_map_host(struct filemap *m, const char *spec);
+
+/*
+ * True if nothing may change at or below node n: the innermost host mapping holding n (n itself
+ * or its nearest FM_HOST ancestor) is read-only. A writable mapping nested inside a read-only one
+ * is writable in its own subtree; virtual directories between them are read-only. Image files
+ * (FM_VIRT) are read-only by their own rules and are not covered here.
+ */
+bool filemap_read_only(const struct fm_node *n);
 
 /* Adds read-only file `path` (any form, cleaned here) with data[0, size). 0 or -1 + err_msg(). */
 int filemap_add_virtual(struct filemap *m, const char *path, const uint8_t *data, uint64_t size);

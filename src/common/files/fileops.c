@@ -218,14 +218,28 @@ struct open_args {
     unsigned mode;
 };
 
+/* True if host open flags hf could change a file: refused below a read-only mapping. */
+static bool writes(int hf)
+{
+    return (hf & O_ACCMODE) != O_RDONLY || (hf & (O_CREAT | O_TRUNC | O_APPEND));
+}
+
 /* Opens what w points at and enters it in the fd table: the new guest fd or -errno. */
 static int32_t open_op(struct files *f, const struct fm_where *w, void *ctx)
 {
     const struct open_args *a = ctx;
     if (fdtab_count(f->fds) >= FDTAB_MAX_OPEN)
         return -H_EMFILE; /* checked before anything is created */
-    struct fd_entry e = {.host = -1};
-    int32_t rc = open_at(f, w, a->hf, a->mode, &e);
+    int hf = a->hf;
+    bool ro = filemap_read_only(w->node);
+    if (ro) {
+        if (writes(hf))
+            return -H_EROFS; /* even for a path that does not exist: nothing may be created */
+        /* What is left is an access mode of O_RDONLY: the host fd is never a writable one. */
+        hf = O_RDONLY | (hf & O_DIRECTORY);
+    }
+    struct fd_entry e = {.host = -1, .ro = ro};
+    int32_t rc = open_at(f, w, hf, a->mode, &e);
     if (rc == 0 && (rc = fdtab_add(f->fds, &e)) < 0)
         rc = -H_EMFILE;
     if (rc < 0)
@@ -286,6 +300,10 @@ int64_t files_write(struct files *f, int32_t fd, const uint8_t *buf, uint64_t le
         return -H_EBADF;
     int64_t rc = 0;
     uint64_t size = 0;
+    if (e->ro) {
+        pthread_mutex_unlock(&f->lock);
+        return -H_EROFS; /* from below a read-only mapping (its host fd is read-only too) */
+    }
     if (e->kind == FD_HOST_FILE && e->temp &&
         (rc = tempquota_write_begin(&f->quota, e, &len, &size)) != 0) {
         pthread_mutex_unlock(&f->lock);
@@ -436,6 +454,8 @@ static int32_t unlink_at(struct files *f, const struct fm_where *w, void *ctx)
 {
     (void)ctx;
     struct fm_node *n = w->node;
+    if (filemap_read_only(n))
+        return -H_EROFS;
     if (w->rest[0]) {
         if (n->kind != FM_HOST)
             return n->kind == FM_VIRT ? -H_ENOTDIR : -H_ENOENT;
@@ -512,6 +532,8 @@ static int32_t mkdir_at(struct files *f, const struct fm_where *w, void *ctx)
 {
     (void)ctx;
     struct fm_node *n = w->node;
+    if (filemap_read_only(n))
+        return -H_EROFS; /* also for a path that exists (Linux would say EEXIST) */
     if (w->rest[0]) {
         if (n->kind == FM_VIRT)
             return -H_ENOTDIR;

@@ -1,6 +1,8 @@
 /* files.c: a run's file state: creation, Hermit images, mounts, isolation, fd lookup, teardown. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -28,6 +30,73 @@ static void raise_fd_limit(void)
         log_debug("cannot raise the open-file limit: %s", strerror(errno));
 }
 
+/* The writable user mappings, sorted by host path: what can still change a read-only one's. */
+struct writable {
+    const struct fm_node **v;
+    size_t n;
+};
+
+static void count_writable(struct fm_node *n, void *ctx)
+{
+    struct writable *w = ctx;
+    if (n->kind == FM_HOST && !n->temp && !n->ro) {
+        if (w->v)
+            w->v[w->n] = n;
+        w->n++;
+    }
+}
+
+static int cmp_host(const void *a, const void *b)
+{
+    return strcmp((*(const struct fm_node *const *)a)->host,
+                  (*(const struct fm_node *const *)b)->host);
+}
+
+/* The writable mapping whose host path is p[0, len) ("/" for len 0), or NULL. */
+static const struct fm_node *writable_at(const struct writable *w, const char *p, size_t len)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%.*s", len ? (int)len : 1, len ? p : "/");
+    struct fm_node key = {.host = path};
+    const struct fm_node *k = &key, **hit = bsearch(&k, w->v, w->n, sizeof(*w->v), cmp_host);
+    return hit ? *hit : NULL;
+}
+
+/*
+ * Warns once about read-only mapping n if a writable mapping reaches its host path: the same
+ * path, or a directory above it. Allowed (the user asked for both, and Landlock's rules add up
+ * the same way), but the guest can change those files there. One lookup per component of n's
+ * path, so the cost stays proportional to the mappings' text.
+ */
+static void warn_overlap(struct fm_node *n, void *ctx)
+{
+    const struct writable *w = ctx;
+    if (n->kind != FM_HOST || !n->ro)
+        return;
+    const struct fm_node *rw = writable_at(w, n->host, strlen(n->host));
+    for (size_t i = strlen(n->host); !rw && i-- > 0;)
+        if (n->host[i] == '/' && (rw = writable_at(w, n->host, i)) && rw->dirfd < 0)
+            rw = NULL; /* a file cannot hold n */
+    char g1[FILEMAP_PATH_MAX], g2[FILEMAP_PATH_MAX];
+    if (rw && filemap_path(n, g1, sizeof(g1)) && filemap_path(rw, g2, sizeof(g2)))
+        log_warn("file mapping of '%s' at '%s' is read-only, but the guest can change it through "
+                 "the writable mapping of '%s' at '%s'",
+                 n->host, g1, rw->host, g2);
+}
+
+static void warn_overlaps(struct filemap *m)
+{
+    struct writable w = {NULL, 0};
+    filemap_for_each(m, count_writable, &w);
+    if (w.n == 0 || !(w.v = malloc(w.n * sizeof(*w.v))))
+        return; /* nothing writable, or no memory for a warning */
+    w.n = 0;
+    filemap_for_each(m, count_writable, &w);
+    qsort(w.v, w.n, sizeof(*w.v), cmp_host);
+    filemap_for_each(m, warn_overlap, &w);
+    free(w.v);
+}
+
 int files_create(const struct vm_config *cfg, struct files **out)
 {
     *out = NULL;
@@ -42,6 +111,7 @@ int files_create(const struct vm_config *cfg, struct files **out)
     for (size_t i = 0; i < cfg->nfile_maps; i++)
         if (filemap_map_host(&f->map, cfg->file_maps[i]) != 0)
             goto fail;
+    warn_overlaps(&f->map);
     if (tempdir_create(&f->tmp, cfg->tempdir) != 0)
         goto fail;
     tempquota_init(&f->quota, cfg->tempdir_max_size, cfg->tempdir_max_files,
@@ -117,7 +187,8 @@ static void add_rule(struct rules *rs, int fd, enum sandbox_access a, const char
 /*
  * A mapped host path: a directory allows everything beneath it; an existing file itself, and its
  * removal from its directory (the guest may unlink it); a missing file its directory (where the
- * guest may create it).
+ * guest may create it). A read-only mapping allows reading only: its directory's files and
+ * listings, or its file (it exists: filemap_map_host refuses a missing one); never its parent.
  */
 static void rule_for_node(struct fm_node *n, void *ctx)
 {
@@ -126,6 +197,17 @@ static void rule_for_node(struct fm_node *n, void *ctx)
         return;
     rs->mapped++;
     struct stat st;
+    if (n->ro) {
+        if (n->dirfd >= 0) {
+            add_rule(rs, n->dirfd, SANDBOX_TREE_READ, n->host, false);
+        } else if (fstatat(n->parentfd, n->base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+            int fd = openat(n->parentfd, n->base, RULE_OPEN_FLAGS);
+            if (fd >= 0)
+                add_rule(rs, fd, S_ISDIR(st.st_mode) ? SANDBOX_TREE_READ : SANDBOX_READ, n->host,
+                         true);
+        }
+        return;
+    }
     if (n->dirfd >= 0) {
         add_rule(rs, n->dirfd, SANDBOX_TREE, n->host, false);
     } else if (fstatat(n->parentfd, n->base, &st, AT_SYMLINK_NOFOLLOW) == 0) {

@@ -16,6 +16,7 @@ enum sandbox_access {
     SANDBOX_FILE,        /* read, write and truncate one file */
     SANDBOX_TREE,        /* beneath a directory: read, write, truncate, list, create and remove
                             regular files and directories (nothing else: no exec, links, devices) */
+    SANDBOX_TREE_READ,   /* beneath a directory: read files and list directories, nothing else */
     SANDBOX_REMOVE_DIR,  /* remove empty directories directly inside a directory */
     SANDBOX_REMOVE_FILE, /* remove files directly inside a directory */
 };
