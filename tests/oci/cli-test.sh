@@ -28,7 +28,7 @@ trap cleanup EXIT
 bundle() {
     local b=$work/$1
     mkdir -p "$b/rootfs/bin"
-    cp "$GUEST_DIR"/{exitcode,stopwait,args_fdt} "$b/rootfs/bin/" || skip "test guests missing"
+    cp "$GUEST_DIR"/{exitcode,stopwait,args_fdt,files} "$b/rootfs/bin/" || skip "test guests missing"
     printf 'not a kernel\n' >"$b/rootfs/bin/text"
     cat >"$b/config.json" <<JSON
 {"ociVersion": "1.0.2", "root": {"path": "rootfs"},
@@ -87,6 +87,25 @@ rc=$?
 b=$(bundle args '["args_fdt", "first", "second arg"]')
 "${O[@]}" run --bundle "$b" args >"$work/out" 2>&1 || fail "run args_fdt: $(cat "$work/out")"
 grep -q "second arg" "$work/out" && grep -q "FROM_SPEC=yes" "$work/out" || fail "args/env: $(cat "$work/out")"
+
+# --- read-only: root.readonly and a bind mount with "ro" keep the host's files as they are
+mkdir -p "$work/data"
+mnt() { echo ", \"mounts\": [{\"destination\": \"/data\", \"type\": \"bind\", \"source\": \"$work/data\", \"options\": [\"rbind\", \"$1\"]}]"; }
+b=$(bundle romnt '["files", "rw", "/data/new.txt"]' "$(mnt ro)")
+"${O[@]}" run --bundle "$b" romnt >"$work/out" 2>&1
+grep -q "open for writing: FAIL" "$work/out" || fail "a read-only mount was written: $(cat "$work/out")"
+[ -e "$work/data/new.txt" ] && fail "a file appeared in a read-only mount's host directory"
+b=$(bundle rwmnt '["files", "rw", "/data/new.txt"]' "$(mnt rw)")
+"${O[@]}" run --bundle "$b" rwmnt >"$work/out" 2>&1 || fail "files rw on a writable mount: $(cat "$work/out")"
+grep -q "hello, chyve files" "$work/data/new.txt" || fail "the writable mount's host file is not there"
+b=$(bundle roroot '["files", "rw", "/bin/new.txt"]')
+sed -i 's/"root": {"path": "rootfs"}/"root": {"path": "rootfs", "readonly": true}/' "$b/config.json"
+"${O[@]}" run --bundle "$b" roroot >"$work/out" 2>&1
+grep -q "open for writing: FAIL" "$work/out" || fail "a read-only rootfs was written: $(cat "$work/out")"
+[ -e "$b/rootfs/bin/new.txt" ] && fail "a file appeared in a read-only rootfs"
+b=$(bundle rwroot '["files", "rw", "/bin/new.txt"]')
+"${O[@]}" run --bundle "$b" rwroot >"$work/out" 2>&1 || fail "files rw on the rootfs: $(cat "$work/out")"
+grep -q "hello, chyve files" "$b/rootfs/bin/new.txt" || fail "the rootfs did not get the guest's file"
 
 # --- delete --force of a created (never started) VM, and kill with a signal name
 b=$(bundle held '["stopwait", "spin", "600"]')

@@ -5,7 +5,8 @@
 # rules and the containers' namespaces are made there); podman's storage is in a temporary
 # directory. Cases:
 #   run      output, arguments, environment and exit status of a run, also with a terminal
-#            (-t); a non-Hermit command is refused with a clear error
+#            (-t); volumes read-only and writable, --read-only; a non-Hermit command is refused
+#            with a clear error
 #   stop     run -d, logs, stop (SIGTERM: status 143), rm
 #   rm       rm -f of a running container
 #   ports    -p HOSTPORT:9975 to the network test guest: TCP and UDP echo through podman's port
@@ -89,7 +90,7 @@ P=(podman --root "$work/store" --runroot "$work/run" --tmpdir "$work/tmp" --stor
 
 # The image: the test guests under /bin, and one file that is not a Hermit kernel.
 mkdir -p "$work/rootfs/bin" "$work/rootfs/etc"
-for g in exitcode args_fdt stopwait net_echo; do
+for g in exitcode args_fdt stopwait net_echo files; do
     cp "$GUEST_DIR/$g" "$work/rootfs/bin/" || skip "no test guest $g in $GUEST_DIR"
 done
 printf '#!/bin/sh\necho not hermit\n' >"$work/rootfs/bin/sh"
@@ -138,6 +139,17 @@ run)
     rc=$?
     [ "$rc" -eq 3 ] || fail "podman run -t ended with $rc, not 3"
     grep -q "exiting with 3" "$work/out" || fail "no guest output through the terminal: $(cat "$work/out")"
+    # -v HOST:DEST:ro and --read-only: the guest cannot change the host's files; -v rw: it can.
+    mkdir -p "$work/vol"
+    in_ns "${P[@]}" run --rm --read-only -v "$work/vol:/vol:ro" localhost/chyve-test:1 /bin/files rw /vol/new.txt \
+        >"$work/out" 2>"$work/err"
+    grep -q "open for writing: FAIL" "$work/out" || fail "a read-only volume was written: $(cat "$work/out")"
+    [ -e "$work/vol/new.txt" ] && fail "a file appeared in a read-only volume"
+    in_ns "${P[@]}" run --rm --read-only localhost/chyve-test:1 /bin/files rw /etc/new.txt >"$work/out" 2>"$work/err"
+    grep -q "open for writing: FAIL" "$work/out" || fail "--read-only: the rootfs was written: $(cat "$work/out")"
+    in_ns "${P[@]}" run --rm -v "$work/vol:/vol" localhost/chyve-test:1 /bin/files rw /vol/new.txt \
+        >"$work/out" 2>"$work/err" || fail "files rw on a volume: $(cat "$work/out" "$work/err")"
+    grep -q "hello, chyve files" "$work/vol/new.txt" || fail "the volume did not get the guest's file"
     # A command that is not a Hermit kernel: refused, with the reason.
     if in_ns "${P[@]}" run --rm localhost/chyve-test:1 /bin/sh >"$work/out" 2>"$work/err"; then
         fail "a non-Hermit command was run"
