@@ -24,6 +24,19 @@ extern const bool backend_has_pci; /* boot info has_pci: 1 on KVM, 0 on HVF */
 struct vm_config;
 
 /*
+ * Starts, in a thread of the backend's own, work that needs no VM and can be slow on some hosts
+ * (KVM x86_64: the supported-CPUID query, ~0.5 ms where every CPUID traps to an outer
+ * hypervisor), so that it overlaps chyve's own set-up. Optional: backend_vm_create() does that
+ * work itself when it was not started or failed. The thread runs with every signal blocked and
+ * has ended once backend_vm_create() or backend_warm_up_end() returns. Call from the main thread
+ * at most once per run, before any thread is confined.
+ */
+void backend_warm_up(void);
+
+/* Waits for backend_warm_up()'s thread, if any, and drops what it found if nobody took it. */
+void backend_warm_up_end(void);
+
+/*
  * Creates the VM with cfg->ncpus vCPUs-to-be and maps all of guest RAM m into it (on aarch64 minus
  * the hypercall trap window), honouring the backend's options in cfg (e.g. pit, cpu_pm). Port and
  * MMIO accesses the backend does not handle itself go to bus (which outlives the VM). Errors

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "chyve_config.h"
+#include "backend.h"
 #include "config/cli.h"
 #include "err.h"
 #include "host.h"
@@ -59,6 +60,8 @@ int main(int argc, char **argv)
         cli_free(c);
         return EXIT_VM_FAILURE;
     }
+    /* The backend's slow queries (KVM x86_64: CPUID) overlap the loading of the kernel. */
+    backend_warm_up();
     int code = 0, status;
     enum vm_result result = vm_run(cli_config(c), &code);
     log_limit_flush(); /* the warnings the guest made too many of, before the final error */
@@ -76,6 +79,7 @@ int main(int argc, char **argv)
         break;
     }
     stop_signals_stop();
+    backend_warm_up_end(); /* a run that failed before its VM leaves the thread to join here */
     /* Stopped by a signal: 128 + its number, as a shell reports a process it killed. */
     int sig = stop_signals_received();
     if (sig)

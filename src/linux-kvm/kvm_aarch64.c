@@ -330,3 +330,8 @@ enum kvm_exit_action kvm_arch_handle_exit(struct backend_vcpu *v, struct vcpu_ex
         return err_set("unhandled KVM exit reason %u at pc 0x%llx", run->exit_reason, guest_pc(v));
     }
 }
+
+/* Nothing here is slow enough before the VM exists to be worth a thread (backend.h). */
+void backend_warm_up(void) {}
+
+void backend_warm_up_end(void) {}

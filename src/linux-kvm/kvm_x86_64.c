@@ -3,10 +3,15 @@
  * interrupt controllers are kvm_x86_64_irq.c's.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "err.h"
 #include "guest_virt.h"
@@ -106,29 +111,100 @@ static struct kvm_cpuid_entry2 *cpuid_get(struct kvm_x86_vm *a, uint32_t fn)
     return e;
 }
 
-/* Fetches KVM_GET_SUPPORTED_CPUID, growing the buffer while KVM answers E2BIG. */
-static int cpuid_fetch(struct backend_vm *vm, struct kvm_x86_vm *a)
+/*
+ * The warm-up (backend.h): KVM_GET_SUPPORTED_CPUID asked on a /dev/kvm of its own while the main
+ * thread loads the kernel. What it found waits in warm_cpuid until cpuid_fetch() takes it.
+ */
+static pthread_t warm_thread;
+static bool warm_started;
+static struct kvm_cpuid2 *warm_cpuid;
+
+static struct kvm_cpuid2 *cpuid_query(int kvm_fd, int *err);
+
+static void *warm_main(void *unused)
+{
+    (void)unused;
+    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC), e;
+    if (fd >= 0) {
+        warm_cpuid = cpuid_query(fd, &e); /* NULL on failure: cpuid_fetch() asks again */
+        close(fd);
+    }
+    return NULL;
+}
+
+void backend_warm_up(void)
+{
+    if (warm_started)
+        return;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old); /* the thread inherits a mask blocking all */
+    warm_started = pthread_create(&warm_thread, NULL, warm_main, NULL) == 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* Joins the warm-up thread, if it runs; its result stays in warm_cpuid. */
+static void warm_join(void)
+{
+    if (warm_started) {
+        pthread_join(warm_thread, NULL);
+        warm_started = false;
+    }
+}
+
+void backend_warm_up_end(void)
+{
+    warm_join();
+    free(warm_cpuid);
+    warm_cpuid = NULL;
+}
+
+/*
+ * KVM_GET_SUPPORTED_CPUID on kvm_fd, growing the buffer while KVM answers E2BIG: the table
+ * (malloc'd, with CPUID_SPARE free entries after nent), or NULL with *err the errno (E2BIG
+ * past CPUID_MAX_ENTRIES, ENOMEM).
+ */
+static struct kvm_cpuid2 *cpuid_query(int kvm_fd, int *err)
 {
     for (uint32_t n = 256; n <= CPUID_MAX_ENTRIES; n *= 2) {
         size_t bytes =
             sizeof(struct kvm_cpuid2) + (n + CPUID_SPARE) * sizeof(struct kvm_cpuid_entry2);
         struct kvm_cpuid2 *c = calloc(1, bytes);
         if (c == NULL) {
-            return err_set("out of memory for the CPUID table");
+            *err = ENOMEM;
+            return NULL;
         }
         c->nent = n;
-        if (kvm_ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
-            a->cpuid = c;
-            a->cpuid_cap = c->nent + CPUID_SPARE;
-            return 0;
+        if (kvm_ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
+            return c;
         }
-        int e = errno;
+        *err = errno;
         free(c);
-        if (e != E2BIG) {
-            return err_set("KVM_GET_SUPPORTED_CPUID failed: %s", strerror(e));
+        if (*err != E2BIG) {
+            return NULL;
         }
     }
-    return err_set("KVM_GET_SUPPORTED_CPUID needs more than %d entries", CPUID_MAX_ENTRIES);
+    *err = E2BIG;
+    return NULL;
+}
+
+/* KVM's supported CPUID table for a, from the warm-up when it has it, else asked now. */
+static int cpuid_fetch(struct backend_vm *vm, struct kvm_x86_vm *a)
+{
+    warm_join();
+    struct kvm_cpuid2 *c = warm_cpuid;
+    warm_cpuid = NULL;
+    int e = 0;
+    if (c == NULL && (c = cpuid_query(vm->kvm_fd, &e)) == NULL) {
+        if (e == ENOMEM)
+            return err_set("out of memory for the CPUID table");
+        if (e == E2BIG)
+            return err_set("KVM_GET_SUPPORTED_CPUID needs more than %d entries", CPUID_MAX_ENTRIES);
+        return err_set("KVM_GET_SUPPORTED_CPUID failed: %s", strerror(e));
+    }
+    a->cpuid = c;
+    a->cpuid_cap = c->nent + CPUID_SPARE;
+    return 0;
 }
 
 /* Builds the CPUID table all vCPUs share: KVM's supported set, adjusted per ABI §4.3. */

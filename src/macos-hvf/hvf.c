@@ -234,3 +234,8 @@ int backend_irq_line(struct backend_vm *vm, unsigned line, bool level)
     (void)level;
     return err_set("device interrupt %u: this macOS has no Hypervisor.framework GIC", line);
 }
+
+/* Nothing here is slow enough before the VM exists to be worth a thread (backend.h). */
+void backend_warm_up(void) {}
+
+void backend_warm_up_end(void) {}

@@ -118,3 +118,8 @@ int backend_vcpu_set_regs(struct backend_vcpu *v, const uint8_t *buf, size_t len
     (void)len;
     return err_set("the fake backend cannot debug");
 }
+
+/* Nothing here is slow enough before the VM exists to be worth a thread (backend.h). */
+void backend_warm_up(void) {}
+
+void backend_warm_up_end(void) {}
