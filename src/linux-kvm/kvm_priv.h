@@ -151,6 +151,13 @@ struct kvm_x86_vm {
     bool routed[IOAPIC_PINS];
 };
 
+/*
+ * Builds a's CPUID table (kvm_x86_64_cpuid.c): KVM's supported set, from the warm-up thread when
+ * it has it, adjusted per ABI §4.3 (hypervisor and timing leaves, brand, TSC kHz from a).
+ * Returns 0 or -1 with err_msg().
+ */
+int kvm_x86_cpuid_build(struct backend_vm *vm, struct kvm_x86_vm *a);
+
 static inline struct kvm_x86_vm *kvm_x86(const struct backend_vm *vm)
 {
     return vm->arch;

@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <linux/openat2.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,11 +23,10 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "kernel.h"
 #include "launch.h"
-#include "loader/elf.h"
 #include "net.h"
 #include "oci.h"
-#include "readfile.h"
 #include "spec.h"
 #include "state.h"
 
@@ -41,113 +39,6 @@ struct create_opts {
     bool detach;   /* run --detach: return once started */
     bool want_net; /* the kernel can drive a network device (set by create) */
 };
-
-/* Opens path inside the directory rootfd, never leaving it (symlinks and ".." stay inside). */
-static int open_in_root(int rootfd, const char *path)
-{
-    struct open_how how = {.flags = O_RDONLY | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT};
-    return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
-}
-
-/* The value of KEY in a spec's env, or NULL. */
-static const char *spec_env(const struct oci_spec *s, const char *key)
-{
-    size_t n = strlen(key);
-    for (size_t i = 0; i < s->nenv; i++)
-        if (strncmp(s->env[i], key, n) == 0 && s->env[i][n] == '=')
-            return s->env[i] + n + 1;
-    return NULL;
-}
-
-/* Whether the first bytes of a file are a Hermit kernel (ELF64, OSABI 0xFF) or a gzip image. */
-static bool is_hermit(int fd)
-{
-    unsigned char b[16];
-    if (pread(fd, b, sizeof(b), 0) != (ssize_t)sizeof(b))
-        return false;
-    if (b[0] == 0x1f && b[1] == 0x8b)
-        return true; /* a Hermit image (tar.gz); chyve checks the rest */
-    return memcmp(b, "\177ELF", 4) == 0 && b[4] == 2 && b[7] == 0xFF;
-}
-
-/*
- * Finds process.args[0] in the rootfs (PATH of process.env for a bare name, process.cwd for a
- * relative one) and checks that it is Hermit. *host gets its host path (malloc'd).
- */
-static int resolve_kernel(const struct oci_spec *s, char **host)
-{
-    const char *name = s->args[0];
-    int rootfd = open(s->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (rootfd < 0)
-        return err_set("cannot open the rootfs %s: %s", s->root, strerror(errno));
-    int fd = -1;
-    char cand[8192];
-    if (strchr(name, '/')) {
-        snprintf(cand, sizeof(cand), "%s%s%s", name[0] == '/' ? "" : s->cwd,
-                 name[0] == '/' ? "" : "/", name);
-        fd = open_in_root(rootfd, cand);
-    } else {
-        const char *path = spec_env(s, "PATH");
-        char *dirs = strdup(path ? path : DEFAULT_PATH), *save = NULL;
-        for (char *d = dirs ? strtok_r(dirs, ":", &save) : NULL; d && fd < 0;
-             d = strtok_r(NULL, ":", &save)) {
-            snprintf(cand, sizeof(cand), "%s/%s", d, name);
-            fd = open_in_root(rootfd, cand);
-        }
-        free(dirs);
-    }
-    int e = errno;
-    close(rootfd);
-    if (fd < 0)
-        return err_set("process.args[0] '%s' is not in the rootfs %s: %s", name, s->root,
-                       strerror(e));
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || !is_hermit(fd)) {
-        close(fd);
-        return err_set("process.args[0] '%s' is not a Hermit kernel (ELF with OSABI 0xFF) or "
-                       "Hermit image: chyve-oci runs only Hermit containers",
-                       name);
-    }
-    char link[64], buf[4096];
-    snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-    ssize_t n = readlink(link, buf, sizeof(buf) - 1);
-    close(fd);
-    if (n <= 0 || n >= (ssize_t)sizeof(buf) - 1)
-        return err_set("cannot name the kernel file %s", cand);
-    buf[n] = '\0';
-    if (!(*host = strdup(buf)))
-        return err_set("out of memory");
-    return 0;
-}
-
-/* The ELF machine of this host's guests (chyve boots kernels of its own architecture). */
-#if defined(__x86_64__)
-#define GUEST_ELF_MACHINE 62 /* EM_X86_64 */
-#elif defined(__aarch64__)
-#define GUEST_ELF_MACHINE 183 /* EM_AARCH64 */
-#endif
-
-/*
- * Whether the guest can drive a network device: chyve refuses --net for a kernel whose Hermit
- * version note says it is older than 0.13.2 (it never enables the device's interrupt). Such a
- * kernel gets no device rather than no run. A Hermit image (gzip) is taken as new enough: the
- * image format is younger than 0.13.2. A file chyve cannot parse is left to chyve to refuse.
- */
-static bool kernel_takes_net(const char *path)
-{
-    uint8_t *buf;
-    size_t len;
-    if (readfile(path, 1ull << 30, &buf, &len) != READFILE_OK)
-        return true;
-    struct kernel k;
-    bool yes = true;
-    if (len >= 2 && !(buf[0] == 0x1f && buf[1] == 0x8b) &&
-        elf_parse(buf, len, GUEST_ELF_MACHINE, &k) == 0 && k.has_version && k.version[0] == 0 &&
-        (k.version[1] < 13 || (k.version[1] == 13 && k.version[2] < 2)))
-        yes = false;
-    free(buf);
-    return yes;
-}
 
 /* chyve's path: $CHYVE_OCI_CHYVE, else the chyve beside this executable, else chyve on PATH. */
 static int find_chyve(char *buf, size_t len)
@@ -364,7 +255,7 @@ static int do_create(const struct oci_global *g, struct create_opts *o)
     char *kernel = NULL, **argv = NULL;
     char dir[4096], fifo[4096], chyve[4096], created[64];
     int rc = -1, lockfd = -1;
-    if (oci_spec_load(o->bundle, &s) != 0 || resolve_kernel(&s, &kernel) != 0 ||
+    if (oci_spec_load(o->bundle, &s) != 0 || oci_kernel_resolve(&s, &kernel) != 0 ||
         find_chyve(chyve, sizeof(chyve)) != 0)
         goto out_spec;
     if (s.terminal && !o->console_socket) {
@@ -381,7 +272,7 @@ static int do_create(const struct oci_global *g, struct create_opts *o)
         goto out_remove;
     }
     now_rfc3339(created, sizeof(created));
-    o->want_net = s.netns && kernel_takes_net(kernel);
+    o->want_net = s.netns && oci_kernel_takes_net(kernel);
     st = (struct oci_state){.netns = o->want_net ? strdup(s.netns) : NULL,
                             .id = strdup(o->id),
                             .bundle = strdup(o->bundle),
