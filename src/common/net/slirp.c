@@ -4,13 +4,6 @@
  * one frame with its virtio-net header per message, so the device sees what a TAP gives it. The
  * guest network is 10.0.5.0/24, Hermit's defaults (docs/decisions.md: User-mode networking).
  */
-#ifdef CHYVE_SLIRP_DLOPEN
-#include <dlfcn.h>
-#endif
-#ifdef CHYVE_SLIRP_STATIC_DLOPEN
-#include <gnu/libc-version.h>
-#include <sys/wait.h>
-#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -31,6 +24,7 @@
 #include "le.h"
 #include "log.h"
 #include "net/netif.h"
+#include "net/slirp_lib.h"
 
 /* The guest network, host byte order. */
 #define NET_ADDR 0x0A000500u  /* 10.0.5.0/24 */
@@ -43,106 +37,6 @@
 #define FRAME_MAX 65535       /* an Ethernet frame without the virtio header */
 #define READ_BUDGET 64        /* guest frames handled per loop turn before slirp's sockets */
 #define SLIRP_CFG_VERSION 4   /* libslirp 4.7 (Debian 12) knows versions 1-4 */
-
-/*
- * libslirp's entry points. On Linux the library is loaded only when a VM asks for --net user
- * (CHYVE_SLIRP_DLOPEN, meson.build): every other run maps neither it nor glib and pcre2, which
- * were a million bytes of each chyve's resident set (docs/decisions.md "Start-up and memory"
- * has the figures). A static PIE chyve (static_libc) loads it too, after slirp_probe(); builds
- * with prefer_static, and other systems, link it as usual.
- */
-#ifdef CHYVE_SLIRP_DLOPEN
-#define SLIRP_SONAME "libslirp.so.0"
-static struct {
-    __typeof__(slirp_new) *new;
-    __typeof__(slirp_add_hostfwd) *add_hostfwd;
-    __typeof__(slirp_input) *input;
-    __typeof__(slirp_pollfds_fill) *pollfds_fill;
-    __typeof__(slirp_pollfds_poll) *pollfds_poll;
-    __typeof__(slirp_cleanup) *cleanup;
-} lib;
-#define SLIRP(fn) (lib.fn)
-
-/* Stores slirp_<fn> of handle h in lib.fn (POSIX: a dlsym() result converts to a function). */
-#define LOAD(fn) (*(void **)&lib.fn = dlsym(h, "slirp_" #fn)) != NULL
-
-#ifdef CHYVE_SLIRP_STATIC_DLOPEN
-#define PROBE_NO_LIBRARY 3 /* the child's exit codes */
-#define PROBE_OTHER_GLIBC 4
-
-/*
- * A static chyve (meson option static_libc) has its own glibc inside, and dlopen() loads
- * libslirp with the system's libc.so.6 beside it. glibc supports that only with the very
- * version chyve was linked with (ld: "Using 'dlopen' in statically linked applications requires
- * at runtime the shared libraries from the glibc version used for linking"); with another, the
- * load may abort or crash. So a child process loads the library first and compares the two
- * versions (glibc resets its loader's and malloc's locks in a forked child). Returns 0 when the
- * child managed (or found no library, which the real dlopen() then reports), or -1 with the
- * error set.
- */
-static int slirp_probe(void)
-{
-    pid_t pid = fork();
-    if (pid < 0)
-        return err_set("--net user: cannot fork to try loading " SLIRP_SONAME ": %s",
-                       strerror(errno));
-    if (pid == 0) {
-        void *h = dlopen(SLIRP_SONAME, RTLD_NOW | RTLD_LOCAL);
-        if (!h)
-            _exit(PROBE_NO_LIBRARY);
-        const char *(*version)(void);
-        *(void **)&version = dlsym(h, "gnu_get_libc_version"); /* libc.so.6's, a dependency */
-        _exit(version && strcmp(version(), gnu_get_libc_version()) == 0 ? 0 : PROBE_OTHER_GLIBC);
-    }
-    int st;
-    while (waitpid(pid, &st, 0) < 0)
-        if (errno != EINTR)
-            return err_set("--net user: waiting for the trial load of " SLIRP_SONAME ": %s",
-                           strerror(errno));
-    if (WIFEXITED(st) && (WEXITSTATUS(st) == 0 || WEXITSTATUS(st) == PROBE_NO_LIBRARY))
-        return 0;
-    const char *what = WIFEXITED(st) && WEXITSTATUS(st) == PROBE_OTHER_GLIBC
-                           ? "the system's is another version"
-                           : "a trial load in a child process failed";
-    return err_set("--net user: " SLIRP_SONAME " brings the system's libc.so.6 beside the glibc "
-                   "%s linked into this static chyve, which works only at the same version, and "
-                   "%s; rebuild chyve, or configure it with -Dstatic_libc=disabled",
-                   gnu_get_libc_version(), what);
-}
-#else
-static int slirp_probe(void)
-{
-    return 0;
-}
-#endif
-
-/* Loads libslirp once (before the run's confinement: Landlock would refuse its files later). */
-static int slirp_load(void)
-{
-    if (lib.cleanup)
-        return 0;
-    if (slirp_probe() != 0)
-        return -1;
-    void *h = dlopen(SLIRP_SONAME, RTLD_NOW | RTLD_LOCAL);
-    if (!h)
-        return err_set("--net user: cannot load " SLIRP_SONAME " (Debian: apt-get install "
-                       "libslirp0): %s",
-                       dlerror());
-    if (!(LOAD(new) && LOAD(add_hostfwd) && LOAD(input) && LOAD(pollfds_fill) &&
-          LOAD(pollfds_poll) && LOAD(cleanup))) {
-        memset(&lib, 0, sizeof(lib));
-        return err_set("--net user: " SLIRP_SONAME " lacks a function chyve needs: %s", dlerror());
-    }
-    return 0;
-}
-#undef LOAD
-#else
-#define SLIRP(fn) slirp_##fn
-static int slirp_load(void)
-{
-    return 0;
-}
-#endif
 
 static const uint8_t default_mac[6] = {0x02, 0xc7, 0x79, 0x76, 0x65, 0x01};
 
@@ -568,7 +462,7 @@ static void set_bufs(int fd)
 
 int netif_user_open(const struct net_spec *s, struct netif *n)
 {
-    if (slirp_load() != 0)
+    if (slirp_lib_load() != 0)
         return -1;
     struct user_link *u = calloc(1, sizeof(*u));
     if (u == NULL) {
