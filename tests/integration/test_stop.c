@@ -319,21 +319,30 @@ Test(stop, sigkill_leftover_is_reclaimed, .init = setup, .fini = teardown)
     free(guest);
 }
 
+/*
+ * Starts `chyve --start-fifo DIR/start stopwait spin 0` in b and waits until chyve holds the FIFO
+ * (a writer's non-blocking open succeeds once it has a reader): returns that write end, or -1.
+ */
+static int start_held(struct bg *b, const char *guest)
+{
+    char fifo[600];
+    snprintf(fifo, sizeof(fifo), "%s/start", dir);
+    cr_assert(mkfifo(fifo, 0600) == 0);
+    const char *args[] = {"--start-fifo", fifo, guest, "--", "--", "spin", "0", NULL};
+    bg_start(b, args);
+    int w = -1;
+    for (double end = run_now_s() + 60; w < 0 && run_now_s() < end; usleep(5000))
+        w = open(fifo, O_WRONLY | O_NONBLOCK);
+    return w;
+}
+
 /* --start-fifo: the VM is ready but its guest runs only once a byte arrives on the FIFO. */
 Test(stop, start_fifo_holds_the_guest_until_a_byte_comes, .init = setup, .fini = teardown)
 {
     require_kvm();
     char *guest = guest_path("stopwait");
-    char fifo[600];
-    snprintf(fifo, sizeof(fifo), "%s/start", dir);
-    cr_assert(mkfifo(fifo, 0600) == 0);
     struct bg b;
-    const char *args[] = {"--start-fifo", fifo, guest, "--", "--", "spin", "0", NULL};
-    bg_start(&b, args);
-    /* Ready: the FIFO has a reader (chyve), so a writer's non-blocking open succeeds. */
-    int w = -1;
-    for (double end = run_now_s() + 60; w < 0 && run_now_s() < end; usleep(5000))
-        w = open(fifo, O_WRONLY | O_NONBLOCK);
+    int w = start_held(&b, guest);
     CHECK(&b, w >= 0);
     usleep(300000);
     char *out = slurp(b.out);
@@ -352,15 +361,8 @@ Test(stop, sigterm_while_waiting_on_the_start_fifo, .init = setup, .fini = teard
 {
     require_kvm();
     char *guest = guest_path("stopwait");
-    char fifo[600];
-    snprintf(fifo, sizeof(fifo), "%s/start", dir);
-    cr_assert(mkfifo(fifo, 0600) == 0);
     struct bg b;
-    const char *args[] = {"--start-fifo", fifo, guest, "--", "--", "spin", "0", NULL};
-    bg_start(&b, args);
-    int w = -1;
-    for (double end = run_now_s() + 60; w < 0 && run_now_s() < end; usleep(5000))
-        w = open(fifo, O_WRONLY | O_NONBLOCK);
+    int w = start_held(&b, guest);
     CHECK(&b, w >= 0);
     close(w); /* a writer that comes and goes without a byte starts nothing */
     usleep(100000);
