@@ -14,6 +14,7 @@
 #include "err.h"
 #include "kernel.h"
 #include "loader/elf.h"
+#include "loader/elf_source.h"
 #include "readfile.h"
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -101,16 +102,22 @@ int oci_kernel_resolve(const struct oci_spec *s, char **host)
 
 bool oci_kernel_takes_net(const char *path)
 {
-    uint8_t *buf;
-    size_t len;
-    if (readfile(path, 1ull << 30, &buf, &len) != READFILE_OK)
+    /* Only the headers and notes are read (elf_open through a file source), not the kernel. */
+    int fd;
+    uint64_t size;
+    if (readfile_open(path, 1ull << 30, &fd, &size) != READFILE_OK)
         return true;
+    struct elf_source *src = malloc(sizeof(*src)); /* 4 KiB of head: not on the stack */
+    struct elf_file *f = NULL;
     struct kernel k;
     bool yes = true;
-    if (len >= 2 && !(buf[0] == 0x1f && buf[1] == 0x8b) &&
-        elf_parse(buf, len, GUEST_ELF_MACHINE, &k) == 0 && k.has_version && k.version[0] == 0 &&
+    if (src && elf_source_file(src, fd, size) == 0 &&
+        !(src->head_len >= 2 && src->head[0] == 0x1f && src->head[1] == 0x8b) &&
+        elf_open(src, GUEST_ELF_MACHINE, &k, &f) == 0 && k.has_version && k.version[0] == 0 &&
         (k.version[1] < 13 || (k.version[1] == 13 && k.version[2] < 2)))
         yes = false;
-    free(buf);
+    elf_close(f);
+    free(src);
+    close(fd);
     return yes;
 }
